@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * struct ktls_config: credentials and choices shared by many connections.
+ * It is mutable until the first connection freezes it; after that it is
+ * read-only and may be used from any thread.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "private.h"
+
+#define PSK_IDENTITY_MAX 255
+#define PSK_KEY_MIN 16
+#define PSK_KEY_MAX 64
+
+static int config_check_mutable(struct ktls_config *config)
+{
+	if (config == NULL)
+		return -EINVAL;
+	if (config->frozen)
+		return error_config(config, -EBUSY,
+				    "config is in use by a connection and can no longer change");
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_config)
+{
+	struct ktls_config *config;
+	int ret;
+
+	if (ret_config == NULL || (role != KTLS_ROLE_CLIENT && role != KTLS_ROLE_SERVER))
+		return -EINVAL;
+
+	config = calloc(1, sizeof(*config));
+	if (config == NULL)
+		return -ENOMEM;
+	config->refcount = 1;
+	config->role = role;
+	config->verify_chain = true;
+	config->check_hostname = true;
+	config->min_version = KTLS_VERSION_TLS12;
+	config->max_version = KTLS_VERSION_TLS13;
+	config->handshake_timeout_ms = 30000;
+	config->log_level = KTLS_LOG_INFO;
+	pthread_mutex_init(&config->freeze_lock, NULL);
+
+	ret = gnutls_certificate_allocate_credentials(&config->certs);
+	if (ret < 0) {
+		free(config);
+		return -ENOMEM;
+	}
+	*ret_config = config;
+	return 0;
+}
+
+KTLS_EXPORT struct ktls_config *ktls_config_ref(struct ktls_config *config)
+{
+	if (config != NULL)
+		__atomic_add_fetch(&config->refcount, 1, __ATOMIC_RELAXED);
+	return config;
+}
+
+static void config_free(struct ktls_config *config)
+{
+	for (size_t i = 0; i < config->n_psks; i++) {
+		explicit_bzero(config->psks[i].key, config->psks[i].key_len);
+		free(config->psks[i].key);
+		free(config->psks[i].identity);
+	}
+	free(config->psks);
+	if (config->psk_client != NULL)
+		gnutls_psk_free_client_credentials(config->psk_client);
+	if (config->psk_server != NULL)
+		gnutls_psk_free_server_credentials(config->psk_server);
+	gnutls_certificate_free_credentials(config->certs);
+	if (config->priority != NULL)
+		gnutls_priority_deinit(config->priority);
+	free(config->alpn);
+	free(config->alpn_storage);
+	free(config->priority_override);
+	pthread_mutex_destroy(&config->freeze_lock);
+	free(config);
+}
+
+KTLS_EXPORT void ktls_config_unref(struct ktls_config *config)
+{
+	if (config == NULL)
+		return;
+	if (__atomic_sub_fetch(&config->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(config);
+}
+
+KTLS_EXPORT const char *ktls_config_error(const struct ktls_config *config)
+{
+	return config != NULL ? config->error : "invalid argument: config is NULL";
+}
+
+KTLS_EXPORT int ktls_config_set_log(struct ktls_config *config, ktls_log_fn fn,
+				    enum ktls_log_level max_level, void *userdata)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	config->log_fn = fn;
+	config->log_level = max_level;
+	config->log_userdata = userdata;
+	return 0;
+}
+
+/* GnuTLS load errors, in the errno vocabulary of the header. */
+static int config_load_error(struct ktls_config *config, int gnutls_err, const char *what,
+			     const char *path)
+{
+	int err;
+
+	if (access(path, R_OK) != 0)
+		err = -errno;
+	else if (gnutls_err == GNUTLS_E_MEMORY_ERROR)
+		err = -ENOMEM;
+	else
+		err = -EBADMSG;
+	return error_config(config, err, "cannot load %s from %s: %s", what, path,
+			    err == -EBADMSG ? gnutls_strerror(gnutls_err) : strerror(-err));
+}
+
+KTLS_EXPORT int ktls_config_add_cert_file(struct ktls_config *config, const char *cert_pem_path,
+					  const char *key_pem_path)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (cert_pem_path == NULL || key_pem_path == NULL)
+		return error_config(config, -EINVAL, "certificate and key paths are required");
+	ret = gnutls_certificate_set_x509_key_file2(config->certs, cert_pem_path, key_pem_path,
+						   GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (ret < 0) {
+		if (access(key_pem_path, R_OK) != 0)
+			return config_load_error(config, ret, "private key", key_pem_path);
+		return config_load_error(config, ret, "certificate and key", cert_pem_path);
+	}
+	config->n_certs++;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_ca_file(struct ktls_config *config, const char *ca_pem_path)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (ca_pem_path == NULL)
+		return error_config(config, -EINVAL, "CA file path is NULL");
+	ret = gnutls_certificate_set_x509_trust_file(config->certs, ca_pem_path,
+						     GNUTLS_X509_FMT_PEM);
+	if (ret <= 0)
+		return config_load_error(config, ret == 0 ? GNUTLS_E_BASE64_DECODING_ERROR : ret,
+					 "CA certificates", ca_pem_path);
+	config->trust_loaded = true;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_system_trust(struct ktls_config *config)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	ret = gnutls_certificate_set_x509_system_trust(config->certs);
+	if (ret < 0)
+		return error_config(config, -ENOENT, "cannot load the system trust store: %s",
+				    gnutls_strerror(ret));
+	config->trust_loaded = true;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_verify(struct ktls_config *config, bool verify_chain,
+				       bool check_hostname)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	config->verify_chain = verify_chain;
+	config->check_hostname = check_hostname;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_auth mode)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (config->role != KTLS_ROLE_SERVER)
+		return error_config(config, -EINVAL, "client authentication is a server setting");
+	if (mode != KTLS_CLIENT_AUTH_NONE && mode != KTLS_CLIENT_AUTH_REQUEST &&
+	    mode != KTLS_CLIENT_AUTH_REQUIRE)
+		return error_config(config, -EINVAL, "unknown client authentication mode %d",
+				    (int)mode);
+	config->client_auth = mode;
+	return 0;
+}
+
+const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
+					 size_t identity_len)
+{
+	for (size_t i = 0; i < config->n_psks; i++) {
+		const struct config_psk *psk = &config->psks[i];
+
+		if (strlen(psk->identity) == identity_len &&
+		    memcmp(psk->identity, identity, identity_len) == 0)
+			return psk;
+	}
+	return NULL;
+}
+
+KTLS_EXPORT int ktls_config_add_psk(struct ktls_config *config, const char *identity,
+				    const void *key, size_t key_len)
+{
+	struct config_psk *grown, *psk;
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (identity == NULL || identity[0] == '\0' || strlen(identity) > PSK_IDENTITY_MAX)
+		return error_config(config, -EINVAL, "PSK identity must be 1..%d bytes",
+				    PSK_IDENTITY_MAX);
+	if (key == NULL || key_len < PSK_KEY_MIN || key_len > PSK_KEY_MAX)
+		return error_config(config, -EINVAL, "PSK key must be %d..%d bytes, got %zu",
+				    PSK_KEY_MIN, PSK_KEY_MAX, key_len);
+	if (config_find_psk(config, identity, strlen(identity)) != NULL)
+		return error_config(config, -EEXIST, "PSK identity \"%s\" added twice", identity);
+
+	grown = realloc(config->psks, (config->n_psks + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	config->psks = grown;
+	psk = &grown[config->n_psks];
+	psk->identity = strdup(identity);
+	psk->key = malloc(key_len);
+	if (psk->identity == NULL || psk->key == NULL) {
+		free(psk->identity);
+		free(psk->key);
+		return -ENOMEM;
+	}
+	memcpy(psk->key, key, key_len);
+	psk->key_len = key_len;
+	config->n_psks++;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *config, const char *protocols)
+{
+	gnutls_datum_t *list = NULL;
+	char *storage = NULL, *save = NULL, *tok;
+	unsigned int n = 0;
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (protocols == NULL || protocols[0] == '\0')
+		return error_config(config, -EINVAL, "ALPN list is empty");
+	storage = strdup(protocols);
+	list = calloc(strlen(protocols) / 2 + 1, sizeof(*list));
+	if (storage == NULL || list == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (tok = strtok_r(storage, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		size_t len = strlen(tok);
+
+		/* RFC 7301 section 3.1: each name is 1..255 bytes */
+		if (len > 255) {
+			ret = error_config(config, -EINVAL, "ALPN protocol name over 255 bytes");
+			goto fail;
+		}
+		list[n].data = (unsigned char *)tok;
+		list[n].size = len;
+		n++;
+	}
+	if (n == 0) {
+		ret = error_config(config, -EINVAL, "ALPN list has no protocol names");
+		goto fail;
+	}
+	free(config->alpn);
+	free(config->alpn_storage);
+	config->alpn = list;
+	config->alpn_storage = storage;
+	config->n_alpn = n;
+	return 0;
+fail:
+	free(list);
+	free(storage);
+	return ret;
+}
+
+KTLS_EXPORT int ktls_config_set_versions(struct ktls_config *config, int min_version,
+					 int max_version)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if ((min_version != KTLS_VERSION_TLS12 && min_version != KTLS_VERSION_TLS13) ||
+	    (max_version != KTLS_VERSION_TLS12 && max_version != KTLS_VERSION_TLS13) ||
+	    min_version > max_version)
+		return error_config(config, -EINVAL,
+				    "versions must be TLS 1.2 or 1.3 with min <= max (got 0x%04x..0x%04x)",
+				    (unsigned int)min_version, (unsigned int)max_version);
+	config->min_version = min_version;
+	config->max_version = max_version;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_priority(struct ktls_config *config, const char *priority)
+{
+	gnutls_priority_t check;
+	const char *where = NULL;
+	char *copy;
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (priority == NULL)
+		return error_config(config, -EINVAL, "priority string is NULL");
+	ret = gnutls_priority_init2(&check, priority, &where, 0);
+	if (ret < 0)
+		return error_config(config, -EINVAL, "bad GnuTLS priority string near \"%.40s\": %s",
+				    where != NULL ? where : priority, gnutls_strerror(ret));
+	gnutls_priority_deinit(check);
+	copy = strdup(priority);
+	if (copy == NULL)
+		return -ENOMEM;
+	free(config->priority_override);
+	config->priority_override = copy;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs,
+					enum ktls_offload policy)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if ((dirs & ~KTLS_DIR_BOTH) != 0 || dirs == 0)
+		return error_config(config, -EINVAL, "direction must be TX, RX or both");
+	if (policy != KTLS_OFFLOAD_AUTO && policy != KTLS_OFFLOAD_REQUIRE &&
+	    policy != KTLS_OFFLOAD_OFF)
+		return error_config(config, -EINVAL, "unknown offload policy %d", (int)policy);
+	if (dirs & KTLS_DIR_TX)
+		config->offload_tx = policy;
+	if (dirs & KTLS_DIR_RX)
+		config->offload_rx = policy;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	config->handshake_timeout_ms = ms;
+	return 0;
+}
+
+/* GnuTLS priority names of the kernel-capable ciphers, in our preference order. */
+static const char *const cipher_priority_names[KTLS_CIPHER_COUNT] = {
+	[KTLS_CIPHER_AES_128_GCM] = "AES-128-GCM",
+	[KTLS_CIPHER_AES_256_GCM] = "AES-256-GCM",
+	[KTLS_CIPHER_AES_128_CCM] = "AES-128-CCM",
+	[KTLS_CIPHER_CHACHA20_POLY1305] = "CHACHA20-POLY1305",
+};
+
+/* A cipher is worth preferring when the kernel takes it for every direction
+ * and version this config may need. */
+static bool config_cipher_offloadable(const struct ktls_config *config,
+				      const struct ktls_caps *caps, enum ktls_cipher cipher)
+{
+	for (int v = config->min_version; v <= config->max_version; v++) {
+		if (config->offload_tx != KTLS_OFFLOAD_OFF &&
+		    !probe_can_offload(caps, v, cipher, KTLS_DIR_TX))
+			return false;
+		if (config->offload_rx != KTLS_OFFLOAD_OFF &&
+		    !probe_can_offload(caps, v, cipher, KTLS_DIR_RX))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The priority string decides whether offload is possible at all, so it is
+ * built with the probe's answer: ciphers the kernel can carry come first (and
+ * a server enforces its own order), so that a peer that has one gets one.
+ * With REQUIRE, nothing else is offered, since it would fail after the
+ * handshake anyway.
+ */
+static void config_build_priority(struct ktls_config *config, char *out, size_t size)
+{
+	const struct ktls_caps *caps = probe_get();
+	bool any_offload = config->offload_tx != KTLS_OFFLOAD_OFF ||
+			   config->offload_rx != KTLS_OFFLOAD_OFF;
+	bool require = config->offload_tx == KTLS_OFFLOAD_REQUIRE ||
+		       config->offload_rx == KTLS_OFFLOAD_REQUIRE;
+	size_t len;
+
+	len = (size_t)snprintf(out, size, "NORMAL:-VERS-ALL%s%s",
+			       config->max_version >= KTLS_VERSION_TLS13 ? ":+VERS-TLS1.3" : "",
+			       config->min_version <= KTLS_VERSION_TLS12 ? ":+VERS-TLS1.2" : "");
+	if (any_offload && caps->ulp_available) {
+		len += (size_t)snprintf(out + len, size - len, ":-CIPHER-ALL");
+		for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+			if (config_cipher_offloadable(config, caps, c))
+				len += (size_t)snprintf(out + len, size - len, ":+%s",
+							cipher_priority_names[c]);
+		if (!require) {
+			for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+				if (!config_cipher_offloadable(config, caps, c))
+					len += (size_t)snprintf(out + len, size - len, ":+%s",
+								cipher_priority_names[c]);
+			len += (size_t)snprintf(out + len, size - len,
+						":+AES-256-CCM:+AES-256-CBC:+AES-128-CBC");
+		}
+	}
+	if (config->n_psks > 0)
+		len += (size_t)snprintf(out + len, size - len, ":+ECDHE-PSK:+DHE-PSK");
+	if (config->role == KTLS_ROLE_SERVER)
+		snprintf(out + len, size - len, ":%%SERVER_PRECEDENCE");
+}
+
+/* GnuTLS asks for the key of a PSK identity a client offered. */
+static int config_psk_lookup(gnutls_session_t session, const gnutls_datum_t *identity,
+			     gnutls_datum_t *key)
+{
+	struct ktls_conn *conn = gnutls_session_get_ptr(session);
+	const struct config_psk *psk;
+
+	psk = config_find_psk(conn->config, (const char *)identity->data, identity->size);
+	if (psk == NULL) {
+		/* Kept so the handshake failure can name it; cut to fit. */
+		snprintf(conn->unknown_psk_identity, sizeof(conn->unknown_psk_identity), "%.*s",
+			 (int)identity->size, (const char *)identity->data);
+		return -1;
+	}
+	key->data = gnutls_malloc(psk->key_len);
+	if (key->data == NULL)
+		return -1;
+	memcpy(key->data, psk->key, psk->key_len);
+	key->size = psk->key_len;
+	return 0;
+}
+
+static int config_build_psk(struct ktls_config *config)
+{
+	int ret;
+
+	if (config->n_psks == 0)
+		return 0;
+	if (config->role == KTLS_ROLE_CLIENT) {
+		gnutls_datum_t key = { config->psks[0].key, config->psks[0].key_len };
+
+		ret = gnutls_psk_allocate_client_credentials(&config->psk_client);
+		if (ret < 0)
+			return -ENOMEM;
+		ret = gnutls_psk_set_client_credentials(config->psk_client,
+							config->psks[0].identity, &key,
+							GNUTLS_PSK_KEY_RAW);
+	} else {
+		ret = gnutls_psk_allocate_server_credentials(&config->psk_server);
+		if (ret < 0)
+			return -ENOMEM;
+		gnutls_psk_set_server_credentials_function2(config->psk_server, config_psk_lookup);
+	}
+	if (ret < 0)
+		return error_config(config, error_from_gnutls(ret), "PSK credentials: %s",
+				    gnutls_strerror(ret));
+	return 0;
+}
+
+int config_freeze(struct ktls_config *config)
+{
+	const char *where = NULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&config->freeze_lock);
+	if (config->frozen)
+		goto out;
+
+	if (config->role == KTLS_ROLE_CLIENT && config->verify_chain && !config->trust_loaded &&
+	    config->n_psks == 0) {
+		ret = gnutls_certificate_set_x509_system_trust(config->certs);
+		if (ret < 0) {
+			ret = error_config(config, -ENOENT, "cannot load the system trust store: %s",
+					   gnutls_strerror(ret));
+			goto out;
+		}
+		config->trust_loaded = true;
+	}
+	if (config->role == KTLS_ROLE_SERVER && config->n_certs == 0 && config->n_psks == 0) {
+		ret = error_config(config, -EINVAL,
+				   "a server needs a certificate or a PSK before its first connection");
+		goto out;
+	}
+	ret = config_build_psk(config);
+	if (ret < 0)
+		goto out;
+
+	if (config->priority_override != NULL)
+		snprintf(config->priority_text, sizeof(config->priority_text), "%s",
+			 config->priority_override);
+	else
+		config_build_priority(config, config->priority_text, sizeof(config->priority_text));
+	ret = gnutls_priority_init2(&config->priority, config->priority_text, &where, 0);
+	if (ret < 0) {
+		ret = error_config(config, -EINVAL, "priority \"%s\" rejected near \"%.40s\": %s",
+				   config->priority_text, where != NULL ? where : "",
+				   gnutls_strerror(ret));
+		goto out;
+	}
+	error_log(config, KTLS_LOG_DEBUG, "priority: %s", config->priority_text);
+	config->frozen = true;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&config->freeze_lock);
+	return ret;
+}

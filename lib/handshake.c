@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The GnuTLS side of a connection: session set-up (credentials, priority,
+ * verification, PSK, ALPN, SNI), the handshake itself, and turning its
+ * failures into an errno and a sentence.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "private.h"
+
+int handshake_session_init(struct ktls_conn *conn)
+{
+	const struct ktls_config *config = conn->config;
+	unsigned int flags = config->role == KTLS_ROLE_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT;
+	int ret;
+
+	/* Non-blocking GnuTLS; our transport decides whether to block. */
+	flags |= GNUTLS_NONBLOCK;
+	/*
+	 * A server sends TLS 1.3 tickets only when resumption is configured
+	 * (issue "resumption"); until then, none, so that no ticket keys exist
+	 * that nobody rotates.
+	 */
+	if (config->role == KTLS_ROLE_SERVER)
+		flags |= GNUTLS_NO_TICKETS;
+	ret = gnutls_init(&conn->session, flags);
+	if (ret < 0)
+		return error_conn(conn, error_from_gnutls(ret), "gnutls_init: %s",
+				  gnutls_strerror(ret));
+	gnutls_session_set_ptr(conn->session, conn);
+
+	ret = gnutls_priority_set(conn->session, config->priority);
+	if (ret < 0)
+		goto gnutls_fail;
+
+	if (config->n_certs > 0 || config->trust_loaded || config->n_psks == 0) {
+		ret = gnutls_credentials_set(conn->session, GNUTLS_CRD_CERTIFICATE, config->certs);
+		if (ret < 0)
+			goto gnutls_fail;
+	}
+	if (config->psk_client != NULL)
+		ret = gnutls_credentials_set(conn->session, GNUTLS_CRD_PSK, config->psk_client);
+	else if (config->psk_server != NULL)
+		ret = gnutls_credentials_set(conn->session, GNUTLS_CRD_PSK, config->psk_server);
+	if (ret < 0)
+		goto gnutls_fail;
+
+	if (config->role == KTLS_ROLE_SERVER && config->client_auth != KTLS_CLIENT_AUTH_NONE) {
+		gnutls_certificate_server_set_request(conn->session,
+						      config->client_auth == KTLS_CLIENT_AUTH_REQUIRE
+							      ? GNUTLS_CERT_REQUIRE
+							      : GNUTLS_CERT_REQUEST);
+		/* GnuTLS verifies what the client sends against the trust list. */
+		gnutls_session_set_verify_cert(conn->session, NULL, 0);
+	}
+
+	if (config->n_alpn > 0) {
+		ret = gnutls_alpn_set_protocols(conn->session, config->alpn, config->n_alpn,
+						config->role == KTLS_ROLE_SERVER
+							? GNUTLS_ALPN_SERVER_PRECEDENCE
+							: 0);
+		if (ret < 0)
+			goto gnutls_fail;
+	}
+
+	record_set_transport(conn);
+	return 0;
+
+gnutls_fail:
+	return error_conn(conn, error_from_gnutls(ret), "GnuTLS session set-up: %s",
+			  gnutls_strerror(ret));
+}
+
+/* Client-side settings that need the server name, applied just before the
+ * first flight. */
+static int handshake_client_prepare(struct ktls_conn *conn)
+{
+	const struct ktls_config *config = conn->config;
+	const char *name = conn->server_name;
+	int ret;
+
+	if (name != NULL) {
+		ret = gnutls_server_name_set(conn->session, GNUTLS_NAME_DNS, name, strlen(name));
+		if (ret < 0)
+			return error_conn(conn, -EINVAL, "server name \"%s\": %s", name,
+					  gnutls_strerror(ret));
+	}
+	if (config->verify_chain && config->n_psks == 0) {
+		if (config->check_hostname && name == NULL)
+			return error_conn(conn, -EINVAL,
+					  "hostname verification is on but no server name was set "
+					  "(ktls_conn_set_server_name)");
+		gnutls_session_set_verify_cert(conn->session,
+					       config->check_hostname ? name : NULL, 0);
+	}
+	/* Blocking handshakes are bounded; non-blocking callers keep their own timers. */
+	if (config->handshake_timeout_ms > 0 && !(fcntl(conn->fd, F_GETFL) & O_NONBLOCK))
+		gnutls_handshake_set_timeout(conn->session, config->handshake_timeout_ms);
+	return 0;
+}
+
+static int handshake_server_prepare(struct ktls_conn *conn)
+{
+	if (conn->config->handshake_timeout_ms > 0 && !(fcntl(conn->fd, F_GETFL) & O_NONBLOCK))
+		gnutls_handshake_set_timeout(conn->session, conn->config->handshake_timeout_ms);
+	return 0;
+}
+
+int handshake_fail(struct ktls_conn *conn, int gnutls_err)
+{
+	int err = error_from_gnutls(gnutls_err);
+
+	conn->state = CONN_FAILED;
+	if (conn->unknown_psk_identity[0] != '\0') {
+		/* RFC 8446 section 6.2 lets a server name the problem. */
+		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, GNUTLS_A_UNKNOWN_PSK_IDENTITY);
+		err = error_conn(conn, -EACCES, "unknown PSK identity \"%s\" (GnuTLS: %s)",
+				 conn->unknown_psk_identity, gnutls_strerror(gnutls_err));
+	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		unsigned int status = gnutls_session_get_verify_cert_status(conn->session);
+		gnutls_datum_t text = { NULL, 0 };
+
+		gnutls_certificate_verification_status_print(
+			status, gnutls_certificate_type_get(conn->session), &text, 0);
+		err = error_conn(conn, err, "peer certificate rejected: %s",
+				 text.data != NULL ? (const char *)text.data : "unknown reason");
+		gnutls_free(text.data);
+	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		gnutls_alert_description_t alert = gnutls_alert_get(conn->session);
+
+		err = error_conn(conn, err, "peer sent fatal alert %s (%d) during the handshake",
+				 gnutls_alert_get_strname(alert), (int)alert);
+	} else if (err == -ECONNRESET) {
+		err = error_conn(conn, err, "peer closed the connection during the handshake (%s)",
+				 gnutls_strerror(gnutls_err));
+	} else if (err == -ETIMEDOUT) {
+		err = error_conn(conn, err, "handshake timed out after %u ms",
+				 conn->config->handshake_timeout_ms);
+	} else {
+		err = error_conn(conn, err, "TLS handshake failed: %s", gnutls_strerror(gnutls_err));
+	}
+
+	/* Tell the peer why, unless the transport itself is gone. */
+	if (err != -ECONNRESET && err != -ETIMEDOUT && gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+	    conn->unknown_psk_identity[0] == '\0')
+		gnutls_alert_send_appropriate(conn->session, gnutls_err);
+	conn->failure = err;
+	return err;
+}
+
+KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
+{
+	int ret;
+
+	if (conn == NULL)
+		return -EINVAL;
+	switch (conn->state) {
+	case CONN_READY:
+		return 0;
+	case CONN_FAILED:
+		return conn->failure;
+	case CONN_NEW:
+		ret = conn->config->role == KTLS_ROLE_CLIENT ? handshake_client_prepare(conn)
+							      : handshake_server_prepare(conn);
+		if (ret < 0) {
+			conn->state = CONN_FAILED;
+			conn->failure = ret;
+			return ret;
+		}
+		conn->state = CONN_HANDSHAKING;
+		break;
+	case CONN_HANDSHAKING:
+		break;
+	}
+
+	do {
+		ret = gnutls_handshake(conn->session);
+	} while (ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN);
+
+	if (ret == GNUTLS_E_AGAIN) {
+		conn->wants = gnutls_record_get_direction(conn->session) ? KTLS_WANT_WRITE
+									  : KTLS_WANT_READ;
+		return -EAGAIN;
+	}
+	if (ret < 0)
+		return handshake_fail(conn, ret);
+
+	error_log(conn->config, KTLS_LOG_DEBUG, "handshake done: %s %s",
+		  gnutls_protocol_get_name(gnutls_protocol_get_version(conn->session)),
+		  gnutls_cipher_get_name(gnutls_cipher_get(conn->session)));
+	ret = offload_switch(conn);
+	if (ret < 0) {
+		conn->state = CONN_FAILED;
+		conn->failure = ret;
+		return ret;
+	}
+	conn->state = CONN_READY;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_wants(const struct ktls_conn *conn)
+{
+	return conn != NULL ? conn->wants : 0;
+}

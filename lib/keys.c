@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * GnuTLS record state -> the kernel's struct tls12_crypto_info_*.
+ *
+ * The nonce of every AEAD record is built from a secret IV and the record
+ * sequence number, and the kernel splits that IV differently per cipher
+ * (Documentation/networking/tls.rst):
+ *  - AES-GCM/CCM: a 4-byte "salt" (the implicit part) plus an 8-byte "iv".
+ *    TLS 1.3 (RFC 8446 section 5.3): the 12-byte IV is salt || iv, and the
+ *    nonce is that IV XOR the sequence number.
+ *    TLS 1.2 (RFC 5288 section 3): only the 4-byte salt is secret; the other 8
+ *    bytes are the explicit nonce sent in each record.  GnuTLS uses the
+ *    sequence number for it, and so does the kernel once it takes over, so
+ *    the starting "iv" is the current sequence number.
+ *  - ChaCha20-Poly1305 (RFC 7905): a 12-byte IV, no salt, in both versions.
+ * rec_seq is the sequence number of the next record, big-endian, which is
+ * what gnutls_record_get_state() returns.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "private.h"
+
+enum ktls_cipher keys_cipher_from_gnutls(gnutls_cipher_algorithm_t cipher)
+{
+	switch (cipher) {
+	case GNUTLS_CIPHER_AES_128_GCM:
+		return KTLS_CIPHER_AES_128_GCM;
+	case GNUTLS_CIPHER_AES_256_GCM:
+		return KTLS_CIPHER_AES_256_GCM;
+	case GNUTLS_CIPHER_AES_128_CCM:
+		return KTLS_CIPHER_AES_128_CCM;
+	case GNUTLS_CIPHER_CHACHA20_POLY1305:
+		return KTLS_CIPHER_CHACHA20_POLY1305;
+	default:
+		return KTLS_CIPHER_NONE;
+	}
+}
+
+struct keys_layout {
+	unsigned short kernel_cipher;
+	socklen_t size;
+	size_t key_size, salt_size, iv_size;
+	size_t key_off, salt_off, iv_off, rec_seq_off;
+};
+
+#define LAYOUT(kc, type)                                                                 \
+	{                                                                                        \
+		.kernel_cipher = kc,                                                             \
+		.size = sizeof(struct type),                                                     \
+		.key_size = sizeof(((struct type *)0)->key),                                     \
+		.salt_size = sizeof(((struct type *)0)->salt),                                   \
+		.iv_size = sizeof(((struct type *)0)->iv),                                       \
+		.key_off = offsetof(struct type, key),                                           \
+		.salt_off = offsetof(struct type, salt),                                         \
+		.iv_off = offsetof(struct type, iv),                                             \
+		.rec_seq_off = offsetof(struct type, rec_seq),                                   \
+	}
+
+static const struct keys_layout layouts[KTLS_CIPHER_COUNT] = {
+	[KTLS_CIPHER_AES_128_GCM] = LAYOUT(TLS_CIPHER_AES_GCM_128, tls12_crypto_info_aes_gcm_128),
+	[KTLS_CIPHER_AES_256_GCM] = LAYOUT(TLS_CIPHER_AES_GCM_256, tls12_crypto_info_aes_gcm_256),
+	[KTLS_CIPHER_AES_128_CCM] = LAYOUT(TLS_CIPHER_AES_CCM_128, tls12_crypto_info_aes_ccm_128),
+	[KTLS_CIPHER_CHACHA20_POLY1305] = LAYOUT(TLS_CIPHER_CHACHA20_POLY1305,
+						 tls12_crypto_info_chacha20_poly1305),
+};
+
+void keys_wipe(union keys_crypto_info *info)
+{
+	explicit_bzero(info, sizeof(*info));
+}
+
+socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info)
+{
+	const struct keys_layout *l = &layouts[cipher];
+
+	memset(ret_info, 0, sizeof(*ret_info));
+	ret_info->info.version = (unsigned short)version;
+	ret_info->info.cipher_type = l->kernel_cipher;
+	return l->size;
+}
+
+int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
+		      socklen_t *ret_len, char *reason, size_t reason_size)
+{
+	gnutls_datum_t mac_key, iv, key;
+	unsigned char seq[8];
+	const struct keys_layout *l;
+	unsigned char *base = (unsigned char *)ret_info;
+	gnutls_protocol_t proto = gnutls_protocol_get_version(session);
+	enum ktls_cipher cipher = keys_cipher_from_gnutls(gnutls_cipher_get(session));
+	bool tls13 = proto == GNUTLS_TLS1_3;
+	int ret;
+
+	keys_wipe(ret_info);
+	if (proto != GNUTLS_TLS1_2 && proto != GNUTLS_TLS1_3) {
+		snprintf(reason, reason_size, "%s has no kernel offload",
+			 gnutls_protocol_get_name(proto));
+		return -EOPNOTSUPP;
+	}
+	if (cipher == KTLS_CIPHER_NONE) {
+		snprintf(reason, reason_size, "cipher %s has no kernel equivalent",
+			 gnutls_cipher_get_name(gnutls_cipher_get(session)));
+		return -EOPNOTSUPP;
+	}
+	l = &layouts[cipher];
+
+	/* The datums point into GnuTLS's session; nothing to free. */
+	ret = gnutls_record_get_state(session, dir == KTLS_DIR_RX, &mac_key, &iv, &key, seq);
+	if (ret < 0) {
+		snprintf(reason, reason_size, "gnutls_record_get_state: %s", gnutls_strerror(ret));
+		return -EPROTO;
+	}
+
+	/* Refuse anything whose shape we do not expect rather than guess. */
+	bool whole_iv = tls13 || cipher == KTLS_CIPHER_CHACHA20_POLY1305;
+	size_t want_iv = whole_iv ? l->salt_size + l->iv_size : l->salt_size;
+
+	if (key.size != l->key_size || iv.size != want_iv) {
+		snprintf(reason, reason_size,
+			 "unexpected key material sizes from GnuTLS (key %u, iv %u) for %s",
+			 key.size, iv.size, ktls_cipher_name(cipher));
+		explicit_bzero(seq, sizeof(seq));
+		return -EPROTO;
+	}
+
+	ret_info->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
+	ret_info->info.cipher_type = l->kernel_cipher;
+	memcpy(base + l->key_off, key.data, l->key_size);
+	memcpy(base + l->salt_off, iv.data, l->salt_size);
+	if (whole_iv)
+		memcpy(base + l->iv_off, iv.data + l->salt_size, l->iv_size);
+	else
+		memcpy(base + l->iv_off, seq, l->iv_size);
+	memcpy(base + l->rec_seq_off, seq, sizeof(seq));
+	explicit_bzero(seq, sizeof(seq));
+	*ret_len = l->size;
+	return 0;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Internal declarations shared between lib/ files.  Every function here
+ * carries the prefix of the file that defines it.
+ */
+#ifndef KTLS_PRIVATE_H
+#define KTLS_PRIVATE_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+
+#include <gnutls/gnutls.h>
+
+#include "ktls.h"
+#include "uapi/linux/tls.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+#ifndef TCP_ULP
+#define TCP_ULP 31
+#endif
+
+#define KTLS_EXPORT __attribute__((visibility("default")))
+
+#define ERROR_TEXT_MAX 256
+
+/* TLS content types (RFC 8446 section 5.1, RFC 5246 section 6.2.1) */
+#define RECORD_CHANGE_CIPHER_SPEC 20
+#define RECORD_ALERT 21
+#define RECORD_HANDSHAKE 22
+#define RECORD_APPLICATION_DATA 23
+
+/* Largest plaintext a record can carry (RFC 8446 section 5.1). */
+#define RECORD_MAX_PLAINTEXT 16384
+
+/* ---- config.c ---------------------------------------------------------- */
+
+struct config_psk {
+	char *identity;
+	unsigned char *key;
+	size_t key_len;
+};
+
+struct ktls_config {
+	int refcount; /* atomic */
+	enum ktls_role role;
+	pthread_mutex_t freeze_lock;
+	bool frozen; /* set by the first connection: no more changes */
+
+	gnutls_certificate_credentials_t certs;
+	unsigned int n_certs;
+	bool trust_loaded;
+	bool verify_chain;
+	bool check_hostname;
+	enum ktls_client_auth client_auth;
+
+	struct config_psk *psks;
+	size_t n_psks;
+	gnutls_psk_client_credentials_t psk_client;
+	gnutls_psk_server_credentials_t psk_server;
+
+	gnutls_datum_t *alpn;
+	unsigned int n_alpn;
+	char *alpn_storage;
+
+	int min_version, max_version;
+	char *priority_override;
+	gnutls_priority_t priority; /* built when frozen */
+	char priority_text[512];    /* what was built, for the debug log */
+
+	enum ktls_offload offload_tx, offload_rx;
+	unsigned int handshake_timeout_ms;
+
+	ktls_log_fn log_fn;
+	enum ktls_log_level log_level;
+	void *log_userdata;
+
+	char error[ERROR_TEXT_MAX];
+};
+
+/* Build the priority and credentials once; later setters get -EBUSY. */
+int config_freeze(struct ktls_config *config);
+const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
+					 size_t identity_len);
+
+/* ---- conn.c ------------------------------------------------------------ */
+
+enum conn_state {
+	CONN_NEW,
+	CONN_HANDSHAKING,
+	CONN_READY,
+	CONN_FAILED,
+};
+
+struct ktls_conn {
+	struct ktls_config *config;
+	int fd;
+	unsigned int flags;
+	gnutls_session_t session;
+	enum conn_state state;
+	int failure; /* negative errno that put the conn in CONN_FAILED */
+	int wants;
+	char *server_name;
+	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
+
+	/* Where each direction's key lives, and if not in the kernel, why. */
+	struct ktls_dir_info tx, rx;
+	int version;
+	enum ktls_cipher cipher;
+
+	/*
+	 * Plaintext waiting to be handed to the application: records GnuTLS
+	 * had decrypted before the kernel took over, and the rest of a kernel
+	 * record read into this buffer because the caller's was small.
+	 */
+	unsigned char *rx_buf;
+	size_t rx_cap, rx_off, rx_len;
+
+	/* A handshake message split across kernel records (rare). */
+	unsigned char *hs_buf;
+	size_t hs_len;
+
+	bool rx_eof;        /* close_notify received */
+	int rx_error;       /* sticky receive failure, negative errno */
+	bool tx_closed;     /* close_notify sent */
+	size_t tx_buffered; /* bytes GnuTLS holds after returning AGAIN */
+
+	char error[ERROR_TEXT_MAX];
+};
+
+int conn_create(struct ktls_config *config, int fd, unsigned int flags,
+		struct ktls_conn **ret_conn);
+
+/* ---- error.c ----------------------------------------------------------- */
+
+/* Record the first failure on a conn / config; returns @err for chaining. */
+int error_conn(struct ktls_conn *conn, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int error_config(struct ktls_config *config, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Map a GnuTLS error code to the errno documented in ktls.h. */
+int error_from_gnutls(int gnutls_err);
+void error_log(const struct ktls_config *config, enum ktls_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- handshake.c ------------------------------------------------------- */
+
+int handshake_session_init(struct ktls_conn *conn);
+/* Human-readable reason for a failed handshake, GnuTLS's words included. */
+int handshake_fail(struct ktls_conn *conn, int gnutls_err);
+
+/* ---- keys.c ------------------------------------------------------------ */
+
+/* Big enough for every struct tls12_crypto_info_* */
+union keys_crypto_info {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 aes_gcm_128;
+	struct tls12_crypto_info_aes_gcm_256 aes_gcm_256;
+	struct tls12_crypto_info_aes_ccm_128 aes_ccm_128;
+	struct tls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
+};
+
+enum ktls_cipher keys_cipher_from_gnutls(gnutls_cipher_algorithm_t cipher);
+/*
+ * Fill @ret_info (and its size) from GnuTLS's record state for one
+ * direction.  @ret_info must be wiped with keys_wipe() on every path.
+ */
+int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
+		      socklen_t *ret_len, char *reason, size_t reason_size);
+/* Dummy (zero) keys of the right shape, for the capability probe. */
+socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info);
+void keys_wipe(union keys_crypto_info *info);
+
+/* ---- offload.c --------------------------------------------------------- */
+
+/*
+ * All SOL_TLS / TCP_ULP setsockopt calls go through this pointer so that
+ * unit tests can inspect the key structs on a kernel without kTLS.
+ */
+extern int (*offload_setsockopt)(int fd, int level, int name, const void *value, socklen_t len);
+
+/* Move keys to the kernel per policy, after a completed handshake. */
+int offload_switch(struct ktls_conn *conn);
+/* Send one record of @type through the kernel's TX path. */
+int offload_send_record(struct ktls_conn *conn, unsigned char type, const void *data, size_t len);
+/* Read from a socket whose RX key is in the kernel, handling control records. */
+ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len);
+
+/* ---- probe.c ----------------------------------------------------------- */
+
+const struct ktls_caps *probe_get(void);
+/* Unit tests only: forget the cached result so that the next call probes again. */
+void probe_reset(void);
+bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_cipher cipher,
+		       enum ktls_dir dir);
+
+/* ---- record.c ---------------------------------------------------------- */
+
+/* Transport callbacks GnuTLS uses on our fd. */
+void record_set_transport(struct ktls_conn *conn);
+/* Make rx_buf hold at least @size bytes; contents are kept. */
+int record_reserve(struct ktls_conn *conn, size_t size);
+/* Copy out plaintext held in rx_buf, wiping what was copied. */
+size_t record_take_buffered(struct ktls_conn *conn, void *buf, size_t len);
+
+#endif /* KTLS_PRIVATE_H */

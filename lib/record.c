@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Application data: send, recv, sendfile, shutdown.  Each direction goes
+ * straight to the socket when the kernel holds its key, and through GnuTLS's
+ * record layer otherwise, behind the same calls.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "private.h"
+
+/* ---- GnuTLS transport on our fd ---------------------------------------- */
+
+/*
+ * Once a direction belongs to the kernel, GnuTLS must never touch it again:
+ * its sequence numbers are stale and a record it wrote would break the
+ * stream.  Failing here turns such a bug into a clear error instead.
+ */
+static ssize_t record_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct ktls_conn *conn = ptr;
+	ssize_t n;
+
+	if (conn->rx.kernel) {
+		gnutls_transport_set_errno(conn->session, EIO);
+		return -1;
+	}
+	n = recv(conn->fd, buf, len, 0);
+	if (n < 0)
+		gnutls_transport_set_errno(conn->session, errno);
+	return n;
+}
+
+static ssize_t record_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct ktls_conn *conn = ptr;
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
+	ssize_t n;
+
+	if (conn->tx.kernel) {
+		gnutls_transport_set_errno(conn->session, EIO);
+		return -1;
+	}
+	n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+	if (n < 0)
+		gnutls_transport_set_errno(conn->session, errno);
+	return n;
+}
+
+static int record_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct ktls_conn *conn = ptr;
+	struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+	int ret;
+
+	do
+		ret = poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		gnutls_transport_set_errno(conn->session, errno);
+	return ret;
+}
+
+void record_set_transport(struct ktls_conn *conn)
+{
+	/* Custom functions also keep GnuTLS's own kTLS (if built in) off our socket. */
+	gnutls_transport_set_ptr(conn->session, conn);
+	gnutls_transport_set_pull_function(conn->session, record_pull);
+	gnutls_transport_set_vec_push_function(conn->session, record_push);
+	gnutls_transport_set_pull_timeout_function(conn->session, record_pull_timeout);
+}
+
+/* ---- send -------------------------------------------------------------- */
+
+static int record_check_ready(struct ktls_conn *conn)
+{
+	if (conn->state == CONN_READY)
+		return 0;
+	if (conn->state == CONN_FAILED)
+		return conn->failure;
+	return error_conn(conn, -EINVAL, "no data can move before the handshake completes");
+}
+
+/*
+ * GnuTLS encrypts a record before it tries to write it; when the write would
+ * block it keeps the record and wants it flushed later.  Those bytes are
+ * therefore accepted, and reported as sent: callers get plain send(2)
+ * semantics instead of GnuTLS's "call again with the same data".
+ */
+static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t ret;
+
+	if (conn->tx_buffered > 0) {
+		ret = gnutls_record_send(conn->session, NULL, 0);
+		if (ret < 0)
+			goto error;
+		conn->tx_buffered = 0;
+	}
+	while (done < len) {
+		size_t chunk = len - done;
+		size_t max = gnutls_record_get_max_size(conn->session);
+
+		if (chunk > max)
+			chunk = max;
+		ret = gnutls_record_send(conn->session, (const char *)buf + done, chunk);
+		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+			conn->tx_buffered = chunk;
+			return (ssize_t)(done + chunk);
+		}
+		if (ret < 0)
+			goto error;
+		done += (size_t)ret;
+	}
+	return (ssize_t)done;
+
+error:
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
+		return done > 0 ? (ssize_t)done : error_from_gnutls((int)ret);
+	return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
+			  gnutls_strerror((int)ret));
+}
+
+static ssize_t record_send_kernel(struct ktls_conn *conn, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(conn->fd, buf, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN)
+		return -EAGAIN;
+	return error_conn(conn, -errno, "send: %s", strerror(errno));
+}
+
+KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len)
+{
+	int ret;
+
+	if (conn == NULL || (buf == NULL && len > 0))
+		return -EINVAL;
+	ret = record_check_ready(conn);
+	if (ret < 0)
+		return ret;
+	if (conn->tx_closed)
+		return error_conn(conn, -EPIPE, "send after shutdown");
+	if (conn->tx.kernel)
+		return record_send_kernel(conn, buf, len);
+	return record_send_userspace(conn, buf, len);
+}
+
+/* ---- sendfile ---------------------------------------------------------- */
+
+KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset,
+				       size_t count)
+{
+	unsigned char buf[RECORD_MAX_PLAINTEXT];
+	ssize_t n, sent;
+	int ret;
+
+	if (conn == NULL || offset == NULL || file_fd < 0 || *offset < 0)
+		return -EINVAL;
+	ret = record_check_ready(conn);
+	if (ret < 0)
+		return ret;
+	if (conn->tx_closed)
+		return error_conn(conn, -EPIPE, "sendfile after shutdown");
+
+	if (conn->tx.kernel) {
+		/* The kernel encrypts page-cache pages; nothing enters userspace. */
+		do
+			n = sendfile(conn->fd, file_fd, offset, count);
+		while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN)
+			return -EAGAIN;
+		return error_conn(conn, -errno, "sendfile: %s", strerror(errno));
+	}
+
+	/* Userspace: one record's worth at a time, so a short send loses nothing. */
+	if (count > sizeof(buf))
+		count = sizeof(buf);
+	do
+		n = pread(file_fd, buf, count, *offset);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return error_conn(conn, -errno, "sendfile: reading the file: %s", strerror(errno));
+	if (n == 0)
+		return 0;
+	sent = record_send_userspace(conn, buf, (size_t)n);
+	explicit_bzero(buf, (size_t)n);
+	if (sent > 0)
+		*offset += sent;
+	return sent;
+}
+
+/* ---- recv -------------------------------------------------------------- */
+
+int record_reserve(struct ktls_conn *conn, size_t size)
+{
+	unsigned char *grown;
+
+	if (conn->rx_cap >= size)
+		return 0;
+	/* realloc could leave a copy of plaintext behind: move it by hand. */
+	grown = malloc(size);
+	if (grown == NULL)
+		return -ENOMEM;
+	if (conn->rx_buf != NULL) {
+		memcpy(grown, conn->rx_buf + conn->rx_off, conn->rx_len);
+		explicit_bzero(conn->rx_buf, conn->rx_cap);
+		free(conn->rx_buf);
+	}
+	conn->rx_buf = grown;
+	conn->rx_cap = size;
+	conn->rx_off = 0;
+	return 0;
+}
+
+/* Plaintext already held in userspace goes out first, in order. */
+size_t record_take_buffered(struct ktls_conn *conn, void *buf, size_t len)
+{
+	size_t n = conn->rx_len < len ? conn->rx_len : len;
+
+	memcpy(buf, conn->rx_buf + conn->rx_off, n);
+	explicit_bzero(conn->rx_buf + conn->rx_off, n);
+	conn->rx_off += n;
+	conn->rx_len -= n;
+	if (conn->rx_len == 0)
+		conn->rx_off = 0;
+	return n;
+}
+
+static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t len)
+{
+	ssize_t ret;
+
+	for (;;) {
+		ret = gnutls_record_recv(conn->session, buf, len);
+		if (ret >= 0) {
+			if (ret == 0)
+				conn->rx_eof = true;
+			return ret;
+		}
+		switch (ret) {
+		case GNUTLS_E_AGAIN:
+			return -EAGAIN;
+		case GNUTLS_E_INTERRUPTED:
+			return -EINTR;
+		case GNUTLS_E_WARNING_ALERT_RECEIVED:
+			continue;
+		case GNUTLS_E_REHANDSHAKE:
+			/* TLS 1.2 HelloRequest: decline (RFC 5246 section 7.2.2). */
+			gnutls_alert_send(conn->session, GNUTLS_AL_WARNING,
+					  GNUTLS_A_NO_RENEGOTIATION);
+			continue;
+		case GNUTLS_E_FATAL_ALERT_RECEIVED:
+			conn->rx_error = error_conn(conn, -ECONNABORTED, "peer sent fatal alert %s",
+						    gnutls_alert_get_strname(
+							    gnutls_alert_get(conn->session)));
+			return conn->rx_error;
+		case GNUTLS_E_PREMATURE_TERMINATION:
+			conn->rx_error = error_conn(conn, -ECONNRESET,
+						    "peer closed the connection without close_notify");
+			return conn->rx_error;
+		default:
+			if (gnutls_error_is_fatal((int)ret) == 0)
+				continue;
+			conn->rx_error = error_conn(conn, error_from_gnutls((int)ret), "recv: %s",
+						    gnutls_strerror((int)ret));
+			return conn->rx_error;
+		}
+	}
+}
+
+KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len)
+{
+	int ret;
+
+	if (conn == NULL || (buf == NULL && len > 0))
+		return -EINVAL;
+	ret = record_check_ready(conn);
+	if (ret < 0)
+		return ret;
+	if (len == 0)
+		return 0;
+	if (conn->rx_len > 0)
+		return (ssize_t)record_take_buffered(conn, buf, len);
+	if (conn->rx_error < 0)
+		return conn->rx_error;
+	if (conn->rx_eof)
+		return 0;
+	if (conn->rx.kernel)
+		return offload_recv(conn, buf, len);
+	return record_recv_userspace(conn, buf, len);
+}
+
+/* ---- shutdown ---------------------------------------------------------- */
+
+KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
+{
+	static const unsigned char close_notify[2] = { GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY };
+	int ret;
+
+	if (conn == NULL)
+		return -EINVAL;
+	ret = record_check_ready(conn);
+	if (ret < 0)
+		return ret;
+	if (conn->tx_closed)
+		return 0;
+
+	if (conn->tx.kernel) {
+		ret = offload_send_record(conn, RECORD_ALERT, close_notify, sizeof(close_notify));
+	} else {
+		ret = gnutls_bye(conn->session, GNUTLS_SHUT_WR);
+		if (ret < 0 && ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED)
+			ret = error_conn(conn, error_from_gnutls(ret), "close_notify: %s",
+					 gnutls_strerror(ret));
+		else
+			ret = error_from_gnutls(ret);
+	}
+	if (ret == 0)
+		conn->tx_closed = true;
+	return ret;
+}
+
+KTLS_EXPORT size_t ktls_conn_pending(const struct ktls_conn *conn)
+{
+	if (conn == NULL || conn->state != CONN_READY)
+		return 0;
+	return conn->rx_len + (conn->rx.kernel ? 0 : gnutls_record_check_pending(conn->session));
+}

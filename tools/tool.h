@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by the ktls subcommands. */
+#ifndef KTLS_TOOL_H
+#define KTLS_TOOL_H
+
+#include <stdio.h>
+
+#include <ktls.h>
+
+struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+int cmd_probe(int argc, char **argv);
+int cmd_loopback(int argc, char **argv);
+
+/* Print a JSON string literal, escaped. */
+void json_string(FILE *out, const char *s);
+
+/* Log callback that prints library messages to stderr with a prefix. */
+void tool_log(enum ktls_log_level level, const char *message, void *userdata);
+
+/*
+ * Write a fresh ECDSA P-256 key and a self-signed certificate for @hostname
+ * into @dir (cert.pem, key.pem); print nothing.  @ret_fingerprint gets the
+ * SHA-256 fingerprint as hex pairs.  Returns 0 or a negative errno.
+ */
+int tool_selfsigned(const char *dir, const char *hostname, char *ret_fingerprint, size_t size);
+
+/* Read /proc/net/tls_stat counter @name; -1 when absent. */
+long long tool_tls_stat(const char *name);
+
+#endif
