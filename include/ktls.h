@@ -285,15 +285,33 @@ int ktls_conn_handshake(struct ktls_conn *conn);
 #define KTLS_WANT_READ 0x001  /* == POLLIN */
 #define KTLS_WANT_WRITE 0x004 /* == POLLOUT */
 
-/** ktls_conn_wants() - after -EAGAIN: which readiness to wait for. */
+/**
+ * ktls_conn_wants() - after -EAGAIN from the handshake: which readiness to
+ * wait for.  After the handshake: KTLS_WANT_WRITE while a record is queued
+ * (see ktls_conn_flush()), else 0.
+ */
 int ktls_conn_wants(const struct ktls_conn *conn);
 
 /**
  * ktls_conn_send() - send application data.
+ *
+ * With the kernel holding the TX key this is send(2).  Through GnuTLS on a
+ * non-blocking fd, the last record may be accepted but only partly written
+ * when the socket fills up: ktls_conn_wants() then returns KTLS_WANT_WRITE,
+ * and the rest goes out with ktls_conn_flush() (or the next send, recv or
+ * shutdown).  Accepted bytes are never to be passed again.
+ *
  * Return: bytes accepted (may be short on a non-blocking fd), -EAGAIN,
  *         -EPIPE, -ECONNRESET, -EINVAL (no handshake yet).
  */
 ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len);
+
+/**
+ * ktls_conn_flush() - write out a record still queued in the library.
+ * Return: 0 when nothing is queued any more, -EAGAIN (wait for
+ *         KTLS_WANT_WRITE), or a negative errno.
+ */
+int ktls_conn_flush(struct ktls_conn *conn);
 
 /**
  * ktls_conn_recv() - receive application data.

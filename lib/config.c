@@ -483,6 +483,23 @@ static int config_build_psk(struct ktls_config *config)
 	return 0;
 }
 
+/*
+ * KTLS_CLIENT_AUTH_REQUEST: a client may send no certificate, but one it
+ * sends must verify (gnutls_session_set_verify_cert would demand one).
+ */
+static int config_verify_optional(gnutls_session_t session)
+{
+	struct ktls_conn *conn = gnutls_session_get_ptr(session);
+	unsigned int n = 0, status = 0;
+
+	if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+		return 0;
+	if (gnutls_certificate_verify_peers2(session, &status) < 0)
+		status = GNUTLS_CERT_INVALID;
+	conn->client_cert_status = status;
+	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
 int config_freeze(struct ktls_config *config)
 {
 	const char *where = NULL;
@@ -510,6 +527,8 @@ int config_freeze(struct ktls_config *config)
 	ret = config_build_psk(config);
 	if (ret < 0)
 		goto out;
+	if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUEST)
+		gnutls_certificate_set_verify_function(config->certs, config_verify_optional);
 
 	if (config->priority_override != NULL)
 		snprintf(config->priority_text, sizeof(config->priority_text), "%s",

@@ -33,8 +33,9 @@ int conn_create(struct ktls_config *config, int fd, unsigned int flags,
 	struct ktls_conn *conn;
 	int ret;
 
-	if (config == NULL || ret_conn == NULL || (flags & ~KTLS_CONN_OWN_FD) != 0)
-		return -EINVAL;
+	if ((flags & ~KTLS_CONN_OWN_FD) != 0)
+		return error_config(config, -EINVAL, "unknown connection flags 0x%x",
+				    flags & ~KTLS_CONN_OWN_FD);
 	ret = conn_check_socket(fd);
 	if (ret < 0)
 		return error_config(config, ret, "fd %d is not a stream socket: %s", fd,
@@ -56,8 +57,10 @@ KTLS_EXPORT int ktls_conn_new(struct ktls_config *config, int fd, unsigned int f
 	struct ktls_conn *conn;
 	int ret;
 
-	if (config == NULL || ret_conn == NULL)
+	if (config == NULL)
 		return -EINVAL;
+	if (ret_conn == NULL)
+		return error_config(config, -EINVAL, "ret_conn is NULL");
 	ret = config_freeze(config);
 	if (ret < 0)
 		return ret;
@@ -131,8 +134,10 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 	struct ktls_conn *conn;
 	int ret;
 
-	if (config == NULL || session == NULL || ret_conn == NULL)
+	if (config == NULL)
 		return -EINVAL;
+	if (session == NULL || ret_conn == NULL)
+		return error_config(config, -EINVAL, "session and ret_conn are required");
 	/* gnutls_handshake() has returned 0 once a session has a cipher and version. */
 	if (gnutls_cipher_get(session) == GNUTLS_CIPHER_NULL ||
 	    gnutls_protocol_get_version(session) == GNUTLS_VERSION_UNKNOWN)

@@ -4,8 +4,10 @@
  * sentence for people.  The first failure on an object is the one kept,
  * because later ones are usually consequences of it.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "private.h"
 
@@ -50,6 +52,23 @@ void error_log(const struct ktls_config *config, enum ktls_log_level level, cons
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	config->log_fn(level, line, config->log_userdata);
+}
+
+const char *error_alert_text(gnutls_alert_description_t alert, char *buf, size_t size)
+{
+	const char *sym = gnutls_alert_get_strname(alert);
+	const char *words = gnutls_alert_get_name(alert);
+	char rfc[64] = "unknown_alert";
+	size_t i;
+
+	/* GnuTLS spells them GNUTLS_A_HANDSHAKE_FAILURE; RFC 8446 handshake_failure. */
+	if (sym != NULL && strncmp(sym, "GNUTLS_A_", 9) == 0) {
+		for (i = 0; sym[9 + i] != '\0' && i + 1 < sizeof(rfc); i++)
+			rfc[i] = (char)tolower((unsigned char)sym[9 + i]);
+		rfc[i] = '\0';
+	}
+	snprintf(buf, size, "%s (%d): %s", rfc, (int)alert, words != NULL ? words : "unknown");
+	return buf;
 }
 
 int error_from_gnutls(int gnutls_err)

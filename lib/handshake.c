@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "private.h"
@@ -16,8 +17,6 @@ int handshake_session_init(struct ktls_conn *conn)
 	unsigned int flags = config->role == KTLS_ROLE_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT;
 	int ret;
 
-	/* Non-blocking GnuTLS; our transport decides whether to block. */
-	flags |= GNUTLS_NONBLOCK;
 	/*
 	 * A server sends TLS 1.3 tickets only when resumption is configured
 	 * (issue "resumption"); until then, none, so that no ticket keys exist
@@ -47,14 +46,21 @@ int handshake_session_init(struct ktls_conn *conn)
 	if (ret < 0)
 		goto gnutls_fail;
 
-	if (config->role == KTLS_ROLE_SERVER && config->client_auth != KTLS_CLIENT_AUTH_NONE) {
-		gnutls_certificate_server_set_request(conn->session,
-						      config->client_auth == KTLS_CLIENT_AUTH_REQUIRE
-							      ? GNUTLS_CERT_REQUIRE
-							      : GNUTLS_CERT_REQUEST);
+	if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUIRE) {
+		gnutls_certificate_server_set_request(conn->session, GNUTLS_CERT_REQUIRE);
 		/* GnuTLS verifies what the client sends against the trust list. */
 		gnutls_session_set_verify_cert(conn->session, NULL, 0);
+	} else if (config->role == KTLS_ROLE_SERVER &&
+		   config->client_auth == KTLS_CLIENT_AUTH_REQUEST) {
+		/* Verified by config_verify_optional(): none is fine, a bad one is not. */
+		gnutls_certificate_server_set_request(conn->session, GNUTLS_CERT_REQUEST);
 	}
+	/*
+	 * Bounds the whole handshake: a blocking fd waits in record_pull_timeout,
+	 * a non-blocking one gets -ETIMEDOUT from the first call past the limit.
+	 */
+	if (config->handshake_timeout_ms > 0)
+		gnutls_handshake_set_timeout(conn->session, config->handshake_timeout_ms);
 
 	if (config->n_alpn > 0) {
 		ret = gnutls_alpn_set_protocols(conn->session, config->alpn, config->n_alpn,
@@ -95,22 +101,29 @@ static int handshake_client_prepare(struct ktls_conn *conn)
 		gnutls_session_set_verify_cert(conn->session,
 					       config->check_hostname ? name : NULL, 0);
 	}
-	/* Blocking handshakes are bounded; non-blocking callers keep their own timers. */
-	if (config->handshake_timeout_ms > 0 && !(fcntl(conn->fd, F_GETFL) & O_NONBLOCK))
-		gnutls_handshake_set_timeout(conn->session, config->handshake_timeout_ms);
 	return 0;
 }
 
-static int handshake_server_prepare(struct ktls_conn *conn)
+/* GnuTLS's verification text, without its trailing blanks. */
+static void handshake_verify_text(struct ktls_conn *conn, unsigned int status, char *out,
+				  size_t size)
 {
-	if (conn->config->handshake_timeout_ms > 0 && !(fcntl(conn->fd, F_GETFL) & O_NONBLOCK))
-		gnutls_handshake_set_timeout(conn->session, conn->config->handshake_timeout_ms);
-	return 0;
+	gnutls_datum_t text = { NULL, 0 };
+	size_t len;
+
+	gnutls_certificate_verification_status_print(
+		status, gnutls_certificate_type_get(conn->session), &text, 0);
+	snprintf(out, size, "%s", text.data != NULL ? (const char *)text.data : "unknown reason");
+	gnutls_free(text.data);
+	len = strlen(out);
+	while (len > 0 && (out[len - 1] == ' ' || out[len - 1] == '.'))
+		out[--len] = '\0';
 }
 
 int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 {
 	int err = error_from_gnutls(gnutls_err);
+	char text[200];
 
 	conn->state = CONN_FAILED;
 	if (conn->unknown_psk_identity[0] != '\0') {
@@ -120,20 +133,24 @@ int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 				 conn->unknown_psk_identity, gnutls_strerror(gnutls_err));
 	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		unsigned int status = gnutls_session_get_verify_cert_status(conn->session);
-		gnutls_datum_t text = { NULL, 0 };
 
-		gnutls_certificate_verification_status_print(
-			status, gnutls_certificate_type_get(conn->session), &text, 0);
-		err = error_conn(conn, err, "peer certificate rejected: %s",
-				 text.data != NULL ? (const char *)text.data : "unknown reason");
-		gnutls_free(text.data);
+		handshake_verify_text(conn, status, text, sizeof(text));
+		if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && conn->server_name != NULL)
+			err = error_conn(conn, err, "peer certificate rejected: %s (expected \"%s\")",
+					 text, conn->server_name);
+		else
+			err = error_conn(conn, err, "peer certificate rejected: %s", text);
+	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_ERROR && conn->client_cert_status != 0) {
+		handshake_verify_text(conn, conn->client_cert_status, text, sizeof(text));
+		err = error_conn(conn, -EACCES, "client certificate rejected: %s", text);
 	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
 		gnutls_alert_description_t alert = gnutls_alert_get(conn->session);
 
-		err = error_conn(conn, err, "peer sent fatal alert %s (%d) during the handshake",
-				 gnutls_alert_get_strname(alert), (int)alert);
-	} else if (err == -ECONNRESET) {
-		err = error_conn(conn, err, "peer closed the connection during the handshake (%s)",
+		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
+				 error_alert_text(alert, text, sizeof(text)));
+	} else if (err == -ECONNRESET || conn->peer_eof) {
+		err = error_conn(conn, -ECONNRESET,
+				 "peer closed the connection during the handshake (GnuTLS: %s)",
 				 gnutls_strerror(gnutls_err));
 	} else if (err == -ETIMEDOUT) {
 		err = error_conn(conn, err, "handshake timed out after %u ms",
@@ -162,8 +179,8 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 	case CONN_FAILED:
 		return conn->failure;
 	case CONN_NEW:
-		ret = conn->config->role == KTLS_ROLE_CLIENT ? handshake_client_prepare(conn)
-							      : handshake_server_prepare(conn);
+		conn->nonblocking = (fcntl(conn->fd, F_GETFL) & O_NONBLOCK) != 0;
+		ret = conn->config->role == KTLS_ROLE_CLIENT ? handshake_client_prepare(conn) : 0;
 		if (ret < 0) {
 			conn->state = CONN_FAILED;
 			conn->failure = ret;

@@ -272,9 +272,11 @@ static int offload_alert(struct ktls_conn *conn, const unsigned char *body, size
 	if (body[0] == GNUTLS_AL_WARNING && conn->version == KTLS_VERSION_TLS12 &&
 	    body[1] != GNUTLS_A_USER_CANCELED)
 		return 1;
+	char text[128];
+
 	conn->tx_closed = true;
-	conn->rx_error = error_conn(conn, -ECONNABORTED, "peer sent fatal alert %s (%u)",
-				    gnutls_alert_get_strname(body[1]), body[1]);
+	conn->rx_error = error_conn(conn, -ECONNABORTED, "peer sent fatal alert %s",
+				    error_alert_text(body[1], text, sizeof(text)));
 	return conn->rx_error;
 }
 
@@ -455,7 +457,7 @@ ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len)
 			return (ssize_t)record_take_buffered(conn, buf, len);
 		}
 
-		unsigned char *body = direct ? buf : conn->rx_buf;
+		unsigned char *body = direct ? (unsigned char *)buf : conn->rx_buf;
 
 		if (type == RECORD_ALERT)
 			ret = offload_alert(conn, body, (size_t)n);

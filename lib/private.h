@@ -104,6 +104,9 @@ struct ktls_conn {
 	int wants;
 	char *server_name;
 	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
+	unsigned int client_cert_status; /* why config_verify_optional() refused */
+	bool peer_eof;                   /* recv() saw the TCP connection end */
+	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
 
 	/* Where each direction's key lives, and if not in the kernel, why. */
 	struct ktls_dir_info tx, rx;
@@ -142,6 +145,8 @@ int error_config(struct ktls_config *config, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Map a GnuTLS error code to the errno documented in ktls.h. */
 int error_from_gnutls(int gnutls_err);
+/* "handshake_failure (40): Handshake failed": RFC name, number, GnuTLS's words. */
+const char *error_alert_text(gnutls_alert_description_t alert, char *buf, size_t size);
 void error_log(const struct ktls_config *config, enum ktls_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -34,6 +34,8 @@ static ssize_t record_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	n = recv(conn->fd, buf, len, 0);
 	if (n < 0)
 		gnutls_transport_set_errno(conn->session, errno);
+	else if (n == 0 && len > 0)
+		conn->peer_eof = true;
 	return n;
 }
 
@@ -59,6 +61,9 @@ static int record_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
 	int ret;
 
+	/* Never wait on a non-blocking fd: let the pull say EAGAIN instead. */
+	if (conn->nonblocking)
+		return 1;
 	do
 		ret = poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
 	while (ret < 0 && errno == EINTR);
@@ -88,22 +93,43 @@ static int record_check_ready(struct ktls_conn *conn)
 }
 
 /*
- * GnuTLS encrypts a record before it tries to write it; when the write would
- * block it keeps the record and wants it flushed later.  Those bytes are
- * therefore accepted, and reported as sent: callers get plain send(2)
- * semantics instead of GnuTLS's "call again with the same data".
+ * Push out a record GnuTLS encrypted but could not finish writing.  Returns
+ * 0 when nothing is left, -EAGAIN (and wants WRITE) while the socket is full.
+ */
+static int record_flush(struct ktls_conn *conn)
+{
+	ssize_t ret;
+
+	if (conn->tx_buffered == 0)
+		return 0;
+	ret = gnutls_record_send(conn->session, NULL, 0);
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+		conn->wants = KTLS_WANT_WRITE;
+		return error_from_gnutls((int)ret);
+	}
+	conn->tx_buffered = 0;
+	conn->wants = 0;
+	if (ret < 0)
+		return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
+				  gnutls_strerror((int)ret));
+	return 0;
+}
+
+/*
+ * GnuTLS encrypts a record before it tries to write it; when the socket is
+ * full it keeps the rest of that record and wants to be called again.  Those
+ * bytes are reported as accepted, so callers get send(2)-like counts instead
+ * of GnuTLS's "call again with the same data"; what is still queued goes out
+ * with ktls_conn_flush() or the next send, recv or shutdown.
  */
 static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, size_t len)
 {
 	size_t done = 0;
 	ssize_t ret;
 
-	if (conn->tx_buffered > 0) {
-		ret = gnutls_record_send(conn->session, NULL, 0);
-		if (ret < 0)
-			goto error;
-		conn->tx_buffered = 0;
-	}
+	ret = record_flush(conn);
+	if (ret < 0)
+		return ret;
 	while (done < len) {
 		size_t chunk = len - done;
 		size_t max = gnutls_record_get_max_size(conn->session);
@@ -113,19 +139,27 @@ static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, si
 		ret = gnutls_record_send(conn->session, (const char *)buf + done, chunk);
 		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
 			conn->tx_buffered = chunk;
+			conn->wants = KTLS_WANT_WRITE;
 			return (ssize_t)(done + chunk);
 		}
 		if (ret < 0)
-			goto error;
+			return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
+					  gnutls_strerror((int)ret));
 		done += (size_t)ret;
 	}
 	return (ssize_t)done;
+}
 
-error:
-	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
-		return done > 0 ? (ssize_t)done : error_from_gnutls((int)ret);
-	return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
-			  gnutls_strerror((int)ret));
+KTLS_EXPORT int ktls_conn_flush(struct ktls_conn *conn)
+{
+	int ret;
+
+	if (conn == NULL)
+		return -EINVAL;
+	ret = record_check_ready(conn);
+	if (ret < 0)
+		return ret;
+	return record_flush(conn);
 }
 
 static ssize_t record_send_kernel(struct ktls_conn *conn, const void *buf, size_t len)
@@ -146,8 +180,10 @@ KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size
 {
 	int ret;
 
-	if (conn == NULL || (buf == NULL && len > 0))
+	if (conn == NULL)
 		return -EINVAL;
+	if (buf == NULL && len > 0)
+		return error_conn(conn, -EINVAL, "send: buffer is NULL");
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
@@ -167,8 +203,10 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 	ssize_t n, sent;
 	int ret;
 
-	if (conn == NULL || offset == NULL || file_fd < 0 || *offset < 0)
+	if (conn == NULL)
 		return -EINVAL;
+	if (offset == NULL || file_fd < 0 || *offset < 0)
+		return error_conn(conn, -EINVAL, "sendfile: needs a file descriptor and an offset >= 0");
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
@@ -264,11 +302,14 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 			gnutls_alert_send(conn->session, GNUTLS_AL_WARNING,
 					  GNUTLS_A_NO_RENEGOTIATION);
 			continue;
-		case GNUTLS_E_FATAL_ALERT_RECEIVED:
-			conn->rx_error = error_conn(conn, -ECONNABORTED, "peer sent fatal alert %s",
-						    gnutls_alert_get_strname(
-							    gnutls_alert_get(conn->session)));
+		case GNUTLS_E_FATAL_ALERT_RECEIVED: {
+			char text[128];
+
+			conn->rx_error = error_conn(
+				conn, -ECONNABORTED, "peer sent fatal alert %s",
+				error_alert_text(gnutls_alert_get(conn->session), text, sizeof(text)));
 			return conn->rx_error;
+		}
 		case GNUTLS_E_PREMATURE_TERMINATION:
 			conn->rx_error = error_conn(conn, -ECONNRESET,
 						    "peer closed the connection without close_notify");
@@ -287,13 +328,21 @@ KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len
 {
 	int ret;
 
-	if (conn == NULL || (buf == NULL && len > 0))
+	if (conn == NULL)
 		return -EINVAL;
+	if (buf == NULL && len > 0)
+		return error_conn(conn, -EINVAL, "recv: buffer is NULL");
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
 	if (len == 0)
 		return 0;
+	/* A request still queued from the last send must leave before we wait for its reply. */
+	if (conn->tx_buffered > 0) {
+		ret = record_flush(conn);
+		if (ret < 0 && ret != -EAGAIN && ret != -EINTR)
+			return ret;
+	}
 	if (conn->rx_len > 0)
 		return (ssize_t)record_take_buffered(conn, buf, len);
 	if (conn->rx_error < 0)
@@ -319,6 +368,9 @@ KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 		return ret;
 	if (conn->tx_closed)
 		return 0;
+	ret = record_flush(conn);
+	if (ret < 0)
+		return ret;
 
 	if (conn->tx.kernel) {
 		ret = offload_send_record(conn, RECORD_ALERT, close_notify, sizeof(close_notify));

@@ -51,6 +51,7 @@ struct opts {
 	const char *expect_kernel; /* "tx", "rx", "both" or NULL */
 	const char *expect_error;  /* errno name a recv must end with */
 	bool shutdown_when_done;
+	bool recv_first; /* send only after everything expected has arrived */
 	bool strict_close; /* the peer must end with close_notify */
 	int timeout_s;
 	bool verbose;
@@ -204,6 +205,7 @@ static void usage(void)
 		"  [--server-name N] [--tls 1.2|1.3] [--priority S] [--psk ID:HEX] [--alpn L]\n"
 		"  [--send FILE] [--sendfile] [--recv-bytes N] [--recv-out FILE]\n"
 		"  [--expect-kernel tx|rx|both] [--expect-error ENAME] [--shutdown] [--strict-close]\n"
+		"  [--recv-first]\n"
 		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n");
 }
 
@@ -221,7 +223,7 @@ int main(int argc, char **argv)
 		{ "recv-out", required_argument, NULL, 'o' },
 		{ "expect-kernel", required_argument, NULL, 'e' },
 		{ "expect-error", required_argument, NULL, 'E' },
-		{ "shutdown", no_argument, NULL, 'D' },     { "strict-close", no_argument, NULL, 'X' },
+		{ "shutdown", no_argument, NULL, 'D' },     { "recv-first", no_argument, NULL, 'Q' },     { "strict-close", no_argument, NULL, 'X' },
 		{ "offload", required_argument, NULL, 'O' },
 		{ "client-auth", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "verbose", no_argument, NULL, 'v' },
@@ -240,6 +242,7 @@ int main(int argc, char **argv)
 	const char *end = "none";
 	bool send_done, recv_done, shut = false;
 	time_t deadline;
+	struct timespec t_start, t_end;
 
 	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
 		switch (opt) {
@@ -262,6 +265,7 @@ int main(int argc, char **argv)
 		case 'e': o.expect_kernel = optarg; break;
 		case 'E': o.expect_error = optarg; break;
 		case 'D': o.shutdown_when_done = true; break;
+		case 'Q': o.recv_first = true; break;
 		case 'X': o.strict_close = true; break;
 		case 'O':
 			o.offload = strcmp(optarg, "require") == 0 ? KTLS_OFFLOAD_REQUIRE
@@ -346,6 +350,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	gnutls_hash_init(&hash, GNUTLS_DIG_SHA256);
 	send_done = sfd < 0 || send_size == 0;
 	recv_done = o.recv_bytes == 0;
@@ -382,7 +387,7 @@ int main(int argc, char **argv)
 		}
 		if (want_recv)
 			p.events |= POLLIN;
-		if (!send_done)
+		if (!send_done && (!o.recv_first || recv_done))
 			p.events |= POLLOUT;
 		if (ktls_conn_pending(conn) == 0 && poll(&p, 1, 1000) <= 0)
 			continue;
@@ -437,8 +442,12 @@ int main(int argc, char **argv)
 	gnutls_hash_deinit(hash, digest);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
-	printf("bytes_in=%lld sha256_in=%s bytes_out=%lld end=%s error=\"%s\"\n", bytes_in, hex,
-	       bytes_out, end, ktls_conn_error(conn));
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
+	printf("bytes_in=%lld sha256_in=%s bytes_out=%lld end=%s elapsed_ms=%lld error=\"%s\"\n",
+	       bytes_in, hex, bytes_out, end,
+	       (long long)(t_end.tv_sec - t_start.tv_sec) * 1000 +
+		       (t_end.tv_nsec - t_start.tv_nsec) / 1000000,
+	       ktls_conn_error(conn));
 
 	status = 0;
 	if (o.expect_error != NULL)
