@@ -52,6 +52,7 @@ struct opts {
 	const char *expect_error;  /* errno name a recv must end with */
 	bool shutdown_when_done;
 	bool recv_first; /* send only after everything expected has arrived */
+	size_t chunk;    /* bytes per send call, so per record with kernel TX */
 	bool strict_close; /* the peer must end with close_notify */
 	int timeout_s;
 	bool verbose;
@@ -205,7 +206,7 @@ static void usage(void)
 		"  [--server-name N] [--tls 1.2|1.3] [--priority S] [--psk ID:HEX] [--alpn L]\n"
 		"  [--send FILE] [--sendfile] [--recv-bytes N] [--recv-out FILE]\n"
 		"  [--expect-kernel tx|rx|both] [--expect-error ENAME] [--shutdown] [--strict-close]\n"
-		"  [--recv-first]\n"
+		"  [--recv-first] [--chunk BYTES]\n"
 		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n");
 }
 
@@ -223,13 +224,14 @@ int main(int argc, char **argv)
 		{ "recv-out", required_argument, NULL, 'o' },
 		{ "expect-kernel", required_argument, NULL, 'e' },
 		{ "expect-error", required_argument, NULL, 'E' },
-		{ "shutdown", no_argument, NULL, 'D' },     { "recv-first", no_argument, NULL, 'Q' },     { "strict-close", no_argument, NULL, 'X' },
+		{ "shutdown", no_argument, NULL, 'D' },     { "recv-first", no_argument, NULL, 'Q' },
+		{ "chunk", required_argument, NULL, 'Z' },     { "strict-close", no_argument, NULL, 'X' },
 		{ "offload", required_argument, NULL, 'O' },
 		{ "client-auth", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120 };
+	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120, .chunk = 65536 };
 	struct ktls_config *config = NULL;
 	struct ktls_conn *conn = NULL;
 	struct ktls_info info;
@@ -266,6 +268,7 @@ int main(int argc, char **argv)
 		case 'E': o.expect_error = optarg; break;
 		case 'D': o.shutdown_when_done = true; break;
 		case 'Q': o.recv_first = true; break;
+		case 'Z': o.chunk = (size_t)atol(optarg); break;
 		case 'X': o.strict_close = true; break;
 		case 'O':
 			o.offload = strcmp(optarg, "require") == 0 ? KTLS_OFFLOAD_REQUIRE
@@ -419,10 +422,16 @@ int main(int argc, char **argv)
 		if (!send_done && (p.revents & POLLOUT)) {
 			ssize_t n;
 
+			size_t want = (size_t)(send_size - send_off);
+
+			if (want > o.chunk)
+				want = o.chunk;
+			if (want > sizeof(buf))
+				want = sizeof(buf);
 			if (o.use_sendfile) {
-				n = ktls_conn_sendfile(conn, sfd, &send_off, (size_t)(send_size - send_off));
+				n = ktls_conn_sendfile(conn, sfd, &send_off, want);
 			} else {
-				ssize_t got = pread(sfd, buf, sizeof(buf), send_off);
+				ssize_t got = pread(sfd, buf, want, send_off);
 
 				n = got > 0 ? ktls_conn_send(conn, buf, (size_t)got) : got;
 				if (n > 0)

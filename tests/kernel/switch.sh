@@ -1,0 +1,110 @@
+#!/bin/bash
+# The moment of the switch and what follows it: application data that arrives
+# in the same segment as the last handshake message, NewSessionTicket
+# records after the switch, close_notify, and a peer's KeyUpdate on a kernel
+# without TLS 1.3 rekey.
+. "$KTLS_SRC/tests/kernel/lib.sh"
+
+msg="hello after Finished, in the same write"
+msg_sha=$(printf %s "$msg" | sha256sum | cut -d' ' -f1)
+
+# 1. TLS 1.3: the client's Finished and its first record in one write (our server reads).
+next_port
+"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+	--tls 1.3 --recv-bytes ${#msg} --expect-kernel both --shutdown \
+	> "$work/s.out" 2> "$work/s.err" &
+spid=$!
+wait_port $port
+"$coalesce" --tls 1.3 --port $port --ca "$pki/ca.pem" --message "$msg" 2> "$work/c.err"
+if wait_pid $spid 30 && check_peer server "$work/s.out" 1.3 AES-128-GCM "$msg_sha" &&
+	grep -q "in one write" "$work/c.err"; then
+	ok "TLS 1.3: data in the same segment as the client's Finished reaches the application intact"
+else
+	not_ok "TLS 1.3: data right after the client's Finished" "$work/s.out" "$work/s.err" "$work/c.err"
+fi
+
+# 2. TLS 1.2: the server's Finished and its first record in one write (our client reads).
+next_port
+"$coalesce" --tls 1.2 --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+	--message "$msg" > /dev/null 2> "$work/s.err" &
+spid=$!
+wait_port $port
+"$peer" --client --port $port --ca "$pki/ca.pem" --server-name localhost --tls 1.2 \
+	--recv-bytes ${#msg} --expect-kernel both --shutdown > "$work/c.out" 2> "$work/c.err"
+crc=$?
+if [ $crc -eq 0 ] && wait_pid $spid 30 && check_peer client "$work/c.out" 1.2 AES-128-GCM "$msg_sha"; then
+	ok "TLS 1.2: data in the same segment as the server's Finished reaches the application intact"
+else
+	not_ok "TLS 1.2: data right after the server's Finished" "$work/c.out" "$work/c.err" "$work/s.err"
+fi
+
+# 3. NewSessionTicket after the switch: gnutls-serv and openssl s_server both
+#    send TLS 1.3 tickets after the handshake; they reach our client as
+#    handshake records read from the kernel, and go to GnuTLS.
+printf '%s\n' "$msg" > "$work/line"
+next_port
+gnutls-serv --echo -p $port --x509certfile "$pki/server.pem" --x509keyfile "$pki/server-key.pem" \
+	--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3" > "$work/gs.log" 2>&1 &
+gpid=$!
+wait_port $port
+"$peer" --client --port $port --ca "$pki/ca.pem" --server-name localhost -v \
+	--send "$work/line" --recv-bytes $((${#msg} + 1)) --expect-kernel both --shutdown \
+	> "$work/c.out" 2> "$work/c.err"
+crc=$?
+kill $gpid 2>/dev/null; wait $gpid 2>/dev/null
+tickets=$(grep -c "NewSessionTicket received after the switch" "$work/c.err")
+if [ $crc -eq 0 ] && [ "$tickets" -ge 1 ] &&
+	check_peer client "$work/c.out" 1.3 AES-128-GCM "$(sha "$work/line")"; then
+	ok "gnutls-serv: $tickets NewSessionTicket(s) after the switch handed to GnuTLS; echo intact"
+else
+	not_ok "gnutls-serv: NewSessionTicket after the switch" "$work/c.out" "$work/c.err" "$work/gs.log"
+fi
+
+next_port
+{ cat "$work/line"; sleep 3; } | openssl s_server -accept $port -cert "$pki/server.pem" \
+	-key "$pki/server-key.pem" -tls1_3 -naccept 1 -quiet > "$work/os.out" 2> "$work/os.err" &
+opid=$!
+wait_port $port
+"$peer" --client --port $port --ca "$pki/ca.pem" --server-name localhost -v \
+	--recv-bytes $((${#msg} + 1)) --expect-kernel both --shutdown --timeout 20 \
+	> "$work/c.out" 2> "$work/c.err"
+crc=$?
+wait_pid $opid 10
+tickets=$(grep -c "NewSessionTicket received after the switch" "$work/c.err")
+if [ $crc -eq 0 ] && [ "$tickets" -ge 1 ] &&
+	check_peer client "$work/c.out" 1.3 AES-128-GCM "$(sha "$work/line")"; then
+	ok "openssl s_server: $tickets NewSessionTicket(s) after the switch handed to GnuTLS; data intact"
+else
+	not_ok "openssl s_server: NewSessionTicket after the switch" "$work/c.out" "$work/c.err" "$work/os.err"
+fi
+
+# 4. KeyUpdate from openssl s_client ('K': update and request ours) on a
+#    kernel without TLS 1.3 rekey: our server must end promptly with
+#    EKEYEXPIRED and an alert, never hang and never deliver garbage.
+if grep -q '"tls13_rekey": true' <("$ktls" probe --json); then
+	echo "# this kernel has TLS 1.3 rekey; the no-rekey case does not apply"
+else
+	for cmd in K k; do
+		next_port
+		"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+			--tls 1.3 --expect-kernel both --expect-error EKEYEXPIRED --timeout 20 \
+			> "$work/s.out" 2> "$work/s.err" &
+		spid=$!
+		wait_port $port
+		{ printf '%s\n' "$msg"; sleep 1; echo $cmd; sleep 4; } |
+			timeout 20 openssl s_client -connect 127.0.0.1:$port -tls1_3 -CAfile "$pki/ca.pem" \
+				> "$work/oc.out" 2> "$work/oc.err"
+		wait_pid $spid 20
+		src=$?
+		if [ $src -eq 0 ] && [ "$(field "$work/s.out" end)" = EKEYEXPIRED ] &&
+			[ "$(field "$work/s.out" bytes_in)" = $((${#msg} + 1)) ] &&
+			grep -q "KeyUpdate" "$work/s.out" &&
+			grep -qi "alert" "$work/oc.err" "$work/oc.out"; then
+			ok "KeyUpdate ('$cmd' in s_client) on a kernel without rekey: EKEYEXPIRED $(field "$work/s.out" elapsed_ms) ms after the handshake (KeyUpdate sent at ~1000 ms), alert sent, data before it intact"
+		else
+			not_ok "KeyUpdate ('$cmd') on a kernel without rekey" "$work/s.out" "$work/s.err" "$work/oc.err"
+		fi
+	done
+fi
+
+done_testing
