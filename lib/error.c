@@ -11,6 +11,8 @@
 
 #include "private.h"
 
+static void error_format(char *dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void error_format(char *dst, const char *fmt, va_list ap)
 {
 	if (dst[0] != '\0')

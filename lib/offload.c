@@ -28,9 +28,7 @@ int (*offload_setsockopt)(int fd, int level, int name, const void *value,
 /* Bound for a post-handshake message reassembled across records. */
 #define HS_MESSAGE_MAX 65536
 
-static void offload_set_reason(struct ktls_dir_info *dir, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
+__attribute__((format(printf, 3, 4)))
 static void offload_set_reason(struct ktls_dir_info *dir, int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -24,6 +24,7 @@
 static unsigned int tap_count, tap_failed;
 static const char *tap_todo;
 
+__attribute__((format(printf, 2, 0)))
 static void tap_line(const char *prefix, const char *fmt, va_list ap)
 {
 	fputs(prefix, stdout);
