@@ -11,6 +11,66 @@
 
 #include "private.h"
 
+/* TLS extension numbers (RFC 6066 section 4, RFC 8449) */
+#define EXT_MAX_FRAGMENT_LENGTH 1
+#define EXT_RECORD_SIZE_LIMIT 28
+
+static int handshake_note_extension(void *ctx, unsigned int tls_id, const unsigned char *data,
+				    unsigned int size)
+{
+	struct ktls_conn *conn = ctx;
+	size_t limit = 0;
+
+	if (tls_id == EXT_RECORD_SIZE_LIMIT && size == 2)
+		limit = (size_t)data[0] << 8 | data[1];
+	else if (tls_id == EXT_MAX_FRAGMENT_LENGTH && size == 1 && data[0] >= 1 && data[0] <= 4)
+		limit = (size_t)1 << (8 + data[0]);
+	if (limit > 0 && (conn->peer_record_limit == 0 || limit < conn->peer_record_limit))
+		conn->peer_record_limit = limit;
+	return 0;
+}
+
+/*
+ * Notes the record size the peer asks for (record_size_limit, RFC 8449, or
+ * max_fragment_length): the kernel always fills records to 16384 bytes, so a
+ * smaller limit keeps TX in userspace.  GnuTLS has no call that reports the
+ * limit it sends with, hence reading the peer's hello messages here.
+ */
+static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
+			  unsigned int incoming, const gnutls_datum_t *msg)
+{
+	struct ktls_conn *conn = gnutls_session_get_ptr(session);
+	const unsigned char *p = msg->data;
+	size_t len = msg->size, off;
+
+	(void)when;
+	if (!incoming || msg->data == NULL)
+		return 0;
+	switch (htype) {
+	case GNUTLS_HANDSHAKE_CLIENT_HELLO:
+		gnutls_ext_raw_parse(conn, handshake_note_extension, msg,
+				     GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+		break;
+	case GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS:
+		gnutls_ext_raw_parse(conn, handshake_note_extension, msg, 0);
+		break;
+	case GNUTLS_HANDSHAKE_SERVER_HELLO:
+		/* version(2) random(32) session_id<1> cipher(2) compression(1) extensions */
+		if (len < 35)
+			break;
+		off = 35 + p[34] + 3;
+		if (off < len) {
+			gnutls_datum_t ext = { (unsigned char *)p + off, (unsigned int)(len - off) };
+
+			gnutls_ext_raw_parse(conn, handshake_note_extension, &ext, 0);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 int handshake_session_init(struct ktls_conn *conn)
 {
 	const struct ktls_config *config = conn->config;
@@ -71,6 +131,8 @@ int handshake_session_init(struct ktls_conn *conn)
 			goto gnutls_fail;
 	}
 
+	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST,
+					   handshake_hook);
 	record_set_transport(conn);
 	return 0;
 

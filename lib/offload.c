@@ -65,6 +65,21 @@ static bool offload_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_of
 				   gnutls_cipher_get_name(gnutls_cipher_get(conn->session)));
 		return false;
 	}
+	/*
+	 * The kernel fills records up to 16384 bytes; a peer that asked for
+	 * smaller ones (RFC 8449 record_size_limit, whose TLS 1.3 value counts
+	 * the content-type byte, or RFC 6066 max_fragment_length) would reject
+	 * them, so such a connection keeps TX in GnuTLS, which honours the limit.
+	 */
+	if (dir == KTLS_DIR_TX && conn->peer_record_limit > 0 &&
+	    conn->peer_record_limit - (conn->version == KTLS_VERSION_TLS13 ? 1 : 0) <
+		    RECORD_MAX_PLAINTEXT) {
+		offload_set_reason(info, EMSGSIZE,
+				   "peer limits records to %zu bytes (record_size_limit); the "
+				   "kernel sends records of up to %d",
+				   conn->peer_record_limit, RECORD_MAX_PLAINTEXT);
+		return false;
+	}
 	if (!probe_can_offload(caps, conn->version, conn->cipher, dir)) {
 		offload_set_reason(info, EOPNOTSUPP, "this kernel cannot offload %s for TLS 1.%d %s",
 				   ktls_cipher_name(conn->cipher),

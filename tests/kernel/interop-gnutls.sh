@@ -7,9 +7,9 @@
 . "$KTLS_SRC/tests/kernel/lib.sh"
 
 size=$((16 << 20))
-# gnutls-cli 3.7.9 reads what it receives at only ~17 KB/s inside user-mode
-# Linux (its select loop; sending is fast), so it downloads 64 KiB while it
-# uploads 16 MiB.  Our 16 MiB download paths are checked against
+# gnutls-cli 3.7.9 writes what it receives one byte per write(2), about
+# 40 KB/s inside user-mode Linux (sending is fast), so it downloads 64 KiB
+# while it uploads 16 MiB.  Our 16 MiB download paths are checked against
 # gnutls-serv below and against OpenSSL in interop-openssl.sh.
 down=$((64 << 10))
 make_payload "$work/a" $size
@@ -29,10 +29,11 @@ for v in $VERSIONS; do
 			--send "$work/b" --recv-bytes $size --shutdown > "$work/s.out" 2> "$work/s.err" &
 		spid=$!
 		wait_port $port
-		# gnutls-cli closes as soon as its input ends, so keep it open until
-		# everything has arrived; it exits on our close_notify.
+		# At the end of its input gnutls-cli sends close_notify, and our peer
+		# stops sending when it reads one: keep the input open until
+		# everything has arrived; gnutls-cli exits on our close_notify.
 		: > "$work/cli.out"
-		{ cat "$work/a"; while [ "$(stat -c %s "$work/cli.out")" -lt $down ]; do sleep 0.1; done; sleep 0.5; } |
+		{ cat "$work/a"; hold_until_size "$work/cli.out" $down 60; } |
 			timeout 120 gnutls-cli -p $port 127.0.0.1 --verify-hostname localhost \
 				--x509cafile "$pki/ca.pem" --priority "$(gnutls_prio "$v" "$c")" \
 				--logfile "$work/cli.log" > "$work/cli.out" 2> "$work/cli.err"

@@ -63,6 +63,16 @@ wait_port() {
 	return 1
 }
 
+# Keep a peer's input open until FILE has SIZE bytes (or SECONDS pass): some
+# peers end the connection when their input ends.
+hold_until_size() { # file size seconds
+	for _ in $(seq 1 $(($3 * 10))); do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+}
+
 # Wait up to $2 seconds for a background pid; kill it after that.
 wait_pid() {
 	local pid=$1 t=$2
