@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+
 #include "tool.h"
 
 struct side {
@@ -294,6 +296,17 @@ int cmd_loopback(int argc, char **argv)
 			       sides[i]->error);
 		else
 			print_side(sides[i]);
+	}
+	if (client.info.tx.kernel || client.info.rx.kernel || server.info.tx.kernel ||
+	    server.info.rx.kernel) {
+		char driver[200];
+
+		tool_kernel_aead_driver(client.info.cipher, driver, sizeof(driver));
+		printf("  kernel AEAD driver: %s; userspace: GnuTLS %s\n", driver,
+		       gnutls_check_version(NULL));
+		if (strstr(driver, "generic") != NULL)
+			printf("  (the kernel's crypto here is portable C, so these MiB/s say nothing about\n"
+			       "   kTLS against userspace TLS, which uses AES-NI/SIMD)\n");
 	}
 	if (before[0] >= 0) {
 		printf("  kernel counters (/proc/net/tls_stat deltas):");

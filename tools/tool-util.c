@@ -51,6 +51,36 @@ long long tool_tls_stat(const char *name)
 	return found;
 }
 
+const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size)
+{
+	/* The AEAD names kTLS asks the crypto API for (net/tls/tls_sw.c). */
+	static const char *const names[KTLS_CIPHER_COUNT] = {
+		[KTLS_CIPHER_AES_128_GCM] = "gcm(aes)",
+		[KTLS_CIPHER_AES_256_GCM] = "gcm(aes)",
+		[KTLS_CIPHER_AES_128_CCM] = "ccm(aes)",
+		[KTLS_CIPHER_CHACHA20_POLY1305] = "rfc7539(chacha20,poly1305)",
+	};
+	char line[256], name[200] = "";
+	FILE *f;
+
+	snprintf(buf, size, "unknown");
+	if (cipher < 0 || cipher >= KTLS_CIPHER_COUNT || (f = fopen("/proc/crypto", "r")) == NULL)
+		return buf;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char value[200];
+
+		if (sscanf(line, "name : %127s", value) == 1)
+			snprintf(name, sizeof(name), "%s", value);
+		else if (sscanf(line, "driver : %199s", value) == 1 &&
+			 strcmp(name, names[cipher]) == 0) {
+			snprintf(buf, size, "%s", value);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 static int write_datum(const char *dir, const char *name, const gnutls_datum_t *d, mode_t mode)
 {
 	char path[4096];

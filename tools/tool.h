@@ -29,6 +29,13 @@ void tool_log(enum ktls_log_level level, const char *message, void *userdata);
  */
 int tool_selfsigned(const char *dir, const char *hostname, char *ret_fingerprint, size_t size);
 
+/*
+ * The kernel's driver for the AEAD behind @cipher, from /proc/crypto, e.g.
+ * "gcm_base(ctr(aes-generic),ghash-generic)" (portable C) or
+ * "generic-gcm-aesni"; "unknown" before the kernel instantiated it.
+ */
+const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size);
+
 /* Read /proc/net/tls_stat counter @name; -1 when absent. */
 long long tool_tls_stat(const char *name);
 
