@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -196,6 +198,41 @@ KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size
 
 /* ---- sendfile ---------------------------------------------------------- */
 
+/*
+ * The kernel encrypts page-cache pages; nothing enters userspace.
+ * sendfile(2) has no MSG_NOSIGNAL, and a library must not kill its caller
+ * when the peer has gone: SIGPIPE is blocked for this thread during the call
+ * and a SIGPIPE it raised is consumed before the mask is restored.
+ */
+static ssize_t record_sendfile_kernel(struct ktls_conn *conn, int file_fd, off_t *offset,
+				      size_t count)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pipe_set, old_set, pending;
+	bool was_pending;
+	ssize_t n;
+	int err;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	do
+		n = sendfile(conn->fd, file_fd, offset, count);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	if (n < 0 && err == EPIPE && !was_pending)
+		sigtimedwait(&pipe_set, NULL, &no_wait);
+	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+
+	if (n >= 0)
+		return n;
+	if (err == EAGAIN)
+		return -EAGAIN;
+	return error_conn(conn, -err, "sendfile: %s", strerror(err));
+}
+
 KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset,
 				       size_t count)
 {
@@ -213,17 +250,8 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 	if (conn->tx_closed)
 		return error_conn(conn, -EPIPE, "sendfile after shutdown");
 
-	if (conn->tx.kernel) {
-		/* The kernel encrypts page-cache pages; nothing enters userspace. */
-		do
-			n = sendfile(conn->fd, file_fd, offset, count);
-		while (n < 0 && errno == EINTR);
-		if (n >= 0)
-			return n;
-		if (errno == EAGAIN)
-			return -EAGAIN;
-		return error_conn(conn, -errno, "sendfile: %s", strerror(errno));
-	}
+	if (conn->tx.kernel)
+		return record_sendfile_kernel(conn, file_fd, offset, count);
 
 	/* Userspace: one record's worth at a time, so a short send loses nothing. */
 	if (count > sizeof(buf))

@@ -106,7 +106,26 @@ for v in 1.3; do
 	fi
 done
 
-# 5. KeyUpdate from openssl s_client ('K': update and request ours) on a
+# 5. The peer vanishes in the middle of a kernel sendfile: the library must
+#    report EPIPE/ECONNRESET, not let SIGPIPE kill the program.
+make_payload "$work/big" $((64 << 20))
+next_port
+"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+	--send "$work/big" --sendfile --recv-bytes 0 --expect-kernel both > "$work/s.out" 2> "$work/s.err" &
+spid=$!
+wait_port $port
+timeout 2 openssl s_client -quiet -connect 127.0.0.1:$port -CAfile "$pki/ca.pem" < /dev/null \
+	> /dev/null 2>&1
+wait_pid $spid 30
+src=$?
+if [ $src -ne 141 ] && [ $src -ne 124 ] && [ "$(field "$work/s.out" end)" = send-error ] &&
+	grep -Eq "sendfile: (Broken pipe|Connection reset by peer)" "$work/s.err"; then
+	ok "peer gone during kernel sendfile: $(grep -o 'sendfile: [A-Za-z ]*' "$work/s.err" | head -1), no SIGPIPE death"
+else
+	not_ok "peer gone during kernel sendfile (exit $src)" "$work/s.out" "$work/s.err"
+fi
+
+# 6. KeyUpdate from openssl s_client ('K': update and request ours) on a
 #    kernel without TLS 1.3 rekey: our server must end promptly with
 #    EKEYEXPIRED and an alert, never hang and never deliver garbage.
 if grep -q '"tls13_rekey": true' <("$ktls" probe --json); then

@@ -397,7 +397,8 @@ int main(int argc, char **argv)
 		if (ktls_conn_pending(conn) > 0)
 			p.revents |= POLLIN;
 
-		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+		/* An error or hang-up is reported by whichever call is wanted next. */
+		if ((p.revents & POLLIN) || (want_recv && (p.revents & (POLLHUP | POLLERR)))) {
 			ssize_t n = ktls_conn_recv(conn, buf, sizeof(buf));
 
 			if (n > 0) {
@@ -419,7 +420,7 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
-		if (!send_done && (p.revents & POLLOUT)) {
+		if (!send_done && (p.revents & (POLLOUT | POLLHUP | POLLERR))) {
 			ssize_t n;
 
 			size_t want = (size_t)(send_size - send_off);
