@@ -128,6 +128,30 @@ KTLS_EXPORT int ktls_conn_set_server_name(struct ktls_conn *conn, const char *na
 	return 0;
 }
 
+/*
+ * GnuTLS has no "handshake finished" query.  A TLS 1.2 session has a cipher
+ * only after ChangeCipherSpec; a TLS 1.3 one has it from the ServerHello on,
+ * while its record state still holds handshake-traffic keys, so TLS 1.3 also
+ * needs the exporter secret (RFC 9266 tls-exporter), which exists only once
+ * the application traffic secrets do.
+ */
+static bool conn_handshake_complete(gnutls_session_t session)
+{
+	gnutls_protocol_t proto = gnutls_protocol_get_version(session);
+	gnutls_datum_t binding = { NULL, 0 };
+
+	if (gnutls_cipher_get(session) == GNUTLS_CIPHER_NULL)
+		return false;
+	if (proto == GNUTLS_TLS1_2)
+		return true;
+	if (proto != GNUTLS_TLS1_3 ||
+	    gnutls_session_channel_binding(session, GNUTLS_CB_TLS_EXPORTER, &binding) < 0)
+		return false;
+	explicit_bzero(binding.data, binding.size);
+	gnutls_free(binding.data);
+	return true;
+}
+
 KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t session, int fd,
 				unsigned int flags, struct ktls_conn **ret_conn)
 {
@@ -138,9 +162,7 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 		return -EINVAL;
 	if (session == NULL || ret_conn == NULL)
 		return error_config(config, -EINVAL, "session and ret_conn are required");
-	/* gnutls_handshake() has returned 0 once a session has a cipher and version. */
-	if (gnutls_cipher_get(session) == GNUTLS_CIPHER_NULL ||
-	    gnutls_protocol_get_version(session) == GNUTLS_VERSION_UNKNOWN)
+	if (!conn_handshake_complete(session))
 		return error_config(config, -EINVAL, "the GnuTLS session has not completed its handshake");
 	ret = config_freeze(config);
 	if (ret < 0)
