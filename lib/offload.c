@@ -360,6 +360,14 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 			 * the only honest outcomes are to stop here or to hand back
 			 * records the kernel cannot decrypt.  Stop, and say so.
 			 */
+			if (probe_get()->tls13_rekey)
+				return offload_fail_rx(
+					conn,
+					error_conn(conn, -EKEYEXPIRED,
+						   "peer sent a TLS 1.3 KeyUpdate; this kernel could take "
+						   "the new key but libktls does not install one yet, so "
+						   "the connection was closed"),
+					GNUTLS_A_INTERNAL_ERROR);
 			return offload_fail_rx(
 				conn,
 				error_conn(conn, -EKEYEXPIRED,
