@@ -28,6 +28,10 @@ extern "C" {
  * @flags: 0 or KTLS_CONN_OWN_FD.
  * @ret_conn: the new connection, ready for data.
  *
+ * The kernel sends records of up to 16384 bytes; libktls cannot see after
+ * the fact whether the peer negotiated a smaller record_size_limit or
+ * max_fragment_length, so with such peers set the TX policy to OFF.
+ *
  * libktls takes over the session's user pointer (gnutls_session_set_ptr)
  * and transport functions.  Application data GnuTLS has already decrypted is
  * kept and returned first by ktls_conn_recv().  The session's transport must not have read ahead of
