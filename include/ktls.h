@@ -6,6 +6,10 @@
  *  - An int or ssize_t result >= 0 is success; failure is a negative errno.
  *  - Every failure also leaves a readable sentence in ktls_config_error() or
  *    ktls_conn_error() (the first failure is kept; GnuTLS's reason included).
+ *    Calls that have no object to keep it (ktls_sock_*, ktls_stats_*,
+ *    ktls_nic_*) take a caller's buffer instead: @errbuf, @errlen.  It is
+ *    set to "" on entry and holds the sentence after a failure; NULL or 0
+ *    means the caller does not want it.
  *  - Output parameters are named ret_* and are left untouched on failure.
  *  - *_free() accepts NULL.
  *  - The library never prints; see ktls_config_set_log().
@@ -385,6 +389,219 @@ struct ktls_info {
  * Return: 0, or -EINVAL before the handshake has completed.
  */
 int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info);
+
+/* ------------------------------------------------------------------------ */
+/* Every kTLS socket on the machine (sock_diag)                              */
+
+/*
+ * How the kernel handles one direction of a socket with the TLS ULP, as
+ * sock_diag reports it (TLS_CONF_* in linux/tls.h).
+ */
+enum ktls_sock_conf {
+	KTLS_SOCK_CONF_UNKNOWN = 0,   /* the kernel did not say */
+	KTLS_SOCK_CONF_BASE = 1,      /* no key: bytes pass through as they are */
+	KTLS_SOCK_CONF_SW = 2,        /* the kernel's record crypto (CPU) */
+	KTLS_SOCK_CONF_HW = 3,        /* the NIC encrypts/decrypts (tls-hw-tx/rx-offload) */
+	KTLS_SOCK_CONF_HW_RECORD = 4, /* the NIC runs the whole record layer (tls-hw-record) */
+};
+
+/* Flags for ktls_sock_list(). */
+#define KTLS_SOCK_LIST_OWNERS 0x1u /* find each socket's process in /proc */
+
+/*
+ * struct ktls_sock - one TCP socket that carries the TLS ULP, whichever
+ * process owns it.  Addresses are in network byte order: 4 bytes used for
+ * AF_INET, 16 for AF_INET6.
+ */
+struct ktls_sock {
+	int family;                 /* AF_INET or AF_INET6 */
+	uint8_t local_addr[16];
+	uint8_t peer_addr[16];
+	uint16_t local_port;        /* host byte order */
+	uint16_t peer_port;
+	int tcp_state;              /* TCP_ESTABLISHED, TCP_CLOSE_WAIT, ... (netinet/tcp.h) */
+	uint32_t uid;               /* the socket's owner */
+	uint64_t inode;             /* as in /proc/PID/fd: socket:[inode] */
+	pid_t pid;                  /* 0: not asked for, or not found (no permission) */
+	char comm[16];              /* that process's name, "" with pid 0 */
+	bool tls_info;              /* false: ULP "tls" but no TLS state (closed, closing) */
+	int version;                /* KTLS_VERSION_TLS12/13; 0 before a key is set */
+	uint16_t cipher_type;       /* the kernel's TLS_CIPHER_*; 0 before a key is set */
+	enum ktls_cipher cipher;    /* KTLS_CIPHER_NONE for others (SM4, ARIA) and none */
+	char cipher_name[24];       /* "AES-128-GCM", "SM4-GCM", "cipher-99", "" */
+	enum ktls_sock_conf tx, rx;
+	bool tx_zerocopy_sendfile;  /* TLS_TX_ZEROCOPY_RO set; the kernel reports it for hw TX only */
+	bool rx_no_pad;             /* TLS_RX_EXPECT_NO_PAD was set */
+	uint64_t bytes_acked;       /* TCP payload bytes the peer acknowledged (tcp_info) */
+	uint64_t bytes_received;    /* TCP payload bytes received (tcp_info) */
+};
+
+/**
+ * ktls_sock_list() - every IPv4/IPv6 TCP socket in this network namespace
+ * that carries the TLS ULP, from sock_diag (INET_DIAG_ULP_INFO).
+ * @flags: 0 or KTLS_SOCK_LIST_OWNERS: also find the owning process by
+ *         scanning /proc/PID/fd for socket:[inode] (stops when all are found;
+ *         other users' processes are only visible to root).
+ * @ret_socks: a malloc'ed array (NULL when empty), freed with
+ *             ktls_sock_list_free().
+ * @ret_count: its length.
+ * @errbuf, @errlen: the reason on failure (see the top of this header).
+ *
+ * The kernel reports a socket's ULP only to CAP_NET_ADMIN: without it, every
+ * TCP socket looks like a plain one, so this fails with -EPERM rather than
+ * pretend that there are no kTLS sockets.  (A kernel too old to report ULP
+ * info through sock_diag shows none either; nothing tells the two apart.)
+ *
+ * Return: 0; -EPERM (no CAP_NET_ADMIN); -EPROTONOSUPPORT (no sock_diag in this
+ *         kernel); -ENOMEM; -EBADMSG (a reply that does not parse).
+ */
+int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks, size_t *ret_count,
+		   char *errbuf, size_t errlen);
+
+/** ktls_sock_list_free() - free what ktls_sock_list() returned; NULL is allowed. */
+void ktls_sock_list_free(struct ktls_sock *socks);
+
+/** ktls_sock_conf_name() - "base", "sw", "hw", "hw-record"; "unknown" otherwise. */
+const char *ktls_sock_conf_name(enum ktls_sock_conf conf);
+
+/* ------------------------------------------------------------------------ */
+/* The kernel's TLS counters (/proc/net/tls_stat)                            */
+
+/* Counters, named as in /proc/net/tls_stat. */
+enum ktls_stat {
+	KTLS_STAT_CURR_TX_SW = 0,      /* TlsCurrTxSw: sockets with TX in software now */
+	KTLS_STAT_CURR_RX_SW,          /* TlsCurrRxSw */
+	KTLS_STAT_CURR_TX_DEVICE,      /* TlsCurrTxDevice: TX on a NIC now */
+	KTLS_STAT_CURR_RX_DEVICE,      /* TlsCurrRxDevice */
+	KTLS_STAT_TX_SW,               /* TlsTxSw: TX keys ever installed in software */
+	KTLS_STAT_RX_SW,               /* TlsRxSw */
+	KTLS_STAT_TX_DEVICE,           /* TlsTxDevice */
+	KTLS_STAT_RX_DEVICE,           /* TlsRxDevice */
+	KTLS_STAT_DECRYPT_ERROR,       /* TlsDecryptError: records that failed authentication */
+	KTLS_STAT_RX_DEVICE_RESYNC,    /* TlsRxDeviceResync */
+	KTLS_STAT_DECRYPT_RETRY,       /* TlsDecryptRetry (Linux 6.0) */
+	KTLS_STAT_RX_NO_PAD_VIOLATION, /* TlsRxNoPadViolation (Linux 6.0) */
+	KTLS_STAT_TX_REKEY_OK,         /* TlsTxRekeyOk (Linux 6.14) */
+	KTLS_STAT_TX_REKEY_ERROR,      /* TlsTxRekeyError (Linux 6.14) */
+	KTLS_STAT_RX_REKEY_OK,         /* TlsRxRekeyOk (Linux 6.14) */
+	KTLS_STAT_RX_REKEY_ERROR,      /* TlsRxRekeyError (Linux 6.14) */
+	KTLS_STAT_RX_REKEY_RECEIVED,   /* TlsRxRekeyReceived (Linux 6.14) */
+	KTLS_STAT_COUNT,
+};
+
+/*
+ * struct ktls_stats - one reading of /proc/net/tls_stat.  Counters that
+ * this kernel does not have are 0 with their bit clear in @present.
+ * Counters this library does not know (newer kernels) are skipped.
+ */
+struct ktls_stats {
+	uint64_t value[KTLS_STAT_COUNT];
+	uint32_t present;  /* bit (1u << enum ktls_stat) */
+	uint64_t taken_ns; /* CLOCK_MONOTONIC when read; 0 from ktls_stats_parse() */
+};
+
+/* struct ktls_stats_delta - @after minus @before, for counters in both. */
+struct ktls_stats_delta {
+	int64_t value[KTLS_STAT_COUNT]; /* the Curr* gauges can go down */
+	uint32_t present;
+	double seconds;                 /* between the readings; 0 when unknown */
+};
+
+/**
+ * ktls_stats_read() - read /proc/net/tls_stat (this network namespace).
+ * Return: 0; -ENOENT (the file is absent: no kTLS in this kernel, or the tls
+ *         module is not loaded); -EBADMSG; or the errno of open/read.
+ */
+int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen);
+
+/**
+ * ktls_stats_parse() - parse text in the format of /proc/net/tls_stat
+ * ("Name<whitespace>value" per line), e.g. a copy taken elsewhere.
+ * Return: 0, -EINVAL (NULL text), -EBADMSG (the line that does not parse is
+ *         named in @errbuf).
+ */
+int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats, char *errbuf,
+		     size_t errlen);
+
+/**
+ * ktls_stats_delta() - what changed between two readings.
+ * Return: 0, or -EINVAL for a NULL argument.
+ */
+int ktls_stats_delta(const struct ktls_stats *before, const struct ktls_stats *after,
+		     struct ktls_stats_delta *ret_delta);
+
+/** ktls_stats_name() - "TlsCurrTxSw" etc.; NULL for out-of-range values. */
+const char *ktls_stats_name(enum ktls_stat stat);
+
+/* ------------------------------------------------------------------------ */
+/* NIC TLS offload (ethtool netlink features)                                */
+
+enum ktls_nic_feature {
+	KTLS_NIC_TLS_TX = 0,     /* "tls-hw-tx-offload": the NIC encrypts TX records */
+	KTLS_NIC_TLS_RX = 1,     /* "tls-hw-rx-offload": the NIC decrypts RX records */
+	KTLS_NIC_TLS_RECORD = 2, /* "tls-hw-record": the NIC runs the record layer */
+	KTLS_NIC_FEATURE_COUNT,
+};
+
+/* struct ktls_nic_state - one feature of one interface, as ethtool -k shows it. */
+struct ktls_nic_state {
+	bool available; /* the driver can switch it (ETHTOOL_A_FEATURES_HW) */
+	bool wanted;    /* asked for (ETHTOOL_A_FEATURES_WANTED) */
+	bool active;    /* on now (ETHTOOL_A_FEATURES_ACTIVE) */
+	bool fixed;     /* can never change (ETHTOOL_A_FEATURES_NOCHANGE) */
+};
+
+struct ktls_nic {
+	char name[16];          /* IFNAMSIZ */
+	int ifindex;
+	char driver[32];        /* "mlx5_core", "veth"; "" when the device names none (lo) */
+	bool virtual_device;    /* no bus device behind it (lo, veth, bridges...) */
+	bool tls_offload;       /* the driver can offload at least one of the features */
+	struct ktls_nic_state feature[KTLS_NIC_FEATURE_COUNT];
+};
+
+/**
+ * ktls_nic_get() - the TLS offload features of interface @ifname.
+ * Return: 0; -EINVAL (not a valid interface name: empty, too long, '/', ':'
+ *         or whitespace; checked before any netlink); -ENODEV (no such
+ *         interface); -EOPNOTSUPP (no ethtool netlink in this kernel);
+ *         -ENOMEM; -EBADMSG.
+ */
+int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf, size_t errlen);
+
+/**
+ * ktls_nic_list() - the same for every interface in this network namespace.
+ * @ret_nics: a malloc'ed array (NULL when empty), freed with ktls_nic_list_free().
+ * Return: as ktls_nic_get(), without -EINVAL and -ENODEV.
+ */
+int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf, size_t errlen);
+
+/** ktls_nic_list_free() - free what ktls_nic_list() returned; NULL is allowed. */
+void ktls_nic_list_free(struct ktls_nic *nics);
+
+/**
+ * ktls_nic_set() - switch one TLS offload feature of @ifname on or off
+ * (ETHTOOL_MSG_FEATURES_SET), then read it back.
+ *
+ * Switching a feature off that is already off succeeds on any interface.
+ * Return: 0; -EINVAL (bad name or feature); -ENODEV (no such interface);
+ *         -EPERM (changing NIC features needs CAP_NET_ADMIN);
+ *         -EOPNOTSUPP (the driver has no such TLS offload; @errbuf names the
+ *         driver, or says the device is virtual);
+ *         -EIO (the driver accepted the request but the feature did not
+ *         change, e.g. because it depends on another feature that is off).
+ */
+int ktls_nic_set(const char *ifname, enum ktls_nic_feature feature, bool enable, char *errbuf,
+		 size_t errlen);
+
+/** ktls_nic_feature_name() - "tls-hw-tx-offload" etc.; NULL for out-of-range values. */
+const char *ktls_nic_feature_name(enum ktls_nic_feature feature);
+
+/**
+ * ktls_nic_feature_from_name() - the feature called @name (ethtool's names).
+ * Return: an enum ktls_nic_feature value, or -EINVAL.
+ */
+int ktls_nic_feature_from_name(const char *name);
 
 #ifdef __cplusplus
 }

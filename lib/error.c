@@ -114,3 +114,16 @@ int error_from_gnutls(int gnutls_err)
 		return -EPROTO;
 	}
 }
+
+int error_buf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* The first failure is the one kept: later ones are consequences. */
+	if (errbuf == NULL || errlen == 0 || errbuf[0] != '\0')
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, errlen, fmt, ap);
+	va_end(ap);
+	return err;
+}

@@ -490,7 +490,9 @@ ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len)
 							 "unexpected record type %u after the handshake",
 							 type),
 					      GNUTLS_A_UNEXPECTED_MESSAGE);
-		explicit_bzero(body, (size_t)n);
+		/* Control-record bytes never stay behind (body is never NULL here). */
+		if (body != NULL)
+			explicit_bzero(body, (size_t)n);
 		if (ret <= 0)
 			return ret;
 	}

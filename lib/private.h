@@ -151,6 +151,89 @@ const char *error_alert_text(gnutls_alert_description_t alert, char *buf, size_t
 void error_log(const struct ktls_config *config, enum ktls_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * For calls without an object: write the first failure's sentence into the
+ * caller's buffer (NULL/0 allowed; an earlier sentence is kept); returns @err.
+ */
+int error_buf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* ---- diag.c ------------------------------------------------------------ */
+
+struct nlmsghdr;
+
+/* Called for each TLS socket a reply describes; a negative errno stops the walk. */
+typedef int (*diag_sock_fn)(const struct ktls_sock *sock, void *userdata);
+
+/*
+ * Parse one sock_diag reply message (SOCK_DIAG_BY_FAMILY, struct
+ * inet_diag_msg and its attributes).  @nlh->nlmsg_len must lie within the
+ * caller's buffer.  Return: 1 and @ret_sock filled for a socket with the TLS
+ * ULP, 0 for any other socket, -EBADMSG for a malformed message.
+ */
+int diag_parse_msg(const struct nlmsghdr *nlh, struct ktls_sock *ret_sock);
+/*
+ * Parse a buffer of netlink messages as recv() returns them on a sock_diag
+ * socket: each TLS socket goes to @fn.  Pure: no I/O, any bytes allowed.
+ * Return: 0 (NLMSG_DONE or the end of the buffer), the kernel's negative
+ * errno for NLMSG_ERROR, -EBADMSG, or what @fn returned.
+ */
+int diag_parse_buffer(const void *buf, size_t len, diag_sock_fn fn, void *userdata);
+
+/* ---- nic.c ------------------------------------------------------------- */
+
+/*
+ * Parse one ETHTOOL_MSG_FEATURES_GET_REPLY (genetlink header, then
+ * ETHTOOL_A_FEATURES_*; verbose bitsets with names).  @nlh->nlmsg_len must
+ * lie within the caller's buffer.  Fills name, ifindex and the features.
+ * Return: 0 or -EBADMSG.
+ */
+int nic_parse_features(const struct nlmsghdr *nlh, struct ktls_nic *ret_nic);
+/* The same over a buffer of messages; each interface goes to @fn.  Pure. */
+int nic_parse_buffer(const void *buf, size_t len,
+		     int (*fn)(const struct ktls_nic *nic, void *userdata), void *userdata);
+
+/* ---- netlink.c --------------------------------------------------------- */
+
+struct nl_sock;
+struct nl_msg;
+struct nlattr;
+struct nla_policy;
+
+struct netlink_reply {
+	int error;         /* the kernel's negative errno (NLMSG_ERROR), or a callback's */
+	char extack[128];  /* the kernel's extended-ACK message, "" if none */
+};
+
+/* Called for each reply message of an exchange; a negative errno stops it. */
+typedef int (*netlink_msg_fn)(struct nlmsghdr *nlh, void *arg);
+
+/*
+ * libnl's nla_parse() stops quietly at an attribute that runs past the end
+ * of its stream; the kernel never sends one.  True when the attributes at
+ * @head fill exactly @len bytes, so parsers can refuse the rest as malformed.
+ */
+bool netlink_attrs_exact(const struct nlattr *head, int len);
+/*
+ * nlmsg_parse() / nla_parse_nested() that also refuse attributes running
+ * past their container.  Return: 0 or -EBADMSG.
+ */
+int netlink_parse_msg(const struct nlmsghdr *nlh, int hdrlen, struct nlattr **tb, int maxtype,
+		      const struct nla_policy *policy);
+int netlink_parse_nested(struct nlattr **tb, int maxtype, const struct nlattr *nest,
+			 const struct nla_policy *policy);
+/* libnl's -NLE_* -> negative errno. */
+int netlink_errno(int nlerr);
+/* nl_socket_alloc + nl_connect(@protocol), with extended ACKs and a receive timeout. */
+int netlink_open(int protocol, struct nl_sock **ret_sk, char *errbuf, size_t errlen);
+/*
+ * Send @msg (with NLM_F_ACK) and receive until the kernel's ACK, NLMSG_DONE
+ * or error.  Return: 0, the kernel's negative errno (@reply has its text),
+ * or a negative errno of our own.
+ */
+int netlink_exchange(struct nl_sock *sk, struct nl_msg *msg, netlink_msg_fn fn, void *arg,
+		     struct netlink_reply *reply);
+
 /* ---- handshake.c ------------------------------------------------------- */
 
 int handshake_session_init(struct ktls_conn *conn);

@@ -9,6 +9,9 @@ static const struct subcommand subcommands[] = {
 	{ "probe", cmd_probe, "show what this kernel can offload (kTLS capability table)" },
 	{ "loopback", cmd_loopback,
 	  "handshake and transfer over loopback, then show where the keys went" },
+	{ "stat", cmd_stat, "kTLS sockets of every process (like ss), and the kernel's TLS counters" },
+	{ "nic", cmd_nic, "NIC TLS offload per interface; switch it on or off" },
+	{ "bench", cmd_bench, "kTLS against userspace TLS over loopback: throughput, CPU, calls" },
 };
 
 static void usage(FILE *out)

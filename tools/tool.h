@@ -3,6 +3,7 @@
 #ifndef KTLS_TOOL_H
 #define KTLS_TOOL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include <ktls.h>
@@ -15,6 +16,30 @@ struct subcommand {
 
 int cmd_probe(int argc, char **argv);
 int cmd_loopback(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_nic(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* ktls stat: which sockets to show (port -1, pid 0, cipher NULL: any). */
+struct stat_filter {
+	int port;           /* local or peer port */
+	pid_t pid;
+	const char *cipher; /* compared with ktls_sock.cipher_name, any case */
+};
+
+bool stat_filter_match(const struct stat_filter *f, const struct ktls_sock *s);
+/* The printers take their data as arguments, so unit tests can feed them fixed data. */
+void stat_print_sockets_text(FILE *out, const struct ktls_sock *socks, size_t n,
+			     const struct stat_filter *f);
+/* @stats NULL: print @error instead of the counters. */
+void stat_print_counters_text(FILE *out, const struct ktls_stats *stats, const char *error);
+/* @socks_error / @stats NULL: that part failed, its reason goes in the JSON. */
+void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const char *socks_error,
+		     const struct stat_filter *f, const struct ktls_stats *stats,
+		     const char *stats_error);
+
+void nic_print_table(FILE *out, const struct ktls_nic *nics, size_t n);
+void nic_print_json(FILE *out, const struct ktls_nic *nics, size_t n);
 
 /* Print a JSON string literal, escaped. */
 void json_string(FILE *out, const char *s);

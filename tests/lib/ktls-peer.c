@@ -56,6 +56,7 @@ struct opts {
 	bool strict_close; /* the peer must end with close_notify */
 	int timeout_s;
 	bool verbose;
+	bool rx_no_pad; /* set TLS_RX_EXPECT_NO_PAD after the switch (ktls stat tests) */
 	enum ktls_offload offload;
 	enum ktls_client_auth client_auth;
 };
@@ -207,7 +208,8 @@ static void usage(void)
 		"  [--send FILE] [--sendfile] [--recv-bytes N] [--recv-out FILE]\n"
 		"  [--expect-kernel tx|rx|both] [--expect-error ENAME] [--shutdown] [--strict-close]\n"
 		"  [--recv-first] [--chunk BYTES]\n"
-		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n");
+		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n"
+		"  [--rx-no-pad]\n");
 }
 
 int main(int argc, char **argv)
@@ -229,6 +231,7 @@ int main(int argc, char **argv)
 		{ "offload", required_argument, NULL, 'O' },
 		{ "client-auth", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 'T' }, { "verbose", no_argument, NULL, 'v' },
+		{ "rx-no-pad", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120, .chunk = 65536 };
@@ -281,6 +284,7 @@ int main(int argc, char **argv)
 			break;
 		case 'T': o.timeout_s = atoi(optarg); break;
 		case 'v': o.verbose = true; break;
+		case 'N': o.rx_no_pad = true; break;
 		default: usage(); return 2;
 		}
 	}
@@ -330,6 +334,13 @@ int main(int argc, char **argv)
 		if (o.expect_error != NULL && strcmp(o.expect_error, errno_name(-r)) == 0)
 			status = 0;
 		goto out;
+	}
+	if (o.rx_no_pad) {
+		int one = 1;
+
+		/* Before the summary line: a test that sees it can read the flag back. */
+		if (setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &one, sizeof(one)) < 0)
+			fprintf(stderr, "ktls-peer: TLS_RX_EXPECT_NO_PAD: %s\n", strerror(errno));
 	}
 	ktls_conn_get_info(conn, &info);
 	printf("version=%s cipher=%s tx=%s rx=%s kernel_tx=%s kernel_rx=%s peer=\"%s\"\n",

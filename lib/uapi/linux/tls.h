@@ -44,6 +44,30 @@
 #define TLS_CIPHER_CHACHA20_POLY1305_SALT_SIZE 0
 #define TLS_CIPHER_CHACHA20_POLY1305_REC_SEQ_SIZE 8
 
+/* Ciphers the kernel may report for sockets set up by other programs (names only) */
+#define TLS_CIPHER_SM4_GCM 55
+#define TLS_CIPHER_SM4_CCM 56
+#define TLS_CIPHER_ARIA_GCM_128 57
+#define TLS_CIPHER_ARIA_GCM_256 58
+
+/* sock_diag: attributes inside INET_DIAG_ULP_INFO / INET_ULP_INFO_TLS (Linux 5.10) */
+enum {
+	TLS_INFO_UNSPEC,
+	TLS_INFO_VERSION,   /* u16 */
+	TLS_INFO_CIPHER,    /* u16 */
+	TLS_INFO_TXCONF,    /* u16, TLS_CONF_* */
+	TLS_INFO_RXCONF,    /* u16, TLS_CONF_* */
+	TLS_INFO_ZC_RO_TX,  /* flag (Linux 6.0) */
+	TLS_INFO_RX_NO_PAD, /* flag (Linux 6.0) */
+	__TLS_INFO_MAX,
+};
+#define TLS_INFO_MAX (__TLS_INFO_MAX - 1)
+
+#define TLS_CONF_BASE 1
+#define TLS_CONF_SW 2
+#define TLS_CONF_HW 3
+#define TLS_CONF_HW_RECORD 4
+
 /* cmsg types at level SOL_TLS */
 #define TLS_SET_RECORD_TYPE 1
 #define TLS_GET_RECORD_TYPE 2

@@ -1,0 +1,101 @@
+#!/bin/bash
+# ktls bench --quick inside the kernel with kTLS: every mode is in the JSON,
+# the kTLS modes show the kernel did the crypto (getsockopt(SOL_TLS) and
+# /proc/net/tls_stat deltas for the benchmark's own connections), and every
+# mode's bytes arrived intact (the receiver's SHA-256 equals the sender's).
+# Nothing here looks at speed.
+. "$KTLS_SRC/tests/kernel/lib.sh"
+
+command -v python3 > /dev/null || { echo "1..0 # SKIP python3 is needed to read the JSON"; exit 0; }
+
+if "$ktls" bench --quick --json "$work/bench.json" --svg "$work/bench.svg" \
+	> "$work/bench.out" 2> "$work/bench.err"; then
+	ok "ktls bench --quick ran and exited 0"
+else
+	not_ok "ktls bench --quick ran and exited 0" "$work/bench.out" "$work/bench.err"
+fi
+
+# One python3 run checks everything (python3 starts slowly inside UML); it
+# prints "PASS<TAB>name" or "FAIL<TAB>name<TAB>why" per case.
+python3 - "$work/bench.json" > "$work/checks" 2> "$work/checks.err" <<'PY'
+import json, sys
+
+d = json.load(open(sys.argv[1]))
+modes = {x["name"]: x for x in d["modes"]}
+env = d["environment"]
+
+def m(name):
+    return modes[name]
+
+def stat(name):
+    return m(name)["tls_stat"]
+
+def check(name, test):
+    try:
+        good = bool(test())
+        why = "" if good else "condition false"
+    except Exception as e:
+        good, why = False, "%s: %s" % (type(e).__name__, e)
+    print("PASS\t%s" % name if good else "FAIL\t%s\t%s" % (name, why))
+
+all_modes = ["gnutls-send", "gnutls-send-file", "ktls-send", "ktls-sendfile",
+             "ktls-uring-splice", "tcp-sendfile"]
+check("JSON lists the six modes, ids 1..6, in order",
+      lambda: [x["name"] for x in d["modes"]] == all_modes
+      and [x["id"] for x in d["modes"]] == [1, 2, 3, 4, 5, 6])
+check("environment: kernel, CPU, TLS ULP available, kernel AEAD driver, GnuTLS version",
+      lambda: env["tls_ulp"] is True and env["kernel"].startswith("Linux ") and env["cpu"]
+      and env["kernel_aead_driver"] not in ("", "unknown") and env["userspace"]["version"])
+check("generic kernel crypto is called out as not meaningful against userspace",
+      lambda: not env["kernel_crypto_generic"] or "not meaningful" in env["note"])
+check("mode 5 (io_uring splice) says it is missing, with no numbers",
+      lambda: m("ktls-uring-splice")["status"] == "unavailable"
+      and "io_uring" in m("ktls-uring-splice")["reason"] and "bytes" not in m("ktls-uring-splice"))
+for n in ["gnutls-send", "gnutls-send-file", "ktls-send", "ktls-sendfile", "tcp-sendfile"]:
+    check("%s: ran, bytes > 0, receiver's SHA-256 equals the sender's" % n,
+          lambda: m(n)["status"] == "ok" and m(n)["bytes"] > 0 and m(n)["sha256_match"]
+          and len(m(n)["sha256_sent"]) == 64 and m(n)["sha256_sent"] == m(n)["sha256_received"])
+    check("%s: CPU and call counts reported for both sides" % n,
+          lambda: all(k in m(n)[s] for s in ("sender", "receiver")
+                      for k in ("user_s_per_gib", "sys_s_per_gib", "syscalls_per_gib"))
+          and m(n)["sender"]["syscalls"] > 0 and m(n)["receiver"]["syscalls"] > 0)
+for n in ["ktls-send", "ktls-sendfile"]:
+    check("%s: the kernel held the TX key (getsockopt) and counted it: TlsTxSw +1, "
+          "TlsRxSw +1 (receiver), no decrypt errors" % n,
+          lambda: m(n)["kernel_tx"] and m(n)["kernel_rx"] and m(n)["records_derived"]
+          and stat(n) == {"TlsTxSw": 1, "TlsRxSw": 1, "TlsDecryptError": 0})
+for n in ["gnutls-send", "gnutls-send-file"]:
+    check("%s: userspace TX (no kernel TX key, TlsTxSw +0), same kernel-RX receiver "
+          "(TlsRxSw +1)" % n,
+          lambda: not m(n)["kernel_tx"] and m(n)["kernel_rx"]
+          and stat(n) == {"TlsTxSw": 0, "TlsRxSw": 1, "TlsDecryptError": 0})
+check("gnutls-send counts its records (one per gnutls_record_send call)",
+      lambda: m("gnutls-send")["records"] > 0 and not m("gnutls-send")["records_derived"])
+check("tcp-sendfile: no TLS at all (no keys, no counters)",
+      lambda: not m("tcp-sendfile")["kernel_tx"] and m("tcp-sendfile")["records"] == 0
+      and stat("tcp-sendfile") == {"TlsTxSw": 0, "TlsRxSw": 0, "TlsDecryptError": 0})
+PY
+[ -s "$work/checks" ] || not_ok "the JSON could be read" "$work/checks.err" "$work/bench.out"
+while IFS=$'\t' read -r verdict name why; do
+	if [ "$verdict" = PASS ]; then
+		ok "$name"
+	else
+		echo "# $why" > "$work/why"
+		not_ok "$name" "$work/why"
+	fi
+done < "$work/checks"
+
+if head -c 200 "$work/bench.svg" | grep -q '^<svg xmlns="http://www.w3.org/2000/svg"' &&
+	tail -n 1 "$work/bench.svg" | grep -qx '</svg>' &&
+	grep -q 'throughput (MiB/s)' "$work/bench.svg" && grep -q 'ktls-sendfile' "$work/bench.svg"; then
+	ok "the SVG has its root element, axis labels and mode names (the unit suite checks its structure)"
+else
+	not_ok "the SVG has its root element, axis labels and mode names (the unit suite checks its structure)" "$work/bench.svg"
+fi
+if grep -q '^  kernel AEAD driver for AES-128-GCM: ' "$work/bench.out" && grep -q '^  TLS ULP: available' "$work/bench.out"; then
+	ok "the table starts with the environment"
+else
+	not_ok "the table starts with the environment" "$work/bench.out"
+fi
+
+done_testing

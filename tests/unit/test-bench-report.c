@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ktls bench's writers (tools/bench-report.c) on fixed results: the JSON is
+ * valid and carries every field, the SVG is well-formed and readable on its
+ * own (title, axis labels with units, mode names, values on bars), the table
+ * shows the environment and the reasons of modes that did not run.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench-report.h"
+#include "unit.h"
+
+#define GIB (1024ull * 1024 * 1024)
+
+static void fill(struct bench_report *r, bool generic)
+{
+	static const char *const names[BENCH_MODE_COUNT] = {
+		"gnutls-send", "gnutls-send-file", "ktls-send", "ktls-sendfile", "ktls-uring-splice",
+		"tcp-sendfile",
+	};
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->kernel, sizeof(r->kernel), "Linux 6.1.0 x86_64");
+	snprintf(r->cpu, sizeof(r->cpu), "Test CPU \"quoted\" <&>");
+	r->tls_ulp = true;
+	snprintf(r->kernel_aead, sizeof(r->kernel_aead), "%s",
+		 generic ? "gcm_base(ctr(aes-generic),ghash-generic)" : "generic-gcm-aesni");
+	r->kernel_crypto_generic = generic;
+	snprintf(r->gnutls_version, sizeof(r->gnutls_version), "3.7.9");
+	r->cpu_aes = 1;
+	snprintf(r->cipher, sizeof(r->cipher), "AES-128-GCM");
+	snprintf(r->tls_version, sizeof(r->tls_version), "1.3");
+	r->payload_bytes = 8u << 20;
+	r->record_size = 16384;
+	r->duration_s = 2;
+	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
+		struct bench_mode *m = &r->modes[i];
+
+		m->id = i + 1;
+		m->name = names[i];
+		m->title = "title with \"quotes\" & <angle brackets>";
+		if (i == 4) {
+			m->status = BENCH_UNAVAILABLE;
+			snprintf(m->reason, sizeof(m->reason), "missing: io_uring engine <not landed>");
+			continue;
+		}
+		m->status = BENCH_OK;
+		m->bytes = GIB;
+		m->seconds = 2.0 * (i + 1); /* 512, 256, 170.7, 128, -, 85.3 MiB/s */
+		m->sender.user_s = 0.5;
+		m->sender.sys_s = 0.25;
+		m->sender.syscalls = 131072;
+		snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note), "send calls");
+		m->receiver.user_s = 1.0;
+		m->receiver.sys_s = 1.0;
+		m->receiver.syscalls = 4096;
+		snprintf(m->receiver.syscalls_note, sizeof(m->receiver.syscalls_note), "recv calls");
+		m->records = 65536;
+		m->records_derived = i >= 1;
+		snprintf(m->sha256_sent, sizeof(m->sha256_sent), "%064d", i);
+		snprintf(m->sha256_received, sizeof(m->sha256_received), "%064d", i);
+		m->kernel_tx = i == 2 || i == 3;
+		m->kernel_rx = true;
+		m->tls_stat = true;
+		m->tx_sw = m->kernel_tx;
+		m->rx_sw = 1;
+	}
+}
+
+static char *render(void (*writer)(FILE *, const struct bench_report *), const struct bench_report *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		tap_bail("open_memstream failed");
+	writer(f, r);
+	fclose(f);
+	return text;
+}
+
+/* ---- a strict JSON syntax check (RFC 8259), enough to catch writer mistakes ---- */
+
+static const char *json_value(const char *p, int depth);
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+static const char *json_str(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	for (; *p != '"'; p++) {
+		if ((unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			p++;
+			if (*p == 'u') {
+				for (int i = 1; i <= 4; i++)
+					if (!isxdigit((unsigned char)p[i]))
+						return NULL;
+				p += 4;
+			} else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+				return NULL;
+			}
+		}
+	}
+	return p + 1;
+}
+
+static const char *json_num(const char *p)
+{
+	const char *start = p;
+
+	if (*p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return NULL;
+	if (*p == '0' && isdigit((unsigned char)p[1]))
+		return NULL;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return NULL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return p > start ? p : NULL;
+}
+
+static const char *json_value(const char *p, int depth)
+{
+	p = ws(p);
+	if (depth > 32)
+		return NULL;
+	if (*p == '{' || *p == '[') {
+		char close = *p == '{' ? '}' : ']';
+		bool object = *p == '{';
+
+		p = ws(p + 1);
+		if (*p == close)
+			return p + 1;
+		for (;;) {
+			if (object) {
+				if ((p = json_str(ws(p))) == NULL)
+					return NULL;
+				p = ws(p);
+				if (*p++ != ':')
+					return NULL;
+			}
+			if ((p = json_value(p, depth + 1)) == NULL)
+				return NULL;
+			p = ws(p);
+			if (*p == close)
+				return p + 1;
+			if (*p++ != ',')
+				return NULL;
+		}
+	}
+	if (*p == '"')
+		return json_str(p);
+	if (strncmp(p, "true", 4) == 0)
+		return p + 4;
+	if (strncmp(p, "false", 5) == 0)
+		return p + 5;
+	if (strncmp(p, "null", 4) == 0)
+		return p + 4;
+	return json_num(p);
+}
+
+static bool json_valid(const char *text)
+{
+	const char *end = json_value(text, 0);
+
+	return end != NULL && *ws(end) == '\0';
+}
+
+/* The text of one mode's object: from "id":N to the next "id" (or the end). */
+static char *mode_json(const char *json, int id)
+{
+	char key[32];
+	const char *start, *end;
+
+	snprintf(key, sizeof(key), "{\"id\":%d,", id);
+	start = strstr(json, key);
+	if (start == NULL)
+		return strdup("");
+	end = strstr(start + 1, "{\"id\":");
+	return strndup(start, end != NULL ? (size_t)(end - start) : strlen(start));
+}
+
+/* ---- a well-formedness check for the SVG: tags nest and close, no bare & or < ---- */
+
+static bool xml_well_formed(const char *p, char *why, size_t size)
+{
+	char stack[64][32];
+	int depth = 0;
+	bool root_seen = false;
+
+	while (*p != '\0') {
+		if (*p == '&') {
+			if (strncmp(p, "&amp;", 5) != 0 && strncmp(p, "&lt;", 4) != 0 &&
+			    strncmp(p, "&gt;", 4) != 0 && strncmp(p, "&quot;", 6) != 0) {
+				snprintf(why, size, "bare '&' at \"%.20s\"", p);
+				return false;
+			}
+			p++;
+			continue;
+		}
+		if (*p != '<') {
+			if (depth == 0 && !isspace((unsigned char)*p)) {
+				snprintf(why, size, "text outside the root at \"%.20s\"", p);
+				return false;
+			}
+			p++;
+			continue;
+		}
+		const char *end = strchr(p, '>');
+		char name[32];
+		size_t n;
+		bool closing = p[1] == '/';
+
+		if (end == NULL) {
+			snprintf(why, size, "unterminated tag");
+			return false;
+		}
+		for (const char *q = p + 1; q < end; q++)
+			if (*q == '<') {
+				snprintf(why, size, "'<' inside a tag at \"%.20s\"", p);
+				return false;
+			}
+		n = strcspn(p + 1 + closing, " \t\n/>");
+		if (n == 0 || n >= sizeof(name)) {
+			snprintf(why, size, "bad tag at \"%.20s\"", p);
+			return false;
+		}
+		memcpy(name, p + 1 + closing, n);
+		name[n] = '\0';
+		if (closing) {
+			if (depth == 0 || strcmp(stack[depth - 1], name) != 0) {
+				snprintf(why, size, "</%s> closes %s", name,
+					 depth > 0 ? stack[depth - 1] : "nothing");
+				return false;
+			}
+			depth--;
+		} else if (end[-1] != '/') {
+			if (depth == 0 && root_seen) {
+				snprintf(why, size, "a second root element <%s>", name);
+				return false;
+			}
+			if (depth == 64)
+				return false;
+			root_seen = true;
+			snprintf(stack[depth++], sizeof(stack[0]), "%s", name);
+		}
+		p = end + 1;
+	}
+	if (depth != 0 || !root_seen) {
+		snprintf(why, size, "%d element(s) left open", depth);
+		return false;
+	}
+	return true;
+}
+
+int main(void)
+{
+	static struct bench_report r;
+	char why[200] = "";
+
+	fill(&r, true);
+	char *json = render(bench_report_json, &r);
+
+	tap_check(json_valid(json), "JSON output is valid JSON");
+	tap_check(strstr(json, "\"kernel_aead_driver\":\"gcm_base(ctr(aes-generic),ghash-generic)\"") &&
+			  strstr(json, "\"kernel_crypto_generic\":true") &&
+			  strstr(json, "not meaningful") && strstr(json, "\"tls_ulp\":true") &&
+			  strstr(json, "\"version\":\"3.7.9\"") && strstr(json, "\"cpu_aes\":true"),
+		  "JSON environment: AEAD driver, generic warning, ULP, GnuTLS version, AES-NI");
+	tap_check(strstr(json, "\"cpu\":\"Test CPU \\\"quoted\\\" <&>\"") != NULL,
+		  "JSON strings are escaped");
+	for (int id = 1; id <= BENCH_MODE_COUNT; id++) {
+		char *m = mode_json(json, id);
+
+		if (id == 5) {
+			tap_check(strstr(m, "\"status\":\"unavailable\"") &&
+					  strstr(m, "\"reason\":\"missing: io_uring engine <not landed>\"") &&
+					  strstr(m, "\"bytes\"") == NULL,
+				  "JSON mode 5: unavailable, its reason, no numbers");
+		} else {
+			tap_check(strstr(m, "\"status\":\"ok\"") && strstr(m, "\"bytes\":1073741824") &&
+					  strstr(m, "\"sender\":{") && strstr(m, "\"receiver\":{") &&
+					  strstr(m, "\"sha256_match\":true") &&
+					  strstr(m, "\"syscalls_per_gib\":131072.0") &&
+					  strstr(m, "\"cpu_s_per_gib\":0.750000") &&
+					  strstr(m, "\"cpu_s_per_gib\":2.000000") &&
+					  strstr(m, "\"tls_stat\":{\"TlsTxSw\":"),
+				  "JSON mode %d: status, bytes, both sides' CPU and calls per GiB, hashes, "
+				  "counters", id);
+		}
+		free(m);
+	}
+	tap_check(strstr(json, "\"throughput_mib_s\":512.000") &&
+			  strstr(json, "\"records_per_s\":32768.0,\"records_derived\":false"),
+		  "JSON throughput and records/s computed from bytes and seconds");
+
+	/* a mismatch is visible as such */
+	snprintf(r.modes[0].sha256_received, sizeof(r.modes[0].sha256_received), "%064d", 9);
+	free(json);
+	json = render(bench_report_json, &r);
+	char *m1 = mode_json(json, 1);
+
+	tap_check(strstr(m1, "\"sha256_match\":false") != NULL, "JSON reports a hash mismatch");
+	free(m1);
+	free(json);
+	fill(&r, true);
+
+	char *svg = render(bench_report_svg, &r);
+
+	tap_check(strncmp(svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" ", 40) == 0 &&
+			  strstr(svg, "viewBox=") && strstr(svg, "</svg>\n"),
+		  "SVG: a standalone svg element with its namespace and a viewBox");
+	tap_check(xml_well_formed(svg, why, sizeof(why)), "SVG is well-formed%s%s", why[0] ? ": " : "",
+		  why);
+	tap_check(strstr(svg, "<title>ktls bench: kTLS against userspace TLS, AES-128-GCM, TLS 1.3</title>") &&
+			  strstr(svg, "class=\"title\">ktls bench: kTLS against userspace TLS"),
+		  "SVG has a title");
+	tap_check(strstr(svg, ">throughput (MiB/s)</text>") &&
+			  strstr(svg, ">CPU seconds per GiB (getrusage, user + system)</text>"),
+		  "SVG axis labels name their units");
+	bool names = true;
+
+	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
+		char label[64];
+
+		snprintf(label, sizeof(label), ">%d. %s</text>", r.modes[i].id, r.modes[i].name);
+		names = names && strstr(svg, label) != NULL;
+	}
+	tap_check(names, "SVG names every mode");
+	tap_check(strstr(svg, ">512.0</text>") && strstr(svg, ">85.3</text>") &&
+			  strstr(svg, ">0.75</text>") && strstr(svg, ">2.00</text>"),
+		  "SVG prints the values on the bars (MiB/s; sender and receiver CPU s/GiB)");
+	tap_check(strstr(svg, "unavailable: missing: io_uring engine &lt;not landed&gt;") != NULL,
+		  "SVG shows why mode 5 did not run, escaped");
+	tap_check(strstr(svg, "Kernel crypto is portable C") != NULL &&
+			  strstr(svg, "CPU &quot;quoted&quot; &lt;&amp;&gt;") != NULL,
+		  "SVG states the generic-crypto caveat and escapes the environment");
+	tap_check(strstr(svg, ">sender</text>") && strstr(svg, ">receiver</text>"),
+		  "SVG has a legend for the CPU bars");
+	free(svg);
+	fill(&r, false);
+	svg = render(bench_report_svg, &r);
+	tap_check(strstr(svg, "portable C") == NULL && xml_well_formed(svg, why, sizeof(why)),
+		  "SVG without the caveat when the kernel's AEAD is not generic");
+	free(svg);
+
+	fill(&r, true);
+	char *table = render(bench_report_table, &r);
+
+	tap_check(strstr(table, "kernel: Linux 6.1.0 x86_64") &&
+			  strstr(table, "TLS ULP: available") &&
+			  strstr(table, "kernel AEAD driver for AES-128-GCM: gcm_base(ctr(aes-generic),ghash-generic)") &&
+			  strstr(table, "userspace crypto: GnuTLS 3.7.9") &&
+			  strstr(table, "NOTE: ") && strstr(table, "not meaningful"),
+		  "table starts with the environment and the generic-crypto caveat");
+	tap_check(strstr(table, "unavailable: missing: io_uring engine <not landed>") != NULL,
+		  "table gives mode 5's reason in its row");
+	tap_check(strstr(table, "512.0") != NULL && strstr(table, ": match") != NULL,
+		  "table shows throughput and the hash check");
+	free(table);
+	return tap_done();
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ktls bench results and their writers (table, JSON, SVG).  The writers take
+ * only this struct, so the unit suite can check them on fixed input.
+ */
+#ifndef KTLS_BENCH_REPORT_H
+#define KTLS_BENCH_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_MODE_COUNT 6
+
+enum bench_status {
+	BENCH_OK = 0,          /* ran; numbers below are measured */
+	BENCH_UNAVAILABLE = 1, /* cannot run here; @reason says why */
+	BENCH_FAILED = 2,      /* tried and failed; @reason says how */
+};
+
+/* One process's view of the measured interval. */
+struct bench_side {
+	double user_s, sys_s;      /* getrusage(RUSAGE_SELF) deltas */
+	uint64_t syscalls;         /* the tool's own I/O calls, see syscalls_note */
+	char syscalls_note[120];   /* what was counted */
+};
+
+struct bench_mode {
+	int id;                    /* 1..6, as in the issue */
+	const char *name;          /* short: "gnutls-send" */
+	const char *title;         /* "userspace GnuTLS: read + gnutls_record_send" */
+	enum bench_status status;
+	char reason[300];
+	uint64_t bytes;            /* received and verified */
+	double seconds;            /* sender's first send .. receiver's last byte */
+	struct bench_side sender, receiver;
+	uint64_t records;          /* TLS records sent; 0 for cleartext */
+	bool records_derived;      /* computed from bytes and record size, not counted */
+	char sha256_sent[65], sha256_received[65];
+	bool kernel_tx, kernel_rx; /* getsockopt(SOL_TLS, TLS_TX/TLS_RX) answered */
+	bool tls_stat;             /* /proc/net/tls_stat was read around the run */
+	long long tx_sw, rx_sw, decrypt_error; /* its deltas: TlsTxSw, TlsRxSw, TlsDecryptError */
+};
+
+struct bench_report {
+	/* environment */
+	char kernel[128];          /* uname -r and machine */
+	char cpu[128];             /* /proc/cpuinfo model name */
+	bool tls_ulp;
+	char tls_ulp_reason[160];  /* when not available */
+	char kernel_aead[200];     /* /proc/crypto driver for the cipher */
+	bool kernel_crypto_generic;
+	char gnutls_version[32];
+	int cpu_aes;               /* 1: 'aes' in /proc/cpuinfo flags, 0: not, -1: unknown */
+	/* parameters */
+	char cipher[32];
+	char tls_version[8];       /* "1.2" / "1.3" */
+	uint64_t payload_bytes;
+	unsigned int record_size;
+	double duration_s;         /* per mode */
+	uint64_t max_bytes;        /* per mode, 0 = none */
+	struct bench_mode modes[BENCH_MODE_COUNT];
+};
+
+double bench_throughput_mib(const struct bench_mode *m);
+double bench_cpu_per_gib(const struct bench_mode *m, const struct bench_side *s);
+double bench_per_gib(const struct bench_mode *m, double value);
+const char *bench_status_name(enum bench_status status);
+
+void bench_report_table(FILE *out, const struct bench_report *r);
+void bench_report_json(FILE *out, const struct bench_report *r);
+void bench_report_svg(FILE *out, const struct bench_report *r);
+
+#endif
