@@ -23,6 +23,16 @@ double bench_cpu_per_gib(const struct bench_mode *m, const struct bench_side *s)
 	return bench_per_gib(m, s->user_s + s->sys_s);
 }
 
+double bench_handshakes_per_s(const struct bench_handshake *h)
+{
+	return h->seconds > 0 ? (double)h->count / h->seconds : 0.0;
+}
+
+double bench_cpu_ms_per_handshake(const struct bench_handshake *h, const struct bench_side *s)
+{
+	return h->count > 0 ? (s->user_s + s->sys_s) * 1e3 / (double)h->count : 0.0;
+}
+
 const char *bench_status_name(enum bench_status status)
 {
 	switch (status) {
@@ -43,29 +53,15 @@ static const char *const generic_note =
 
 /* ---- table ------------------------------------------------------------ */
 
-void bench_report_table(FILE *out, const struct bench_report *r)
+/* One section of the table: the rows, then each mode's details. */
+static void table_section(FILE *out, const struct bench_mode *modes, int count)
 {
-	fprintf(out, "ktls bench: %s, TLS %s, payload file %llu bytes, record size %u, %.1f s per mode",
-		r->cipher, r->tls_version, (unsigned long long)r->payload_bytes, r->record_size,
-		r->duration_s);
-	if (r->max_bytes > 0)
-		fprintf(out, " (at most %llu bytes)", (unsigned long long)r->max_bytes);
-	fprintf(out, "\n  kernel: %s; CPU: %s\n", r->kernel, r->cpu);
-	fprintf(out, "  TLS ULP: %s%s%s\n", r->tls_ulp ? "available" : "not available",
-		r->tls_ulp ? "" : ": ", r->tls_ulp ? "" : r->tls_ulp_reason);
-	fprintf(out, "  kernel AEAD driver for %s: %s\n", r->cipher, r->kernel_aead);
-	fprintf(out, "  userspace crypto: GnuTLS %s (%s)\n", r->gnutls_version,
-		r->cpu_aes == 1	  ? "the CPU has AES-NI ('aes' in /proc/cpuinfo); GnuTLS uses it for AES"
-		: r->cpu_aes == 0 ? "no 'aes' flag in /proc/cpuinfo: portable code"
-				  : "AES-NI unknown: no flags in /proc/cpuinfo");
-	if (r->kernel_crypto_generic)
-		fprintf(out, "  NOTE: %s\n", generic_note);
 	fprintf(out, "\n%-3s %-22s %9s %8s %8s %8s %8s %10s %10s %9s\n", "#", "mode", "MiB/s",
 		"snd usr", "snd sys", "rcv usr", "rcv sys", "snd calls", "rcv calls", "records");
 	fprintf(out, "%-3s %-22s %9s %8s %8s %8s %8s %10s %10s %9s\n", "", "", "", "s/GiB", "s/GiB",
 		"s/GiB", "s/GiB", "/GiB", "/GiB", "/s");
-	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
-		const struct bench_mode *m = &r->modes[i];
+	for (int i = 0; i < count; i++) {
+		const struct bench_mode *m = &modes[i];
 
 		if (m->status != BENCH_OK) {
 			fprintf(out, "%-3d %-22s %s: %s\n", m->id, m->name, bench_status_name(m->status),
@@ -84,15 +80,20 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 			fprintf(out, "%9s\n", "-");
 	}
 	fprintf(out, "\n");
-	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
-		const struct bench_mode *m = &r->modes[i];
+	for (int i = 0; i < count; i++) {
+		const struct bench_mode *m = &modes[i];
 
 		fprintf(out, "%d %s: %s\n", m->id, m->name, m->title);
 		if (m->status != BENCH_OK)
 			continue;
-		fprintf(out, "    %.1f MiB in %.2f s; SHA-256 sent %s, received %s: %s\n",
-			(double)m->bytes / MIB, m->seconds, m->sha256_sent, m->sha256_received,
-			strcmp(m->sha256_sent, m->sha256_received) == 0 ? "match" : "MISMATCH");
+		if (m->not_hashed)
+			fprintf(out, "    %.1f MiB in %.2f s; SHA-256 sent %s, received: not hashed "
+				     "(spliced to /dev/null; byte count matches)\n",
+				(double)m->bytes / MIB, m->seconds, m->sha256_sent);
+		else
+			fprintf(out, "    %.1f MiB in %.2f s; SHA-256 sent %s, received %s: %s\n",
+				(double)m->bytes / MIB, m->seconds, m->sha256_sent, m->sha256_received,
+				strcmp(m->sha256_sent, m->sha256_received) == 0 ? "match" : "MISMATCH");
 		if (m->tls_stat)
 			fprintf(out, "    kernel: TX key %s, RX key %s (getsockopt SOL_TLS); tls_stat "
 				     "TlsTxSw +%lld TlsRxSw +%lld TlsDecryptError +%lld\n",
@@ -101,8 +102,59 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 		fprintf(out, "    calls counted: sender %s; receiver %s\n", m->sender.syscalls_note,
 			m->receiver.syscalls_note);
 	}
+}
+
+void bench_report_table(FILE *out, const struct bench_report *r)
+{
+	fprintf(out, "ktls bench: %s, TLS %s, payload file %llu bytes, record size %u, %.1f s per mode",
+		r->cipher, r->tls_version, (unsigned long long)r->payload_bytes, r->record_size,
+		r->duration_s);
+	if (r->max_bytes > 0)
+		fprintf(out, " (at most %llu bytes)", (unsigned long long)r->max_bytes);
+	fprintf(out, "\n  kernel: %s; CPU: %s\n", r->kernel, r->cpu);
+	fprintf(out, "  TLS ULP: %s%s%s\n", r->tls_ulp ? "available" : "not available",
+		r->tls_ulp ? "" : ": ", r->tls_ulp ? "" : r->tls_ulp_reason);
+	fprintf(out, "  kernel AEAD driver for %s: %s\n", r->cipher, r->kernel_aead);
+	fprintf(out, "  userspace crypto: GnuTLS %s (%s)\n", r->gnutls_version,
+		r->cpu_aes == 1	  ? "the CPU has AES-NI ('aes' in /proc/cpuinfo); GnuTLS uses it for AES"
+		: r->cpu_aes == 0 ? "no 'aes' flag in /proc/cpuinfo: portable code"
+				  : "AES-NI unknown: no flags in /proc/cpuinfo");
+	if (r->kernel_crypto_generic)
+		fprintf(out, "  NOTE: %s\n", generic_note);
+	fprintf(out, "\nsend side (the receiver is always the same libktls receiver):");
+	table_section(out, r->modes, BENCH_MODE_COUNT);
+	fprintf(out, "\nreceive side (one sender: kTLS sendfile where the kernel takes TX keys, "
+		     "else GnuTLS gnutls_record_send_file):");
+	table_section(out, r->recv_modes, BENCH_RECV_MODE_COUNT);
+	fprintf(out, "\nhandshakes (full, libktls client and server processes, %.1f s per row):\n",
+		r->handshake_duration_s);
+	fprintf(out, "%-3s %-22s %9s %10s %10s %12s\n", "#", "handshake", "per s", "client ms",
+		"server ms", "key install");
+	fprintf(out, "%-3s %-22s %9s %10s %10s %12s\n", "", "", "", "CPU each", "CPU each", "us");
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++) {
+		const struct bench_handshake *h = &r->handshakes[i];
+
+		if (h->status != BENCH_OK) {
+			fprintf(out, "%-3d %-22s %s: %s\n", i + 1, h->name, bench_status_name(h->status),
+				h->reason);
+			continue;
+		}
+		fprintf(out, "%-3d %-22s %9.1f %10.3f %10.3f ", i + 1, h->name, bench_handshakes_per_s(h),
+			bench_cpu_ms_per_handshake(h, &h->client),
+			bench_cpu_ms_per_handshake(h, &h->server));
+		if (h->key_installs > 0)
+			fprintf(out, "%12.1f\n", h->key_install_us);
+		else
+			fprintf(out, "%12s\n", "-");
+	}
+	fprintf(out, "key install: mean time from libktls's \"handshake done\" log line (GnuTLS "
+		     "finished) to its \"kTLS: TX ..., RX ...\" line (keys in the kernel), both sides.\n"
+		     "each connection: connect (TCP_NODELAY), full handshake, 1 byte server to client, "
+		     "client close_notify, close; CPU is getrusage of each process over its interval.\n");
 	fprintf(out, "\nCPU seconds are getrusage(RUSAGE_SELF) of each process over its measured "
-		     "interval; the receiver's include SHA-256 of every byte.\n"
+		     "interval; the receiver's include SHA-256 of every byte,\n"
+		     "except in the receive splice modes (the file is hashed after the interval; "
+		     "/dev/null is not hashed).\n"
 		     "records/s marked * are derived (bytes / record size), not counted.\n");
 }
 
@@ -129,28 +181,11 @@ static void json_side(FILE *out, const struct bench_mode *m, const struct bench_
 	fputc('}', out);
 }
 
-void bench_report_json(FILE *out, const struct bench_report *r)
+static void json_modes(FILE *out, const struct bench_mode *modes, int count)
 {
-	fprintf(out, "{\"tool\":\"ktls bench\",\"environment\":{");
-	json_kv_str(out, "kernel", r->kernel, true);
-	json_kv_str(out, "cpu", r->cpu, true);
-	fprintf(out, "\"tls_ulp\":%s,", r->tls_ulp ? "true" : "false");
-	json_kv_str(out, "tls_ulp_reason", r->tls_ulp_reason, true);
-	json_kv_str(out, "kernel_aead_driver", r->kernel_aead, true);
-	fprintf(out, "\"kernel_crypto_generic\":%s,", r->kernel_crypto_generic ? "true" : "false");
-	json_kv_str(out, "note", r->kernel_crypto_generic ? generic_note : "", true);
-	fprintf(out, "\"userspace\":{\"library\":\"GnuTLS\",");
-	json_kv_str(out, "version", r->gnutls_version, true);
-	fprintf(out, "\"cpu_aes\":%s}},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
-	fprintf(out, "\"parameters\":{");
-	json_kv_str(out, "cipher", r->cipher, true);
-	json_kv_str(out, "tls_version", r->tls_version, true);
-	fprintf(out, "\"payload_bytes\":%llu,\"record_size\":%u,\"duration_s\":%.3f,\"max_bytes\":%llu},",
-		(unsigned long long)r->payload_bytes, r->record_size, r->duration_s,
-		(unsigned long long)r->max_bytes);
-	fprintf(out, "\"modes\":[");
-	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
-		const struct bench_mode *m = &r->modes[i];
+	fputc('[', out);
+	for (int i = 0; i < count; i++) {
+		const struct bench_mode *m = &modes[i];
 
 		fprintf(out, "%s{\"id\":%d,", i > 0 ? "," : "", m->id);
 		json_kv_str(out, "name", m->name, true);
@@ -173,9 +208,11 @@ void bench_report_json(FILE *out, const struct bench_report *r)
 		json_side(out, m, &m->receiver);
 		fputc(',', out);
 		json_kv_str(out, "sha256_sent", m->sha256_sent, true);
-		json_kv_str(out, "sha256_received", m->sha256_received, true);
+		json_kv_str(out, "sha256_received",
+			    m->not_hashed ? "not hashed (spliced)" : m->sha256_received, true);
 		fprintf(out, "\"sha256_match\":%s,\"kernel_tx\":%s,\"kernel_rx\":%s,\"tls_stat\":",
-			strcmp(m->sha256_sent, m->sha256_received) == 0 && m->sha256_sent[0] != '\0'
+			m->not_hashed ? "null"
+			: strcmp(m->sha256_sent, m->sha256_received) == 0 && m->sha256_sent[0] != '\0'
 				? "true"
 				: "false",
 			m->kernel_tx ? "true" : "false", m->kernel_rx ? "true" : "false");
@@ -185,7 +222,60 @@ void bench_report_json(FILE *out, const struct bench_report *r)
 		else
 			fprintf(out, "null}");
 	}
-	fprintf(out, "]}\n");
+	fputc(']', out);
+}
+
+void bench_report_json(FILE *out, const struct bench_report *r)
+{
+	fprintf(out, "{\"tool\":\"ktls bench\",\"environment\":{");
+	json_kv_str(out, "kernel", r->kernel, true);
+	json_kv_str(out, "cpu", r->cpu, true);
+	fprintf(out, "\"tls_ulp\":%s,", r->tls_ulp ? "true" : "false");
+	json_kv_str(out, "tls_ulp_reason", r->tls_ulp_reason, true);
+	json_kv_str(out, "kernel_aead_driver", r->kernel_aead, true);
+	fprintf(out, "\"kernel_crypto_generic\":%s,", r->kernel_crypto_generic ? "true" : "false");
+	json_kv_str(out, "note", r->kernel_crypto_generic ? generic_note : "", true);
+	fprintf(out, "\"userspace\":{\"library\":\"GnuTLS\",");
+	json_kv_str(out, "version", r->gnutls_version, true);
+	fprintf(out, "\"cpu_aes\":%s}},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
+	fprintf(out, "\"parameters\":{");
+	json_kv_str(out, "cipher", r->cipher, true);
+	json_kv_str(out, "tls_version", r->tls_version, true);
+	fprintf(out, "\"payload_bytes\":%llu,\"record_size\":%u,\"duration_s\":%.3f,\"max_bytes\":%llu},",
+		(unsigned long long)r->payload_bytes, r->record_size, r->duration_s,
+		(unsigned long long)r->max_bytes);
+	fprintf(out, "\"modes\":");
+	json_modes(out, r->modes, BENCH_MODE_COUNT);
+	fprintf(out, ",\"receive\":");
+	json_modes(out, r->recv_modes, BENCH_RECV_MODE_COUNT);
+	fprintf(out, ",\"handshakes\":{\"duration_s\":%.3f,\"rows\":[", r->handshake_duration_s);
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++) {
+		const struct bench_handshake *h = &r->handshakes[i];
+
+		fprintf(out, "%s{\"id\":%d,", i > 0 ? "," : "", i + 1);
+		json_kv_str(out, "name", h->name, true);
+		json_kv_str(out, "title", h->title, true);
+		json_kv_str(out, "status", bench_status_name(h->status), true);
+		json_kv_str(out, "reason", h->reason, h->status == BENCH_OK);
+		if (h->status != BENCH_OK) {
+			fputc('}', out);
+			continue;
+		}
+		fprintf(out,
+			"\"handshakes\":%llu,\"seconds\":%.6f,\"handshakes_per_s\":%.3f,"
+			"\"client\":{\"user_s\":%.6f,\"sys_s\":%.6f,\"cpu_ms_per_handshake\":%.6f},"
+			"\"server\":{\"user_s\":%.6f,\"sys_s\":%.6f,\"cpu_ms_per_handshake\":%.6f},"
+			"\"kernel_keys\":%s,\"key_installs\":%llu,\"key_install_us\":",
+			(unsigned long long)h->count, h->seconds, bench_handshakes_per_s(h),
+			h->client.user_s, h->client.sys_s, bench_cpu_ms_per_handshake(h, &h->client),
+			h->server.user_s, h->server.sys_s, bench_cpu_ms_per_handshake(h, &h->server),
+			h->kernel_keys ? "true" : "false", (unsigned long long)h->key_installs);
+		if (h->key_installs > 0)
+			fprintf(out, "%.3f}", h->key_install_us);
+		else
+			fprintf(out, "null}");
+	}
+	fprintf(out, "]}}\n");
 }
 
 /* ---- SVG -------------------------------------------------------------- */
@@ -230,17 +320,17 @@ static double axis_max(double v)
 #define ROW_H 26
 
 /* One horizontal bar chart; @value(m, which) for @bars bars per mode; returns the next y. */
-static int svg_panel(FILE *out, const struct bench_report *r, int y, const char *heading,
+static int svg_panel(FILE *out, const struct bench_mode *modes, int count, int y, const char *heading,
 		     const char *axis, int bars, const char *const *bar_names,
 		     const char *const *colors, double (*value)(const struct bench_mode *, int))
 {
 	double max = 0;
 	int x0 = LABEL_W;
 
-	for (int i = 0; i < BENCH_MODE_COUNT; i++)
-		for (int b = 0; b < bars && r->modes[i].status == BENCH_OK; b++)
-			if (value(&r->modes[i], b) > max)
-				max = value(&r->modes[i], b);
+	for (int i = 0; i < count; i++)
+		for (int b = 0; b < bars && modes[i].status == BENCH_OK; b++)
+			if (value(&modes[i], b) > max)
+				max = value(&modes[i], b);
 	max = axis_max(max);
 	fprintf(out, "<text x=\"10\" y=\"%d\" class=\"h\">", y);
 	xml_text(out, heading);
@@ -253,8 +343,8 @@ static int svg_panel(FILE *out, const struct bench_report *r, int y, const char 
 	y += bars > 1 ? 30 : 14;
 	int top = y;
 
-	for (int i = 0; i < BENCH_MODE_COUNT; i++) {
-		const struct bench_mode *m = &r->modes[i];
+	for (int i = 0; i < count; i++) {
+		const struct bench_mode *m = &modes[i];
 		int h = m->status == BENCH_OK ? bars * (ROW_H - 6) + 6 : ROW_H;
 
 		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%d. ", x0 - 8,
@@ -310,13 +400,65 @@ static double value_cpu(const struct bench_mode *m, int bar)
 	return bench_cpu_per_gib(m, bar == 0 ? &m->sender : &m->receiver);
 }
 
-static int panel_height(const struct bench_report *r, int bars)
+static int panel_height(const struct bench_mode *modes, int count, int bars)
 {
 	int h = (bars > 1 ? 30 : 14) + 60;
 
-	for (int i = 0; i < BENCH_MODE_COUNT; i++)
-		h += r->modes[i].status == BENCH_OK ? bars * (ROW_H - 6) + 6 : ROW_H;
+	for (int i = 0; i < count; i++)
+		h += modes[i].status == BENCH_OK ? bars * (ROW_H - 6) + 6 : ROW_H;
 	return h;
+}
+
+/* Full handshakes per second, one bar per row; a row that did not run gives its reason. */
+static void svg_handshakes(FILE *out, const struct bench_report *r, int y, const char *color)
+{
+	double max = 0;
+	int x0 = LABEL_W, top;
+
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++)
+		if (r->handshakes[i].status == BENCH_OK && bench_handshakes_per_s(&r->handshakes[i]) > max)
+			max = bench_handshakes_per_s(&r->handshakes[i]);
+	max = axis_max(max);
+	fprintf(out, "<text x=\"10\" y=\"%d\" class=\"h\">Full handshakes per second, libktls "
+		     "client and server processes (higher is better)</text>\n", y);
+	y += 14;
+	top = y;
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++) {
+		const struct bench_handshake *h = &r->handshakes[i];
+		char shortened[90];
+
+		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%d. ", x0 - 8,
+			y + ROW_H / 2 + 4, i + 1);
+		xml_text(out, h->name);
+		fprintf(out, "</text>\n");
+		if (h->status != BENCH_OK) {
+			snprintf(shortened, sizeof(shortened), "%s", h->reason);
+			if (strlen(h->reason) >= sizeof(shortened))
+				memcpy(shortened + sizeof(shortened) - 4, "...", 4);
+			fprintf(out, "<text x=\"%d\" y=\"%d\" class=\"na\">%s: ", x0 + 4,
+				y + ROW_H / 2 + 4, bench_status_name(h->status));
+			xml_text(out, shortened);
+			fprintf(out, "</text>\n");
+		} else {
+			double v = bench_handshakes_per_s(h);
+			int w = (int)(v / max * BAR_W + 0.5);
+
+			fprintf(out,
+				"<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
+				"<text x=\"%d\" y=\"%d\">%.1f</text>\n",
+				x0, y + 3, w, ROW_H - 8, color, x0 + w + 4, y + ROW_H - 8, v);
+		}
+		y += ROW_H;
+	}
+	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, top,
+		x0, y);
+	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, y,
+		x0 + BAR_W, y);
+	for (int t = 0; t <= 4; t++)
+		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"t\">%g</text>\n",
+			x0 + BAR_W * t / 4, y + 14, max * t / 4);
+	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">full handshakes per second"
+		     "</text>\n", x0 + BAR_W / 2, y + 32);
 }
 
 void bench_report_svg(FILE *out, const struct bench_report *r)
@@ -325,7 +467,11 @@ void bench_report_svg(FILE *out, const struct bench_report *r)
 	static const char *const cpu_colors[] = { "#d9822b", "#6a9f3a" };
 	static const char *const cpu_names[] = { "sender", "receiver" };
 	int y = 80 + (r->kernel_crypto_generic ? 20 : 0);
-	int height = y + 20 + panel_height(r, 1) + panel_height(r, 2);
+	int height = y + 20 + 14 + 60 + BENCH_HANDSHAKE_COUNT * ROW_H +
+		     panel_height(r->modes, BENCH_MODE_COUNT, 1) +
+		     panel_height(r->modes, BENCH_MODE_COUNT, 2) +
+		     panel_height(r->recv_modes, BENCH_RECV_MODE_COUNT, 1) +
+		     panel_height(r->recv_modes, BENCH_RECV_MODE_COUNT, 2);
 	char line[600];
 
 	fprintf(out,
@@ -355,9 +501,20 @@ void bench_report_svg(FILE *out, const struct bench_report *r)
 		fprintf(out, "<text x=\"10\" y=\"80\" class=\"note\">Kernel crypto is portable C "
 			     "(generic): kTLS-versus-userspace speed is not meaningful on this "
 			     "kernel.</text>\n");
-	y = svg_panel(out, r, y + 20, "Throughput by mode (higher is better)", "throughput (MiB/s)", 1,
-		      NULL, one_color, value_throughput);
-	svg_panel(out, r, y, "CPU per GiB moved, user + system (lower is better)",
-		  "CPU seconds per GiB (getrusage, user + system)", 2, cpu_names, cpu_colors, value_cpu);
+	y = svg_panel(out, r->modes, BENCH_MODE_COUNT, y + 20,
+		      "Throughput by mode (higher is better)", "throughput (MiB/s)", 1, NULL,
+		      one_color, value_throughput);
+	y = svg_panel(out, r->modes, BENCH_MODE_COUNT, y,
+		      "CPU per GiB moved, user + system (lower is better)",
+		      "CPU seconds per GiB (getrusage, user + system)", 2, cpu_names, cpu_colors,
+		      value_cpu);
+	y = svg_panel(out, r->recv_modes, BENCH_RECV_MODE_COUNT, y,
+		      "Receive side: throughput by receive mode, one kTLS sendfile sender (higher is better)",
+		      "receive throughput (MiB/s)", 1, NULL, one_color, value_throughput);
+	y = svg_panel(out, r->recv_modes, BENCH_RECV_MODE_COUNT, y,
+		      "Receive side: CPU per GiB received, user + system (lower is better)",
+		      "receive CPU seconds per GiB (getrusage, user + system)", 2, cpu_names,
+		      cpu_colors, value_cpu);
+	svg_handshakes(out, r, y, one_color[0]);
 	fprintf(out, "</svg>\n");
 }

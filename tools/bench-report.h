@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #define BENCH_MODE_COUNT 6
+#define BENCH_RECV_MODE_COUNT 4 /* receive section: gnutls-recv, ktls-recv, splice to /dev/null, to a file */
 
 enum bench_status {
 	BENCH_OK = 0,          /* ran; numbers below are measured */
@@ -38,8 +39,25 @@ struct bench_mode {
 	bool records_derived;      /* computed from bytes and record size, not counted */
 	char sha256_sent[65], sha256_received[65];
 	bool kernel_tx, kernel_rx; /* getsockopt(SOL_TLS, TLS_TX/TLS_RX) answered */
+	bool not_hashed;           /* spliced to /dev/null: bytes counted, not hashed */
 	bool tls_stat;             /* /proc/net/tls_stat was read around the run */
 	long long tx_sw, rx_sw, decrypt_error; /* its deltas: TlsTxSw, TlsRxSw, TlsDecryptError */
+};
+
+#define BENCH_HANDSHAKE_COUNT 5 /* TLS 1.2/1.3 x ECDSA P-256/RSA-2048, then resumed */
+
+/* Full handshakes per second between a libktls client and server process. */
+struct bench_handshake {
+	const char *name;          /* "tls1.3-ecdsa-p256" */
+	const char *title;
+	enum bench_status status;
+	char reason[300];
+	uint64_t count;            /* handshakes completed on both sides */
+	double seconds;            /* the client's interval */
+	struct bench_side client, server; /* CPU over each side's interval; syscalls unused */
+	bool kernel_keys;          /* getsockopt(SOL_TLS) saw TX and RX keys after them */
+	uint64_t key_installs;     /* key installs timed, both sides together */
+	double key_install_us;     /* mean: libktls's "handshake done" log line to "kTLS: ..." */
 };
 
 struct bench_report {
@@ -59,12 +77,17 @@ struct bench_report {
 	unsigned int record_size;
 	double duration_s;         /* per mode */
 	uint64_t max_bytes;        /* per mode, 0 = none */
-	struct bench_mode modes[BENCH_MODE_COUNT];
+	struct bench_mode modes[BENCH_MODE_COUNT];          /* sender-side modes */
+	struct bench_mode recv_modes[BENCH_RECV_MODE_COUNT]; /* receive-side modes, one kTLS sender */
+	double handshake_duration_s;                         /* per handshake row */
+	struct bench_handshake handshakes[BENCH_HANDSHAKE_COUNT];
 };
 
 double bench_throughput_mib(const struct bench_mode *m);
 double bench_cpu_per_gib(const struct bench_mode *m, const struct bench_side *s);
 double bench_per_gib(const struct bench_mode *m, double value);
+double bench_handshakes_per_s(const struct bench_handshake *h);
+double bench_cpu_ms_per_handshake(const struct bench_handshake *h, const struct bench_side *s);
 const char *bench_status_name(enum bench_status status);
 
 void bench_report_table(FILE *out, const struct bench_report *r);

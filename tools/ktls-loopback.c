@@ -231,7 +231,7 @@ int cmd_loopback(int argc, char **argv)
 		}
 	}
 
-	if (mkdtemp(dir) == NULL || tool_selfsigned(dir, "localhost", fp, sizeof(fp)) < 0) {
+	if (mkdtemp(dir) == NULL || tool_selfsigned(dir, "localhost", TOOL_KEY_ECDSA_P256, fp, sizeof(fp)) < 0) {
 		fprintf(stderr, "ktls loopback: cannot create a temporary certificate\n");
 		return 1;
 	}

@@ -96,7 +96,8 @@ static int write_datum(const char *dir, const char *name, const gnutls_datum_t *
 	return n == (ssize_t)d->size ? 0 : -EIO;
 }
 
-int tool_selfsigned(const char *dir, const char *hostname, char *ret_fingerprint, size_t size)
+int tool_selfsigned(const char *dir, const char *hostname, enum tool_key_type type,
+		    char *ret_fingerprint, size_t size)
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t crt = NULL;
@@ -110,8 +111,11 @@ int tool_selfsigned(const char *dir, const char *hostname, char *ret_fingerprint
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-					   GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	if (type == TOOL_KEY_RSA_2048)
+		ret = gnutls_x509_privkey_generate(key, GNUTLS_PK_RSA, 2048, 0);
+	else
+		ret = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+						   GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 	if (ret < 0)
 		goto gnutls_out;
 	gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));

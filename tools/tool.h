@@ -49,10 +49,16 @@ void tool_log(enum ktls_log_level level, const char *message, void *userdata);
 
 /*
  * Write a fresh ECDSA P-256 key and a self-signed certificate for @hostname
- * into @dir (cert.pem, key.pem); print nothing.  @ret_fingerprint gets the
+ * into @dir (cert.pem, key.pem), with an ECDSA P-256 or RSA-2048 key; print nothing.  @ret_fingerprint gets the
  * SHA-256 fingerprint as hex pairs.  Returns 0 or a negative errno.
  */
-int tool_selfsigned(const char *dir, const char *hostname, char *ret_fingerprint, size_t size);
+enum tool_key_type {
+	TOOL_KEY_ECDSA_P256 = 0,
+	TOOL_KEY_RSA_2048 = 1,
+};
+
+int tool_selfsigned(const char *dir, const char *hostname, enum tool_key_type type,
+		    char *ret_fingerprint, size_t size);
 
 /*
  * The kernel's driver for the AEAD behind @cipher, from /proc/crypto, e.g.

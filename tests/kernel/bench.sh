@@ -2,7 +2,9 @@
 # ktls bench --quick inside the kernel with kTLS: every mode is in the JSON,
 # the kTLS modes show the kernel did the crypto (getsockopt(SOL_TLS) and
 # /proc/net/tls_stat deltas for the benchmark's own connections), and every
-# mode's bytes arrived intact (the receiver's SHA-256 equals the sender's).
+# mode's bytes arrived intact (the receiver's SHA-256 equals the sender's);
+# the receive-side modes likewise (the /dev/null splice is counted, not hashed);
+# the handshake rows ran with keys in the kernel and a key install time.
 # Nothing here looks at speed.
 . "$KTLS_SRC/tests/kernel/lib.sh"
 
@@ -71,6 +73,47 @@ for n in ["gnutls-send", "gnutls-send-file"]:
           and stat(n) == {"TlsTxSw": 0, "TlsRxSw": 1, "TlsDecryptError": 0})
 check("gnutls-send counts its records (one per gnutls_record_send call)",
       lambda: m("gnutls-send")["records"] > 0 and not m("gnutls-send")["records_derived"])
+recv = {x["name"]: x for x in d["receive"]}
+check("JSON lists the four receive modes, ids 1..4, in order",
+      lambda: [x["name"] for x in d["receive"]] == ["gnutls-recv", "ktls-recv",
+               "ktls-splice-null", "ktls-splice-file"]
+      and [x["id"] for x in d["receive"]] == [1, 2, 3, 4])
+for n in ["gnutls-recv", "ktls-recv", "ktls-splice-null", "ktls-splice-file"]:
+    check("receive %s: ran with the kTLS sendfile sender (TX key held), bytes > 0, "
+          "CPU and calls for both sides" % n,
+          lambda: recv[n]["status"] == "ok" and recv[n]["bytes"] > 0 and recv[n]["kernel_tx"]
+          and recv[n]["sender"]["syscalls"] > 0 and recv[n]["receiver"]["syscalls"] > 0
+          and all(k in recv[n][s] for s in ("sender", "receiver")
+                  for k in ("user_s_per_gib", "sys_s_per_gib", "syscalls_per_gib")))
+check("receive gnutls-recv: GnuTLS decrypts (no RX key, TlsRxSw +0), SHA-256 matches",
+      lambda: not recv["gnutls-recv"]["kernel_rx"] and recv["gnutls-recv"]["sha256_match"]
+      and recv["gnutls-recv"]["tls_stat"] == {"TlsTxSw": 1, "TlsRxSw": 0, "TlsDecryptError": 0})
+for n in ["ktls-recv", "ktls-splice-null", "ktls-splice-file"]:
+    check("receive %s: the kernel held the RX key and counted it (TlsRxSw +1)" % n,
+          lambda: recv[n]["kernel_rx"]
+          and recv[n]["tls_stat"] == {"TlsTxSw": 1, "TlsRxSw": 1, "TlsDecryptError": 0})
+check("receive ktls-recv and ktls-splice-file: receiver's SHA-256 equals the sender's",
+      lambda: all(recv[n]["sha256_match"] and recv[n]["sha256_sent"] == recv[n]["sha256_received"]
+                  for n in ("ktls-recv", "ktls-splice-file")))
+check("receive ktls-splice-null says it was not hashed, and the file variant stayed within 64 MiB",
+      lambda: recv["ktls-splice-null"]["sha256_received"] == "not hashed (spliced)"
+      and recv["ktls-splice-null"]["sha256_match"] is None
+      and recv["ktls-splice-file"]["bytes"] <= 64 << 20)
+hs = d["handshakes"]
+rows = {x["name"]: x for x in hs["rows"]}
+check("handshakes: 1 s per row in --quick, the five rows in order",
+      lambda: hs["duration_s"] == 1 and [x["name"] for x in hs["rows"]] == [
+          "tls1.2-ecdsa-p256", "tls1.2-rsa-2048", "tls1.3-ecdsa-p256", "tls1.3-rsa-2048", "resumed"])
+for n in ["tls1.2-ecdsa-p256", "tls1.2-rsa-2048", "tls1.3-ecdsa-p256", "tls1.3-rsa-2048"]:
+    check("handshakes %s: ran, > 0 per second, CPU per handshake on both sides, keys in the "
+          "kernel on both sides with a key install time" % n,
+          lambda: rows[n]["status"] == "ok" and rows[n]["handshakes"] > 0
+          and rows[n]["handshakes_per_s"] > 0 and rows[n]["client"]["cpu_ms_per_handshake"] > 0
+          and rows[n]["server"]["cpu_ms_per_handshake"] > 0 and rows[n]["kernel_keys"]
+          and rows[n]["key_installs"] == 2 * rows[n]["handshakes"] and rows[n]["key_install_us"] > 0)
+check("handshakes resumed: unavailable, names the missing resumption, no numbers",
+      lambda: rows["resumed"]["status"] == "unavailable"
+      and "resumption" in rows["resumed"]["reason"] and "handshakes" not in rows["resumed"])
 check("tcp-sendfile: no TLS at all (no keys, no counters)",
       lambda: not m("tcp-sendfile")["kernel_tx"] and m("tcp-sendfile")["records"] == 0
       and stat("tcp-sendfile") == {"TlsTxSw": 0, "TlsRxSw": 0, "TlsDecryptError": 0})

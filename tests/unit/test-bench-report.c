@@ -68,6 +68,71 @@ static void fill(struct bench_report *r, bool generic)
 		m->tx_sw = m->kernel_tx;
 		m->rx_sw = 1;
 	}
+	static const char *const recv_names[BENCH_RECV_MODE_COUNT] = {
+		"gnutls-recv", "ktls-recv", "ktls-splice-null", "ktls-splice-file",
+	};
+
+	for (int i = 0; i < BENCH_RECV_MODE_COUNT; i++) {
+		struct bench_mode *m = &r->recv_modes[i];
+
+		m->id = i + 1;
+		m->name = recv_names[i];
+		m->title = "receive title";
+		if (i == 3) {
+			m->status = BENCH_UNAVAILABLE;
+			snprintf(m->reason, sizeof(m->reason), "no kernel RX <here>");
+			continue;
+		}
+		m->status = BENCH_OK;
+		m->bytes = GIB;
+		m->seconds = 4.0 * (i + 1); /* 256, 128, 85.3 MiB/s */
+		m->sender.user_s = 0.25;
+		m->sender.sys_s = 0.25;
+		m->sender.syscalls = 128;
+		snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note), "sendfile calls");
+		m->receiver.user_s = 3.0;
+		m->receiver.sys_s = 1.0;
+		m->receiver.syscalls = 131072;
+		snprintf(m->receiver.syscalls_note, sizeof(m->receiver.syscalls_note), "splice calls");
+		m->records = 65536;
+		m->records_derived = true;
+		snprintf(m->sha256_sent, sizeof(m->sha256_sent), "%064d", 7);
+		if (i == 2)
+			m->not_hashed = true;
+		else
+			snprintf(m->sha256_received, sizeof(m->sha256_received), "%064d", 7);
+		m->kernel_tx = true;
+		m->kernel_rx = i > 0;
+		m->tls_stat = true;
+		m->tx_sw = 1;
+		m->rx_sw = m->kernel_rx;
+	}
+	static const char *const hs_names[BENCH_HANDSHAKE_COUNT] = {
+		"tls1.2-ecdsa-p256", "tls1.2-rsa-2048", "tls1.3-ecdsa-p256", "tls1.3-rsa-2048", "resumed",
+	};
+
+	r->handshake_duration_s = 1;
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++) {
+		struct bench_handshake *h = &r->handshakes[i];
+
+		h->name = hs_names[i];
+		h->title = "handshake title";
+		if (i == 4) {
+			h->status = BENCH_UNAVAILABLE;
+			snprintf(h->reason, sizeof(h->reason), "resumption is not implemented <yet>");
+			continue;
+		}
+		h->status = BENCH_OK;
+		h->count = 1000;
+		h->seconds = 2.0 * (i + 1); /* 500, 250, 166.7, 125 per s */
+		h->client.user_s = 0.25;
+		h->client.sys_s = 0.125; /* 0.375 ms each */
+		h->server.user_s = 1.0;
+		h->server.sys_s = 0.5; /* 1.5 ms each */
+		h->kernel_keys = i != 1;
+		h->key_installs = i != 1 ? 2000 : 0;
+		h->key_install_us = i != 1 ? 12.5 : 0;
+	}
 }
 
 static char *render(void (*writer)(FILE *, const struct bench_report *), const struct bench_report *r)
@@ -322,6 +387,40 @@ int main(void)
 			  strstr(json, "\"records_per_s\":32768.0,\"records_derived\":false"),
 		  "JSON throughput and records/s computed from bytes and seconds");
 
+	const char *rs = strstr(json, "],\"receive\":[{\"id\":1,\"name\":\"gnutls-recv\"");
+
+	tap_check(rs != NULL && strstr(rs, "{\"id\":2,\"name\":\"ktls-recv\"") &&
+			  strstr(rs, "{\"id\":3,\"name\":\"ktls-splice-null\"") &&
+			  strstr(rs, "{\"id\":4,\"name\":\"ktls-splice-file\"") &&
+			  strstr(rs, "],\"handshakes\":{") != NULL,
+		  "JSON has a receive section after the modes, with its four modes in order, then handshakes");
+	tap_check(rs != NULL && strstr(rs, "\"throughput_mib_s\":256.000") &&
+			  strstr(rs, "\"cpu_s_per_gib\":4.000000") &&
+			  strstr(rs, "\"sha256_match\":true,\"kernel_tx\":true,\"kernel_rx\":false,"
+				     "\"tls_stat\":{\"TlsTxSw\":1,\"TlsRxSw\":0,"),
+		  "JSON receive gnutls-recv: throughput, receiver CPU, hash, no RX key");
+	tap_check(rs != NULL &&
+			  strstr(rs, "\"sha256_received\":\"not hashed (spliced)\",\"sha256_match\":null,"),
+		  "JSON receive ktls-splice-null: says it was not hashed, match is null");
+	tap_check(rs != NULL && strstr(rs, "\"status\":\"unavailable\",\"reason\":\"no kernel RX <here>\"}]"),
+		  "JSON receive mode 4: unavailable, its reason, no numbers");
+
+	const char *hs = strstr(json, ",\"handshakes\":{\"duration_s\":1.000,\"rows\":[{\"id\":1,"
+				      "\"name\":\"tls1.2-ecdsa-p256\"");
+
+	tap_check(hs != NULL && strstr(hs, "\"handshakes\":1000,\"seconds\":2.000000,"
+					   "\"handshakes_per_s\":500.000,") &&
+			  strstr(hs, "\"cpu_ms_per_handshake\":0.375000}") &&
+			  strstr(hs, "\"cpu_ms_per_handshake\":1.500000}") &&
+			  strstr(hs, "\"kernel_keys\":true,\"key_installs\":2000,\"key_install_us\":12.500}") &&
+			  strstr(hs, "\"kernel_keys\":false,\"key_installs\":0,\"key_install_us\":null}") &&
+			  strstr(hs, "{\"id\":4,\"name\":\"tls1.3-rsa-2048\""),
+		  "JSON handshakes: rate, CPU per handshake on each side, key install time or null");
+	tap_check(hs != NULL && strstr(hs, "{\"id\":5,\"name\":\"resumed\",\"title\":\"handshake title\","
+					   "\"status\":\"unavailable\",\"reason\":\"resumption is not "
+					   "implemented <yet>\"}]}}\n"),
+		  "JSON handshakes: the resumed row is unavailable, with its reason and no numbers, last");
+
 	/* a mismatch is visible as such */
 	snprintf(r.modes[0].sha256_received, sizeof(r.modes[0].sha256_received), "%064d", 9);
 	free(json);
@@ -355,6 +454,19 @@ int main(void)
 		names = names && strstr(svg, label) != NULL;
 	}
 	tap_check(names, "SVG names every mode");
+	tap_check(strstr(svg, ">1. gnutls-recv</text>") && strstr(svg, ">2. ktls-recv</text>") &&
+			  strstr(svg, ">3. ktls-splice-null</text>") &&
+			  strstr(svg, ">4. ktls-splice-file</text>") &&
+			  strstr(svg, ">receive throughput (MiB/s)</text>") &&
+			  strstr(svg, ">receive CPU seconds per GiB (getrusage, user + system)</text>") &&
+			  strstr(svg, ">256.0</text>") && strstr(svg, ">4.00</text>") &&
+			  strstr(svg, "unavailable: no kernel RX &lt;here&gt;"),
+		  "SVG has the receive panels: modes, values, axis labels, the unavailable reason");
+	tap_check(strstr(svg, ">1. tls1.2-ecdsa-p256</text>") && strstr(svg, ">4. tls1.3-rsa-2048</text>") &&
+			  strstr(svg, ">500.0</text>") && strstr(svg, ">125.0</text>") &&
+			  strstr(svg, ">full handshakes per second</text>") &&
+			  strstr(svg, "unavailable: resumption is not implemented &lt;yet&gt;"),
+		  "SVG has the handshake panel: rows, rates, axis label, the resumed row's reason");
 	tap_check(strstr(svg, ">512.0</text>") && strstr(svg, ">85.3</text>") &&
 			  strstr(svg, ">0.75</text>") && strstr(svg, ">2.00</text>"),
 		  "SVG prints the values on the bars (MiB/s; sender and receiver CPU s/GiB)");
@@ -385,6 +497,15 @@ int main(void)
 		  "table gives mode 5's reason in its row");
 	tap_check(strstr(table, "512.0") != NULL && strstr(table, ": match") != NULL,
 		  "table shows throughput and the hash check");
+	tap_check(strstr(table, "\nreceive side (") && strstr(table, "\n1   gnutls-recv ") &&
+			  strstr(table, "\n4   ktls-splice-file       unavailable: no kernel RX <here>") &&
+			  strstr(table, "received: not hashed (spliced to /dev/null; byte count matches)"),
+		  "table has the receive section, its unavailable row and the not-hashed splice");
+	tap_check(strstr(table, "\nhandshakes (full, libktls client and server processes, 1.0 s per row):\n") &&
+			  strstr(table, "\n1   tls1.2-ecdsa-p256          500.0      0.375      1.500         12.5\n") &&
+			  strstr(table, "\n2   tls1.2-rsa-2048            250.0      0.375      1.500            -\n") &&
+			  strstr(table, "\n5   resumed                unavailable: resumption is not implemented <yet>\n"),
+		  "table has the handshake rows, '-' without key installs, the resumed row's reason");
 	free(table);
 	return tap_done();
 }
