@@ -161,30 +161,6 @@ static bool kernel_holds_key(int fd, int optname)
 	return getsockopt(fd, SOL_TLS, optname, &info, &len) == 0 && info.cipher_type != 0;
 }
 
-static int loopback_pair(int *ret_client, int *ret_server)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, s = -1, err;
-
-	if (l >= 0 && bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(l, 1) == 0 &&
-	    getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
-	    (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	    connect(c, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	err = errno;
-	if (l >= 0)
-		close(l);
-	if (s < 0) {
-		if (c >= 0)
-			close(c);
-		return -err;
-	}
-	*ret_client = c;
-	*ret_server = s;
-	return 0;
-}
-
 /* ---- receiver (child process) ------------------------------------------ */
 
 static void receive_all(struct bench *b, struct ktls_config *cfg, bool tls, int fd,
@@ -855,7 +831,7 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 			return;
 		}
 	}
-	if ((ret = loopback_pair(&cfd, &sfd)) < 0) {
+	if ((ret = tool_loopback_pair(&cfd, &sfd)) < 0) {
 		m->status = BENCH_FAILED;
 		snprintf(m->reason, sizeof(m->reason), "loopback connection: %s", strerror(-ret));
 		return;

@@ -122,29 +122,6 @@ out:
 	return NULL;
 }
 
-static int loopback_pair(int *ret_client, int *ret_server)
-{
-	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, s = -1;
-
-	if (l >= 0 && bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(l, 1) == 0 &&
-	    getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
-	    (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
-	    connect(c, (struct sockaddr *)&addr, sizeof(addr)) == 0)
-		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (l >= 0)
-		close(l);
-	if (s < 0) {
-		if (c >= 0)
-			close(c);
-		return -errno;
-	}
-	*ret_client = c;
-	*ret_server = s;
-	return 0;
-}
-
 static void print_dir(const char *what, const struct ktls_dir_info *d)
 {
 	printf("    %s: %s%s%s\n", what, d->kernel ? "kernel" : "userspace (GnuTLS)",
@@ -271,7 +248,7 @@ int cmd_loopback(int argc, char **argv)
 			ktls_config_error(client.config));
 		goto out;
 	}
-	if (loopback_pair(&cfd, &sfd) < 0) {
+	if (tool_loopback_pair(&cfd, &sfd) < 0) {
 		perror("ktls loopback: loopback connection");
 		goto out;
 	}

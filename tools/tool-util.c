@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Small helpers the subcommands share: JSON strings, logging, kernel counters, certificates. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +52,30 @@ long long tool_tls_stat(const char *name)
 			found = value;
 	fclose(f);
 	return found;
+}
+
+int tool_loopback_pair(int *ret_client, int *ret_server)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(addr);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c = -1, s = -1, err;
+
+	if (l >= 0 && bind(l, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(l, 1) == 0 &&
+	    getsockname(l, (struct sockaddr *)&addr, &len) == 0 &&
+	    (c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+	    connect(c, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	err = errno;
+	if (l >= 0)
+		close(l);
+	if (s < 0) {
+		if (c >= 0)
+			close(c);
+		return -err;
+	}
+	*ret_client = c;
+	*ret_server = s;
+	return 0;
 }
 
 const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size)

@@ -67,6 +67,9 @@ int tool_selfsigned(const char *dir, const char *hostname, enum tool_key_type ty
  */
 const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size);
 
+/* A connected loopback TCP pair (127.0.0.1); 0 or a negative errno. */
+int tool_loopback_pair(int *ret_client, int *ret_server);
+
 /* Read /proc/net/tls_stat counter @name; -1 when absent. */
 long long tool_tls_stat(const char *name);
 
