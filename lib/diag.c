@@ -195,19 +195,13 @@ int diag_parse_buffer(const void *buf, size_t len, diag_sock_fn fn, void *userda
 		struct ktls_sock s;
 		int ret;
 
-		if (nlh->nlmsg_type == NLMSG_DONE)
+		ret = netlink_msg_kind(nlh);
+		if (ret < 0)
+			return ret;
+		if (ret == NETLINK_MSG_DONE)
 			return 0;
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = nlmsg_data((struct nlmsghdr *)nlh);
-
-			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-				return -EBADMSG;
-			if (e->error == 0)
-				continue; /* an ACK */
-			return e->error < 0 && e->error > -4096 ? e->error : -EBADMSG;
-		}
-		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
-			continue; /* NLMSG_NOOP, NLMSG_OVERRUN */
+		if (ret == NETLINK_MSG_SKIP)
+			continue;
 		ret = diag_parse_msg(nlh, &s);
 		if (ret < 0)
 			return ret;

@@ -25,6 +25,22 @@
 /* A netlink exchange with the kernel never legitimately takes this long. */
 #define NETLINK_TIMEOUT_S 10
 
+int netlink_msg_kind(const struct nlmsghdr *nlh)
+{
+	if (nlh->nlmsg_type == NLMSG_DONE)
+		return NETLINK_MSG_DONE;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = nlmsg_data((struct nlmsghdr *)nlh);
+
+		if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+			return -EBADMSG;
+		if (e->error == 0)
+			return NETLINK_MSG_SKIP; /* an ACK */
+		return e->error < 0 && e->error > -4096 ? e->error : -EBADMSG;
+	}
+	return nlh->nlmsg_type < NLMSG_MIN_TYPE ? NETLINK_MSG_SKIP : NETLINK_MSG_DATA;
+}
+
 int netlink_errno(int nlerr)
 {
 	switch (nlerr < 0 ? -nlerr : nlerr) {

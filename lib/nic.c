@@ -162,18 +162,12 @@ int nic_parse_buffer(const void *buf, size_t len,
 		struct ktls_nic nic;
 		int ret;
 
-		if (nlh->nlmsg_type == NLMSG_DONE)
+		ret = netlink_msg_kind(nlh);
+		if (ret < 0)
+			return ret;
+		if (ret == NETLINK_MSG_DONE)
 			return 0;
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *e = nlmsg_data((struct nlmsghdr *)nlh);
-
-			if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
-				return -EBADMSG;
-			if (e->error == 0)
-				continue;
-			return e->error < 0 && e->error > -4096 ? e->error : -EBADMSG;
-		}
-		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+		if (ret == NETLINK_MSG_SKIP)
 			continue;
 		ret = nic_parse_features(nlh, &nic);
 		if (ret < 0)

@@ -224,6 +224,15 @@ int netlink_parse_nested(struct nlattr **tb, int maxtype, const struct nlattr *n
 			 const struct nla_policy *policy);
 /* libnl's -NLE_* -> negative errno. */
 int netlink_errno(int nlerr);
+
+/* What one message of a reply is; see netlink_msg_kind(). */
+enum {
+	NETLINK_MSG_DATA = 0, /* a message to parse */
+	NETLINK_MSG_SKIP = 1, /* an ACK, NLMSG_NOOP or NLMSG_OVERRUN */
+	NETLINK_MSG_DONE = 2, /* the end of a dump */
+};
+/* NETLINK_MSG_*, or the kernel's negative errno from NLMSG_ERROR (-EBADMSG if truncated). */
+int netlink_msg_kind(const struct nlmsghdr *nlh);
 /* nl_socket_alloc + nl_connect(@protocol), with extended ACKs and a receive timeout. */
 int netlink_open(int protocol, struct nl_sock **ret_sk, char *errbuf, size_t errlen);
 /*
