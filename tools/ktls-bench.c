@@ -451,6 +451,33 @@ static void sender_start(struct sender *s)
 	s->check_at = 0;
 }
 
+/*
+ * The next @want bytes of the payload file at *@off, wrapping at its end,
+ * counted as one call.  Returns the bytes read, or a negative errno with the
+ * reason in @m.
+ */
+static ssize_t sender_read(struct sender *s, void *buf, size_t want, off_t *off,
+			   struct bench_mode *m)
+{
+	struct bench *b = s->b;
+	ssize_t n;
+
+	if (*off >= (off_t)b->file_size)
+		*off = 0;
+	if (want > b->file_size - (uint64_t)*off)
+		want = (size_t)(b->file_size - (uint64_t)*off);
+	n = pread(b->file_fd, buf, want, *off);
+	s->calls++;
+	if (n <= 0) {
+		int err = n < 0 ? -errno : -EIO;
+
+		snprintf(m->reason, sizeof(m->reason), "pread: %s", strerror(-err));
+		return err;
+	}
+	*off += n;
+	return n;
+}
+
 static uint64_t records_for(uint64_t n)
 {
 	return (n + MAX_RECORD - 1) / MAX_RECORD;
@@ -514,20 +541,12 @@ static int send_gnutls(struct sender *s, int mode, int fd, struct bench_mode *m)
 		snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note),
 			 "pread + GnuTLS's socket writes through our push function (exact)");
 		for (size_t want; (want = sender_next(s, b->record_size)) > 0;) {
-			ssize_t n;
+			ssize_t n = sender_read(s, buf, want, &off, m);
 
-			if (off >= (off_t)b->file_size)
-				off = 0;
-			if (want > b->file_size - (uint64_t)off)
-				want = (size_t)(b->file_size - (uint64_t)off);
-			n = pread(b->file_fd, buf, want, off);
-			s->calls++;
-			if (n <= 0) {
-				ret = n < 0 ? -errno : -EIO;
-				snprintf(m->reason, sizeof(m->reason), "pread: %s", strerror(-ret));
+			if (n < 0) {
+				ret = (int)n;
 				goto out;
 			}
-			off += n;
 			for (ssize_t done = 0; done < n;) {
 				ssize_t w = gnutls_record_send(session, buf + done, (size_t)(n - done));
 
@@ -639,20 +658,12 @@ static int send_ktls(struct sender *s, int mode, int fd, struct bench_mode *m)
 			goto out;
 		}
 		for (size_t want; (want = sender_next(s, b->record_size)) > 0;) {
-			ssize_t n;
+			ssize_t n = sender_read(s, buf, want, &off, m);
 
-			if (off >= (off_t)b->file_size)
-				off = 0;
-			if (want > b->file_size - (uint64_t)off)
-				want = (size_t)(b->file_size - (uint64_t)off);
-			n = pread(b->file_fd, buf, want, off);
-			s->calls++;
-			if (n <= 0) {
-				ret = n < 0 ? -errno : -EIO;
-				snprintf(m->reason, sizeof(m->reason), "pread: %s", strerror(-ret));
+			if (n < 0) {
+				ret = (int)n;
 				goto out;
 			}
-			off += n;
 			for (ssize_t done = 0; done < n;) {
 				/* no MSG_MORE: the kernel closes a record at the end of each call */
 				ssize_t w = send(fd, buf + done, (size_t)(n - done), MSG_NOSIGNAL);
