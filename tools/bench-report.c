@@ -320,6 +320,23 @@ static double axis_max(double v)
 #define ROW_H 26
 
 /* One horizontal bar chart; @value(m, which) for @bars bars per mode; returns the next y. */
+
+/* A chart's axes: a vertical and a horizontal line, ticks at 0..max in
+ * quarters, and the axis label with its units under them. */
+static void svg_axis(FILE *out, int x0, int top, int y, double max, const char *label)
+{
+	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, top,
+		x0, y);
+	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, y,
+		x0 + BAR_W, y);
+	for (int t = 0; t <= 4; t++)
+		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"t\">%g</text>\n",
+			x0 + BAR_W * t / 4, y + 14, max * t / 4);
+	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", x0 + BAR_W / 2, y + 32);
+	xml_text(out, label);
+	fprintf(out, "</text>\n");
+}
+
 static int svg_panel(FILE *out, const struct bench_mode *modes, int count, int y, const char *heading,
 		     const char *axis, int bars, const char *const *bar_names,
 		     const char *const *colors, double (*value)(const struct bench_mode *, int))
@@ -375,17 +392,7 @@ static int svg_panel(FILE *out, const struct bench_mode *modes, int count, int y
 		}
 		y += h;
 	}
-	/* the axis: a line, ticks at 0, 1/2, 1 of max, and its label with units */
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, top,
-		x0, y);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, y,
-		x0 + BAR_W, y);
-	for (int t = 0; t <= 4; t++)
-		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"t\">%g</text>\n",
-			x0 + BAR_W * t / 4, y + 14, max * t / 4);
-	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">", x0 + BAR_W / 2, y + 32);
-	xml_text(out, axis);
-	fprintf(out, "</text>\n");
+	svg_axis(out, x0, top, y, max, axis);
 	return y + 60;
 }
 
@@ -450,15 +457,7 @@ static void svg_handshakes(FILE *out, const struct bench_report *r, int y, const
 		}
 		y += ROW_H;
 	}
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, top,
-		x0, y);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", x0, y,
-		x0 + BAR_W, y);
-	for (int t = 0; t <= 4; t++)
-		fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"t\">%g</text>\n",
-			x0 + BAR_W * t / 4, y + 14, max * t / 4);
-	fprintf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">full handshakes per second"
-		     "</text>\n", x0 + BAR_W / 2, y + 32);
+	svg_axis(out, x0, top, y, max, "full handshakes per second");
 }
 
 void bench_report_svg(FILE *out, const struct bench_report *r)
