@@ -406,6 +406,68 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 }
 
 /*
+ * What a failed recvmsg on a kernel-RX socket means for the connection;
+ * @err is the positive errno.  Shared with the io_uring engine, whose
+ * RECVMSG completions report the same errors.
+ */
+ssize_t offload_recv_error(struct ktls_conn *conn, int err)
+{
+	switch (err) {
+	case EAGAIN:
+		return -EAGAIN;
+	case EBADMSG:
+		conn->rx_error =
+			error_conn(conn, -EBADMSG, "a record failed authentication in the kernel (EBADMSG)");
+		return conn->rx_error;
+	case EKEYEXPIRED:
+		/* Linux >= 6.14 pauses RX after a KeyUpdate until a new key. */
+		return offload_fail_rx(conn,
+				       error_conn(conn, -EKEYEXPIRED,
+						  "peer changed keys (KeyUpdate) "
+						  "and no new key was installed"),
+				       GNUTLS_A_INTERNAL_ERROR);
+	default:
+		conn->rx_error = error_conn(conn, -err, "recvmsg: %s", strerror(err));
+		return conn->rx_error;
+	}
+}
+
+/* The record type the kernel reported in a recvmsg's control data. */
+unsigned char offload_record_type(struct msghdr *msg)
+{
+	unsigned char type = RECORD_APPLICATION_DATA;
+
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg != NULL; cmsg = CMSG_NXTHDR(msg, cmsg))
+		if (cmsg->cmsg_level == SOL_TLS && cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
+			type = *CMSG_DATA(cmsg);
+	return type;
+}
+
+/*
+ * Act on one non-data record the kernel handed back (alert, post-handshake
+ * message, anything else is a protocol error), then wipe it.  Return: 1 to
+ * go on reading, 0 at close_notify, or a negative errno.
+ */
+int offload_control_record(struct ktls_conn *conn, unsigned char type, unsigned char *body,
+			   size_t len)
+{
+	int ret;
+
+	if (type == RECORD_ALERT)
+		ret = offload_alert(conn, body, len);
+	else if (type == RECORD_HANDSHAKE)
+		ret = offload_post_handshake(conn, body, len);
+	else
+		ret = offload_fail_rx(conn,
+				      error_conn(conn, -EPROTO,
+						 "unexpected record type %u after the handshake", type),
+				      GNUTLS_A_UNEXPECTED_MESSAGE);
+	/* Control-record bytes never stay behind. */
+	explicit_bzero(body, len);
+	return ret;
+}
+
+/*
  * One recvmsg with room for the record-type control message.  The kernel
  * returns application data from one or more records, or exactly one
  * non-data record, never a mix (tls_sw_recvmsg).  A control record must fit
@@ -431,45 +493,22 @@ ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len)
 			.msg_control = control,
 			.msg_controllen = sizeof(control),
 		};
-		unsigned char type = RECORD_APPLICATION_DATA;
-		struct cmsghdr *cmsg;
+		unsigned char type;
 		ssize_t n;
 		int ret;
 
 		n = recvmsg(conn->fd, &msg, 0);
 		if (n < 0) {
-			switch (errno) {
-			case EINTR:
+			if (errno == EINTR)
 				continue;
-			case EAGAIN:
-				return -EAGAIN;
-			case EBADMSG:
-				conn->rx_error = error_conn(
-					conn, -EBADMSG,
-					"a record failed authentication in the kernel (EBADMSG)");
-				return conn->rx_error;
-			case EKEYEXPIRED:
-				/* Linux >= 6.14 pauses RX after a KeyUpdate until a new key. */
-				return offload_fail_rx(conn,
-						       error_conn(conn, -EKEYEXPIRED,
-								  "peer changed keys (KeyUpdate) "
-								  "and no new key was installed"),
-						       GNUTLS_A_INTERNAL_ERROR);
-			default:
-				conn->rx_error = error_conn(conn, -errno, "recvmsg: %s",
-							    strerror(errno));
-				return conn->rx_error;
-			}
+			return offload_recv_error(conn, errno);
 		}
 		if (n == 0) {
 			conn->rx_error = error_conn(conn, -ECONNRESET,
 						    "peer closed the connection without close_notify");
 			return conn->rx_error;
 		}
-		for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg))
-			if (cmsg->cmsg_level == SOL_TLS && cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
-				type = *CMSG_DATA(cmsg);
-
+		type = offload_record_type(&msg);
 		if (type == RECORD_APPLICATION_DATA) {
 			if (direct)
 				return n;
@@ -477,22 +516,7 @@ ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len)
 			conn->rx_len = (size_t)n;
 			return (ssize_t)record_take_buffered(conn, buf, len);
 		}
-
-		unsigned char *body = direct ? (unsigned char *)buf : conn->rx_buf;
-
-		if (type == RECORD_ALERT)
-			ret = offload_alert(conn, body, (size_t)n);
-		else if (type == RECORD_HANDSHAKE)
-			ret = offload_post_handshake(conn, body, (size_t)n);
-		else
-			ret = offload_fail_rx(conn,
-					      error_conn(conn, -EPROTO,
-							 "unexpected record type %u after the handshake",
-							 type),
-					      GNUTLS_A_UNEXPECTED_MESSAGE);
-		/* Control-record bytes never stay behind (body is never NULL here). */
-		if (body != NULL)
-			explicit_bzero(body, (size_t)n);
+		ret = offload_control_record(conn, type, iov.iov_base, (size_t)n);
 		if (ret <= 0)
 			return ret;
 	}

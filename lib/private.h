@@ -285,6 +285,16 @@ int offload_switch(struct ktls_conn *conn);
 int offload_send_record(struct ktls_conn *conn, unsigned char type, const void *data, size_t len);
 /* Read from a socket whose RX key is in the kernel, handling control records. */
 ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len);
+/* A failed recvmsg (positive errno) on a kernel-RX socket -> the conn's error. */
+ssize_t offload_recv_error(struct ktls_conn *conn, int err);
+/* The record type in a recvmsg's TLS_GET_RECORD_TYPE control message (23 if none). */
+unsigned char offload_record_type(struct msghdr *msg);
+/*
+ * Act on one non-data record read from the kernel, then wipe it.
+ * Return: 1 to read on, 0 at close_notify, or a negative errno.
+ */
+int offload_control_record(struct ktls_conn *conn, unsigned char type, unsigned char *body,
+			   size_t len);
 
 /* ---- probe.c ----------------------------------------------------------- */
 
