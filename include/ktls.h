@@ -225,6 +225,91 @@ int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs, enum
  */
 int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms);
 
+/* ---- Resumption ----------------------------------------------------------- */
+
+#define KTLS_RESUME_TICKETS 0x1u    /* TLS 1.3 PSK tickets and TLS 1.2 tickets (RFC 5077) */
+#define KTLS_RESUME_SESSION_ID 0x2u /* TLS 1.2 session IDs (server: a session cache) */
+
+/* Size of a ticket master key (ktls_config_set_ticket_key()). */
+#define KTLS_TICKET_KEY_SIZE 64
+
+/**
+ * ktls_config_set_resumption() - which resumption mechanisms to use.
+ * @mechanisms: KTLS_RESUME_* bits; 0 turns resumption off.  The default
+ *	is both.
+ * @lifetime_s: how long a session can be resumed, 0 for the default (3600);
+ *	at most 604800 (RFC 8446).  Servers: a ticket's lifetime and the
+ *	session-ID cache's expiry; the ticket key in use rotates every
+ *	3 x @lifetime_s (the previous one is still accepted).  Clients: how
+ *	long a stored session is kept.
+ * @max_entries: bound of the server's TLS 1.2 session-ID cache and of the
+ *	client's session store, 0 for the default (4096).  The least
+ *	recently used entry makes room.
+ *
+ * Servers issue tickets under the config's ticket key (random per config
+ * unless ktls_config_set_ticket_key() shares one) and cache TLS 1.2
+ * sessions in memory shared by every connection of the config.  Clients
+ * keep what resumes each server, keyed by server name (or address) and
+ * port, in memory shared by the config's connections, and in a file with
+ * ktls_config_set_session_file().  Tickets that arrive after the kernel
+ * took the keys are read back from it and stored.  A TLS 1.3 ticket is used
+ * once.  Resumed connections are offloaded like full ones;
+ * ktls_info.resumed tells them apart.
+ *
+ * Return: 0, -EINVAL, -EBUSY (after the first connection).
+ */
+int ktls_config_set_resumption(struct ktls_config *config, unsigned int mechanisms,
+			       unsigned int lifetime_s, unsigned int max_entries);
+
+/**
+ * ktls_config_set_ticket_key() - share a ticket master key (server).
+ * @key: KTLS_TICKET_KEY_SIZE secret bytes, e.g. from ktls_ticket_key_generate(),
+ *	copied (and wiped when the config goes).
+ *
+ * Servers, in one process or many, that hold the same key accept each
+ * other's tickets and rotate the key in use together, from the time alone.
+ * Keep the key as secret as a private key.
+ *
+ * Return: 0, -EINVAL (wrong size, not a server), -EBUSY.
+ */
+int ktls_config_set_ticket_key(struct ktls_config *config, const void *key, size_t len);
+
+/** ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key. */
+int ktls_ticket_key_generate(void *buf, size_t len);
+
+/**
+ * ktls_config_set_session_file() - keep the client's sessions in a file too.
+ * @path: loaded at the first connection and rewritten (0600, atomically by
+ *	rename) whenever a session is stored, so separate runs resume.  A file
+ *	readable by group or others is refused (-EPERM at the first connection):
+ *	it holds resumption secrets.  Entries that do not parse are skipped.
+ *
+ * Return: 0, -EINVAL (not a client), -EBUSY, -ENOMEM.
+ */
+int ktls_config_set_session_file(struct ktls_config *config, const char *path);
+
+/* ---- Key updates (TLS 1.3) --------------------------------------------------- */
+
+/* What to do on a kernel that cannot change a kTLS socket's keys (before Linux 6.14). */
+enum ktls_keyupdate {
+	/*
+	 * Default.  RX goes to the kernel; a peer's KeyUpdate then ends the
+	 * connection with -EKEYEXPIRED and an internal_error alert, and the
+	 * AEAD usage limit ends it too (with close_notify).
+	 */
+	KTLS_KEYUPDATE_OFFLOAD = 0,
+	/*
+	 * Keep TLS 1.3 RX in userspace (GnuTLS) so that the peer's KeyUpdate
+	 * is followed and the connection lives on, at the cost of RX offload.
+	 * TX stays in the kernel: a KeyUpdate that requests ours still ends the
+	 * connection (-EKEYEXPIRED) unless TX offload is off too.
+	 */
+	KTLS_KEYUPDATE_FOLLOW = 1,
+};
+
+/** ktls_config_set_keyupdate() - see enum ktls_keyupdate.  Return: 0, -EINVAL, -EBUSY. */
+int ktls_config_set_keyupdate(struct ktls_config *config, enum ktls_keyupdate mode);
+
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
 
@@ -355,6 +440,25 @@ ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset, s
  */
 int ktls_conn_shutdown(struct ktls_conn *conn);
 
+/**
+ * ktls_conn_rekey() - send a TLS 1.3 KeyUpdate and move to the next TX key.
+ * @request_peer: ask the peer to update its key too (update_requested).
+ *
+ * With TX in the kernel this needs TLS 1.3 rekey (Linux 6.14 and later,
+ * ktls_caps.tls13_rekey): the KeyUpdate goes out under the current key and
+ * the kernel then takes the next one.  libktls also does this by itself
+ * before a key reaches its AEAD usage limit (RFC 8446 section 5.5; AES-GCM
+ * 2^24.5 records, AES-CCM 2^23), counting records by the kernel's sequence
+ * number; where the kernel cannot rekey, the connection ends there with
+ * -EKEYEXPIRED after close_notify.  With TX in GnuTLS, GnuTLS does it.
+ *
+ * Return: 0; -EOPNOTSUPP (TLS 1.2, or a kernel without rekey: nothing was
+ * sent, the connection goes on); -EKEYEXPIRED (the KeyUpdate went out but
+ * the kernel refused the next key: the connection cannot send any more);
+ * -EAGAIN (non-blocking, GnuTLS TX); -EPIPE after shutdown.
+ */
+int ktls_conn_rekey(struct ktls_conn *conn, bool request_peer);
+
 /* ------------------------------------------------------------------------ */
 /* What was negotiated, and where the keys live                              */
 
@@ -382,6 +486,10 @@ struct ktls_info {
 	enum ktls_peer_auth peer_auth;
 	char peer_identity[512];    /* certificate subject DN, or PSK identity */
 	struct ktls_dir_info tx, rx;
+	unsigned int tickets_received;     /* client: NewSessionTickets taken in so far */
+	unsigned int tickets_after_switch; /* ... of which the kernel read back (RX offloaded) */
+	unsigned int key_updates_sent;     /* TLS 1.3 KeyUpdates sent */
+	unsigned int key_updates_received; /* ... and followed */
 };
 
 /**

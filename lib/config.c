@@ -44,6 +44,9 @@ KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_co
 	config->min_version = KTLS_VERSION_TLS12;
 	config->max_version = KTLS_VERSION_TLS13;
 	config->handshake_timeout_ms = 30000;
+	config->resume_mechanisms = KTLS_RESUME_TICKETS | KTLS_RESUME_SESSION_ID;
+	config->session_lifetime_s = 3600;
+	config->session_max_entries = 4096;
 	config->log_level = KTLS_LOG_INFO;
 	pthread_mutex_init(&config->freeze_lock, NULL);
 
@@ -81,6 +84,7 @@ static void config_free(struct ktls_config *config)
 	free(config->alpn);
 	free(config->alpn_storage);
 	free(config->priority_override);
+	resume_config_free(config);
 	pthread_mutex_destroy(&config->freeze_lock);
 	free(config);
 }
@@ -360,6 +364,19 @@ KTLS_EXPORT int ktls_config_set_offload(struct ktls_config *config, enum ktls_di
 	return 0;
 }
 
+KTLS_EXPORT int ktls_config_set_keyupdate(struct ktls_config *config, enum ktls_keyupdate mode)
+{
+	if (config == NULL)
+		return -EINVAL;
+	if (config->frozen)
+		return error_config(config, -EBUSY, "config is in use: the KeyUpdate mode is set "
+						    "before the first connection");
+	if (mode != KTLS_KEYUPDATE_OFFLOAD && mode != KTLS_KEYUPDATE_FOLLOW)
+		return error_config(config, -EINVAL, "unknown KeyUpdate mode %d", (int)mode);
+	config->keyupdate = mode;
+	return 0;
+}
+
 KTLS_EXPORT int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms)
 {
 	int ret = config_check_mutable(config);
@@ -543,6 +560,12 @@ int config_freeze(struct ktls_config *config)
 		goto out;
 	}
 	error_log(config, KTLS_LOG_DEBUG, "priority: %s", config->priority_text);
+	ret = resume_config_freeze(config);
+	if (ret < 0) {
+		gnutls_priority_deinit(config->priority);
+		config->priority = NULL;
+		goto out;
+	}
 	config->frozen = true;
 	ret = 0;
 out:

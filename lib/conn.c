@@ -271,6 +271,10 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	conn_peer_identity(conn, &info);
 	info.tx = conn->tx;
 	info.rx = conn->rx;
+	info.tickets_received = conn->tickets_received;
+	info.tickets_after_switch = conn->tickets_after_switch;
+	info.key_updates_sent = conn->tx_updates;
+	info.key_updates_received = conn->rx_updates;
 	*ret_info = info;
 	return 0;
 }

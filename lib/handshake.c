@@ -44,9 +44,31 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	size_t len = msg->size, off;
 
 	(void)when;
+	/* GnuTLS's record layer sent a KeyUpdate (its own answer, or ktls_conn_rekey). */
+	if (!incoming && htype == GNUTLS_HANDSHAKE_KEY_UPDATE && !conn->tx.kernel)
+		conn->tx_updates++;
 	if (!incoming || msg->data == NULL)
 		return 0;
 	switch (htype) {
+	case GNUTLS_HANDSHAKE_KEY_UPDATE:
+		/*
+		 * GnuTLS's record layer (RX) took a KeyUpdate.  If it asks for
+		 * ours and the kernel holds TX, GnuTLS cannot answer it:
+		 * record.c does, once gnutls_record_recv returns.
+		 */
+		if (!conn->rx.kernel && conn->tx.kernel && len == 1 && p[0] == 1)
+			conn->peer_wants_update = true;
+		if (!conn->rx.kernel)
+			conn->rx_updates++;
+		break;
+	case GNUTLS_HANDSHAKE_NEW_SESSION_TICKET:
+		/* Saved once GnuTLS has taken it in (resume_client_save). */
+		if (conn->config->role == KTLS_ROLE_CLIENT && !conn->rx.kernel) {
+			conn->ticket_received = true;
+			conn->ticket_pending = true;
+			conn->tickets_received++;
+		}
+		break;
 	case GNUTLS_HANDSHAKE_CLIENT_HELLO:
 		gnutls_ext_raw_parse(conn, handshake_note_extension, msg,
 				     GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
@@ -77,13 +99,7 @@ int handshake_session_init(struct ktls_conn *conn)
 	unsigned int flags = config->role == KTLS_ROLE_SERVER ? GNUTLS_SERVER : GNUTLS_CLIENT;
 	int ret;
 
-	/*
-	 * A server sends TLS 1.3 tickets only when resumption is configured
-	 * (issue "resumption"); until then, none, so that no ticket keys exist
-	 * that nobody rotates.
-	 */
-	if (config->role == KTLS_ROLE_SERVER)
-		flags |= GNUTLS_NO_TICKETS;
+	flags |= resume_init_flags(config);
 	ret = gnutls_init(&conn->session, flags);
 	if (ret < 0)
 		return error_conn(conn, error_from_gnutls(ret), "gnutls_init: %s",
@@ -131,6 +147,10 @@ int handshake_session_init(struct ktls_conn *conn)
 			goto gnutls_fail;
 	}
 
+	ret = resume_session_init(conn);
+	if (ret < 0)
+		return ret;
+
 	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST,
 					   handshake_hook);
 	record_set_transport(conn);
@@ -163,7 +183,7 @@ static int handshake_client_prepare(struct ktls_conn *conn)
 		gnutls_session_set_verify_cert(conn->session,
 					       config->check_hostname ? name : NULL, 0);
 	}
-	return 0;
+	return resume_client_prepare(conn);
 }
 
 /* GnuTLS's verification text, without its trailing blanks. */

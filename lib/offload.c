@@ -80,6 +80,17 @@ static bool offload_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_of
 				   conn->peer_record_limit, RECORD_MAX_PLAINTEXT);
 		return false;
 	}
+	/*
+	 * A kernel that cannot rekey cannot follow the peer's KeyUpdate; the
+	 * config may prefer GnuTLS's RX, which can, to kernel RX (ktls.h).
+	 */
+	if (dir == KTLS_DIR_RX && conn->version == KTLS_VERSION_TLS13 && !caps->tls13_rekey &&
+	    conn->config->keyupdate == KTLS_KEYUPDATE_FOLLOW) {
+		offload_set_reason(info, EOPNOTSUPP,
+				   "kept in userspace to follow the peer's KeyUpdate "
+				   "(KTLS_KEYUPDATE_FOLLOW; this kernel cannot rekey)");
+		return false;
+	}
 	if (!probe_can_offload(caps, conn->version, conn->cipher, dir)) {
 		offload_set_reason(info, EOPNOTSUPP, "this kernel cannot offload %s for TLS 1.%d %s",
 				   ktls_cipher_name(conn->cipher),
@@ -90,7 +101,7 @@ static bool offload_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_of
 }
 
 /* Pass one direction's key to the kernel.  The crypto_info never outlives this call. */
-static int offload_install(struct ktls_conn *conn, enum ktls_dir dir)
+int offload_install(struct ktls_conn *conn, enum ktls_dir dir)
 {
 	struct ktls_dir_info *info = dir == KTLS_DIR_TX ? &conn->tx : &conn->rx;
 	union keys_crypto_info crypto;
@@ -170,6 +181,9 @@ int offload_switch(struct ktls_conn *conn)
 		if (ret < 0)
 			return ret;
 	}
+	/* A TLS 1.2 session resumes as soon as it is made; a TLS 1.3 one needs a ticket. */
+	if (conn->version == KTLS_VERSION_TLS12 || conn->ticket_pending)
+		resume_client_save(conn);
 	if (!want_tx && !want_rx)
 		return 0;
 
@@ -200,6 +214,8 @@ int offload_switch(struct ktls_conn *conn)
 	    config->offload_rx == KTLS_OFFLOAD_REQUIRE)
 		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", conn->rx.reason);
 
+	if (conn->tx.kernel)
+		rekey_budget_init(&conn->tx_budget, conn->cipher);
 	error_log(config, KTLS_LOG_INFO, "kTLS: TX %s, RX %s",
 		  conn->tx.kernel ? "kernel" : conn->tx.reason,
 		  conn->rx.kernel ? "kernel" : conn->rx.reason);
@@ -269,6 +285,16 @@ static int offload_handshake_out(gnutls_session_t session, gnutls_record_encrypt
 		return GNUTLS_E_INVALID_REQUEST;
 	return offload_send_record(conn, RECORD_HANDSHAKE, data, len) < 0 ? GNUTLS_E_PUSH_ERROR
 									 : 0;
+}
+
+/*
+ * Only while we feed GnuTLS a post-handshake message or ask it for a
+ * KeyUpdate: the rest of the time a direction GnuTLS still owns sends its
+ * own records.
+ */
+void offload_capture_handshake(struct ktls_conn *conn, bool on)
+{
+	gnutls_handshake_set_read_function(conn->session, on ? offload_handshake_out : NULL);
 }
 
 static int offload_alert(struct ktls_conn *conn, const unsigned char *body, size_t len)
@@ -355,33 +381,33 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 			}
 		} else if (msg[0] == HS_KEY_UPDATE) {
 			/*
-			 * Every record after this one is under a new key that this
-			 * kernel cannot be given (TLS 1.3 rekey needs Linux 6.14), so
-			 * the only honest outcomes are to stop here or to hand back
-			 * records the kernel cannot decrypt.  Stop, and say so.
+			 * Every record after this one is under the peer's next key.
+			 * The kernel has paused RX (6.14+) and takes it; an older
+			 * kernel cannot be given it, so the only honest outcomes are
+			 * to stop here or to hand back records it cannot decrypt.
+			 * Stop, and say so.
 			 */
-			if (probe_get()->tls13_rekey)
+			if (probe_get()->tls13_rekey) {
+				ret = rekey_rx(conn, msg, msg_len);
+				if (ret < 0)
+					return offload_fail_rx(conn, ret, GNUTLS_A_INTERNAL_ERROR);
+			} else {
 				return offload_fail_rx(
-					conn,
-					error_conn(conn, -EKEYEXPIRED,
-						   "peer sent a TLS 1.3 KeyUpdate; this kernel could take "
-						   "the new key but libktls does not install one yet, so "
-						   "the connection was closed"),
-					GNUTLS_A_INTERNAL_ERROR);
-			return offload_fail_rx(
 				conn,
 				error_conn(conn, -EKEYEXPIRED,
 					   "peer sent a TLS 1.3 KeyUpdate; this kernel cannot change "
 					   "the key of a kTLS socket (needs TLS 1.3 rekey, Linux 6.14 "
 					   "or later), so the connection was closed"),
 				GNUTLS_A_INTERNAL_ERROR);
+			}
 		} else if (msg[0] == HS_NEW_SESSION_TICKET &&
 			   conn->config->role == KTLS_ROLE_CLIENT) {
 			/* GnuTLS stores the ticket (it can be used to resume later). */
-			gnutls_handshake_set_read_function(conn->session, offload_handshake_out);
+			offload_capture_handshake(conn, true);
 			ret = gnutls_handshake_write(conn->session,
 						     GNUTLS_ENCRYPTION_LEVEL_APPLICATION, msg,
 						     msg_len);
+			offload_capture_handshake(conn, false);
 			if (ret < 0)
 				return offload_fail_rx(
 					conn,
@@ -391,6 +417,10 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 					GNUTLS_A_DECODE_ERROR);
 			error_log(conn->config, KTLS_LOG_DEBUG,
 				  "NewSessionTicket received after the switch");
+			conn->ticket_received = true;
+			conn->tickets_received++;
+			conn->tickets_after_switch++;
+			resume_client_save(conn);
 		} else {
 			return offload_fail_rx(
 				conn,
@@ -415,6 +445,10 @@ ssize_t offload_recv_error(struct ktls_conn *conn, int err)
 	switch (err) {
 	case EAGAIN:
 		return -EAGAIN;
+	case ECONNRESET:
+		conn->rx_error = error_conn(
+			conn, -ECONNRESET, "peer reset the connection without close_notify (ECONNRESET)");
+		return conn->rx_error;
 	case EBADMSG:
 		conn->rx_error =
 			error_conn(conn, -EBADMSG, "a record failed authentication in the kernel (EBADMSG)");

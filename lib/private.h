@@ -8,7 +8,9 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
 
@@ -34,6 +36,42 @@
 
 /* Largest plaintext a record can carry (RFC 8446 section 5.1). */
 #define RECORD_MAX_PLAINTEXT 16384
+
+/* ---- session-cache.c --------------------------------------------------- */
+
+/* "server.example/443", or a TLS 1.2 session ID (at most 32 bytes) */
+#define SESSION_KEY_MAX 272
+
+struct session_entry {
+	unsigned char key[SESSION_KEY_MAX];
+	size_t key_len;
+	unsigned char *data; /* NULL: free slot */
+	size_t data_len;
+	time_t expires;
+	unsigned long last_used;
+};
+
+/* Bounded, expiring, thread-safe; every entry is wiped when it goes. */
+struct session_cache {
+	pthread_mutex_t lock;
+	struct session_entry *entries;
+	size_t max_entries;
+	unsigned long clock; /* recency, for least-recently-used eviction */
+};
+
+/* Idempotent: a cache already set up is kept. */
+int session_cache_init(struct session_cache *cache, size_t max_entries);
+void session_cache_destroy(struct session_cache *cache);
+/* Insert or replace; the least recently used entry makes room when full. */
+int session_cache_put(struct session_cache *cache, const void *key, size_t key_len,
+		      const void *data, size_t data_len, time_t expires);
+/* A malloc'd copy of the entry (the caller wipes and frees it); @take removes it. */
+int session_cache_get(struct session_cache *cache, const void *key, size_t key_len, bool take,
+		      unsigned char **ret_data, size_t *ret_len, time_t *ret_expires);
+int session_cache_remove(struct session_cache *cache, const void *key, size_t key_len);
+/* Calls @fn for each live entry, under the lock; a negative return stops the walk. */
+int session_cache_walk(struct session_cache *cache,
+		       int (*fn)(const struct session_entry *entry, void *userdata), void *userdata);
 
 /* ---- config.c ---------------------------------------------------------- */
 
@@ -71,11 +109,21 @@ struct ktls_config {
 	char priority_text[512];    /* what was built, for the debug log */
 
 	enum ktls_offload offload_tx, offload_rx;
+	enum ktls_keyupdate keyupdate;
 	unsigned int handshake_timeout_ms;
 
 	ktls_log_fn log_fn;
 	enum ktls_log_level log_level;
 	void *log_userdata;
+
+	/* Resumption (resume.c): server ticket key and session-ID cache, client store. */
+	unsigned int resume_mechanisms; /* KTLS_RESUME_* */
+	unsigned int session_lifetime_s;
+	unsigned int session_max_entries;
+	bool ticket_key_set;
+	unsigned char ticket_key[KTLS_TICKET_KEY_SIZE];
+	struct session_cache sessions;
+	char *session_file;
 
 	char error[ERROR_TEXT_MAX];
 };
@@ -84,6 +132,15 @@ struct ktls_config {
 int config_freeze(struct ktls_config *config);
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
+
+/* ---- rekey.c (budget) -------------------------------------------------- */
+
+/* Records sent under one TX key, counted cheaply (see rekey_budget_charge). */
+struct rekey_budget {
+	uint64_t threshold; /* rekey at this many records; UINT64_MAX: never */
+	uint64_t checked;   /* the kernel's count when last read */
+	uint64_t unchecked; /* upper bound on records sent since */
+};
 
 /* ---- conn.c ------------------------------------------------------------ */
 
@@ -106,6 +163,7 @@ struct ktls_conn {
 	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
 	unsigned int client_cert_status; /* why config_verify_optional() refused */
 	bool peer_eof;                   /* recv() saw the TCP connection end */
+	int pull_errno;                  /* the last recv() failure under GnuTLS */
 	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
 	size_t peer_record_limit;        /* record_size_limit / max_fragment_length asked, 0: none */
 
@@ -126,16 +184,42 @@ struct ktls_conn {
 	unsigned char *hs_buf;
 	size_t hs_len;
 
+	/* TLS 1.3 KeyUpdate (rekey.c) */
+	int tx_error;                  /* sticky send failure (limit reached, rekey failed) */
+	struct rekey_budget tx_budget; /* records under the current TX key */
+	unsigned int tx_updates, rx_updates;
+	bool peer_wants_update; /* GnuTLS took a KeyUpdate asking for ours; TX is the kernel's */
+
 	bool rx_eof;        /* close_notify received */
 	int rx_error;       /* sticky receive failure, negative errno */
 	bool tx_closed;     /* close_notify sent */
 	size_t tx_buffered; /* bytes GnuTLS holds after returning AGAIN */
+
+	/* Client resumption: the store key, and whether a new ticket waits to be saved. */
+	char resume_key[SESSION_KEY_MAX + 1];
+	bool ticket_received; /* a TLS 1.3 NewSessionTicket was processed */
+	unsigned int tickets_received, tickets_after_switch;
+	bool ticket_pending;  /* ... and not yet saved to the store */
 
 	char error[ERROR_TEXT_MAX];
 };
 
 int conn_create(struct ktls_config *config, int fd, unsigned int flags,
 		struct ktls_conn **ret_conn);
+
+/* ---- resume.c ---------------------------------------------------------- */
+
+/* At config freeze: the server's ticket key, caches, the client's file. */
+int resume_config_freeze(struct ktls_config *config);
+void resume_config_free(struct ktls_config *config);
+/* GNUTLS_NO_TICKETS when tickets are off. */
+unsigned int resume_init_flags(const struct ktls_config *config);
+/* Server: tickets and the session-ID cache on a new session. */
+int resume_session_init(struct ktls_conn *conn);
+/* Client: offer the stored session for this server, if any. */
+int resume_client_prepare(struct ktls_conn *conn);
+/* Client: store what resumes this connection (TLS 1.2 session, TLS 1.3 ticket). */
+void resume_client_save(struct ktls_conn *conn);
 
 /* ---- error.c ----------------------------------------------------------- */
 
@@ -295,6 +379,33 @@ unsigned char offload_record_type(struct msghdr *msg);
  */
 int offload_control_record(struct ktls_conn *conn, unsigned char type, unsigned char *body,
 			   size_t len);
+
+/* Give the kernel this direction's current key from GnuTLS (also a rekey). */
+int offload_install(struct ktls_conn *conn, enum ktls_dir dir);
+/* Route GnuTLS's outgoing post-handshake messages to the kernel (true) or back. */
+void offload_capture_handshake(struct ktls_conn *conn, bool on);
+
+/* ---- rekey.c ----------------------------------------------------------- */
+
+/* Records one key may protect (RFC 8446 section 5.5); UINT64_MAX: no limit. */
+uint64_t rekey_record_limit(enum ktls_cipher cipher);
+void rekey_budget_init(struct rekey_budget *budget, enum ktls_cipher cipher);
+/* Add a send's calls and bytes; true when the kernel's count must be read. */
+bool rekey_budget_charge(struct rekey_budget *budget, uint64_t calls, uint64_t bytes);
+/* Record the kernel's count; true when the key has reached its budget. */
+bool rekey_budget_settle(struct rekey_budget *budget, uint64_t kernel_seq);
+/*
+ * After @calls sends of @bytes through the kernel's TX: at the usage limit,
+ * update the key (kernels that can) or end the connection (-EKEYEXPIRED,
+ * sticky in tx_error, close_notify sent).
+ */
+int rekey_tx_account(struct ktls_conn *conn, uint64_t calls, uint64_t bytes);
+/* Send KeyUpdate under the kernel's current key, then install the next one. */
+int rekey_tx(struct ktls_conn *conn, bool request_peer);
+/* The peer's KeyUpdate read back from the kernel: follow it (kernel rekey). */
+int rekey_rx(struct ktls_conn *conn, const unsigned char *msg, size_t len);
+/* GnuTLS (RX) took a KeyUpdate that asks for ours while the kernel holds TX. */
+int rekey_answer_in_kernel(struct ktls_conn *conn);
 
 /* ---- probe.c ----------------------------------------------------------- */
 

@@ -34,8 +34,10 @@ static ssize_t record_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		return -1;
 	}
 	n = recv(conn->fd, buf, len, 0);
-	if (n < 0)
+	if (n < 0) {
+		conn->pull_errno = errno;
 		gnutls_transport_set_errno(conn->session, errno);
+	}
 	else if (n == 0 && len > 0)
 		conn->peer_eof = true;
 	return n;
@@ -171,8 +173,11 @@ static ssize_t record_send_kernel(struct ktls_conn *conn, const void *buf, size_
 	do
 		n = send(conn->fd, buf, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n >= 0)
+	if (n >= 0) {
+		/* A limit reached here fails the next call; these bytes are sent. */
+		rekey_tx_account(conn, 1, (uint64_t)n);
 		return n;
+	}
 	if (errno == EAGAIN)
 		return -EAGAIN;
 	return error_conn(conn, -errno, "send: %s", strerror(errno));
@@ -189,6 +194,8 @@ KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
+	if (conn->tx_error < 0)
+		return conn->tx_error;
 	if (conn->tx_closed)
 		return error_conn(conn, -EPIPE, "send after shutdown");
 	if (conn->tx.kernel)
@@ -226,8 +233,10 @@ static ssize_t record_sendfile_kernel(struct ktls_conn *conn, int file_fd, off_t
 		sigtimedwait(&pipe_set, NULL, &no_wait);
 	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
 
-	if (n >= 0)
+	if (n >= 0) {
+		rekey_tx_account(conn, 1, (uint64_t)n);
 		return n;
+	}
 	if (err == EAGAIN)
 		return -EAGAIN;
 	return error_conn(conn, -err, "sendfile: %s", strerror(err));
@@ -247,6 +256,8 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
+	if (conn->tx_error < 0)
+		return conn->tx_error;
 	if (conn->tx_closed)
 		return error_conn(conn, -EPIPE, "sendfile after shutdown");
 
@@ -313,6 +324,17 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 
 	for (;;) {
 		ret = gnutls_record_recv(conn->session, buf, len);
+		if (conn->ticket_pending)
+			resume_client_save(conn);
+		if (conn->peer_wants_update) {
+			/* GnuTLS followed the peer's KeyUpdate; ours goes by the kernel. */
+			int err = rekey_answer_in_kernel(conn);
+
+			if (err < 0) {
+				conn->rx_error = err;
+				return err;
+			}
+		}
 		if (ret >= 0) {
 			if (ret == 0)
 				conn->rx_eof = true;
@@ -320,6 +342,9 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 		}
 		switch (ret) {
 		case GNUTLS_E_AGAIN:
+			/* Also after a post-handshake message; a blocking caller waits on. */
+			if (!conn->nonblocking)
+				continue;
 			return -EAGAIN;
 		case GNUTLS_E_INTERRUPTED:
 			return -EINTR;
@@ -345,8 +370,16 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 		default:
 			if (gnutls_error_is_fatal((int)ret) == 0)
 				continue;
-			conn->rx_error = error_conn(conn, error_from_gnutls((int)ret), "recv: %s",
-						    gnutls_strerror((int)ret));
+			if (ret == GNUTLS_E_PULL_ERROR && conn->pull_errno == ECONNRESET)
+				conn->rx_error = error_conn(
+					conn, -ECONNRESET,
+					"peer reset the connection without close_notify (ECONNRESET)");
+			else if (ret == GNUTLS_E_PULL_ERROR && conn->pull_errno != 0)
+				conn->rx_error = error_conn(conn, -conn->pull_errno, "recv: %s",
+							    strerror(conn->pull_errno));
+			else
+				conn->rx_error = error_conn(conn, error_from_gnutls((int)ret),
+							    "recv: %s", gnutls_strerror((int)ret));
 			return conn->rx_error;
 		}
 	}
