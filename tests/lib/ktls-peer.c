@@ -59,6 +59,11 @@ struct opts {
 	bool rx_no_pad; /* set TLS_RX_EXPECT_NO_PAD after the switch (ktls stat tests) */
 	enum ktls_offload offload;
 	enum ktls_client_auth client_auth;
+	int accept_count;           /* server: connections to serve in turn */
+	int resumption;             /* KTLS_RESUME_* bits, -1: the library's default */
+	const char *session_file;   /* client: session store file */
+	const char *ticket_key_file; /* server: 64-byte ticket key shared between runs */
+	bool keyupdate_follow;      /* KTLS_KEYUPDATE_FOLLOW */
 };
 
 static void log_cb(enum ktls_log_level level, const char *msg, void *ud)
@@ -89,23 +94,22 @@ static int tcp_connect(const char *host, int port)
 	return -1;
 }
 
-static int tcp_accept_one(const char *host, int port)
+static int tcp_listen(const char *host, int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int one = 1, fd, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	inet_pton(AF_INET, host, &a.sin_addr);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0) {
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 8) != 0) {
 		perror("ktls-peer: listen");
+		close(l);
 		return -1;
 	}
 	/* Tell the script we are listening. */
 	printf("listening\n");
 	fflush(stdout);
-	fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	close(l);
-	return fd;
+	return l;
 }
 
 static int hexval(char c)
@@ -136,6 +140,27 @@ static int setup_config(const struct opts *o, struct ktls_config **ret)
 		r = ktls_config_set_priority(c, o->priority);
 	if (r == 0 && o->alpn != NULL)
 		r = ktls_config_set_alpn(c, o->alpn);
+	if (r == 0 && o->resumption >= 0)
+		r = ktls_config_set_resumption(c, (unsigned int)o->resumption, 0, 0);
+	if (r == 0 && o->session_file != NULL)
+		r = ktls_config_set_session_file(c, o->session_file);
+	if (r == 0 && o->keyupdate_follow)
+		r = ktls_config_set_keyupdate(c, KTLS_KEYUPDATE_FOLLOW);
+	if (r == 0 && o->ticket_key_file != NULL) {
+		unsigned char key[KTLS_TICKET_KEY_SIZE];
+		FILE *f = fopen(o->ticket_key_file, "re");
+
+		if (f == NULL || fread(key, 1, sizeof(key), f) != sizeof(key)) {
+			fprintf(stderr, "ktls-peer: %s: need %d bytes\n", o->ticket_key_file,
+				KTLS_TICKET_KEY_SIZE);
+			r = -EINVAL;
+		} else {
+			r = ktls_config_set_ticket_key(c, key, sizeof(key));
+		}
+		if (f != NULL)
+			fclose(f);
+		explicit_bzero(key, sizeof(key));
+	}
 	if (r == 0 && o->server && o->client_auth != KTLS_CLIENT_AUTH_NONE)
 		r = ktls_config_set_client_auth(c, o->client_auth);
 	if (r == 0 && o->psk != NULL) {
@@ -209,107 +234,28 @@ static void usage(void)
 		"  [--expect-kernel tx|rx|both] [--expect-error ENAME] [--shutdown] [--strict-close]\n"
 		"  [--recv-first] [--chunk BYTES]\n"
 		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n"
-		"  [--rx-no-pad]\n");
+		"  [--rx-no-pad] [--accept N] [--resumption off|tickets|session-id|both]\n"
+		"  [--session-file F] [--ticket-key-file F] [--keyupdate-follow]\n");
 }
 
-int main(int argc, char **argv)
+/* One connection: handshake, summary, transfer, final line.  Return: exit status. */
+static int run_connection(const struct opts *opts, struct ktls_config *config, int fd, int sfd,
+			  off_t send_size, int out_fd)
 {
-	static const struct option lo[] = {
-		{ "server", no_argument, NULL, 'S' },       { "client", no_argument, NULL, 'C' },
-		{ "host", required_argument, NULL, 'H' },   { "port", required_argument, NULL, 'p' },
-		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
-		{ "ca", required_argument, NULL, 'a' },     { "server-name", required_argument, NULL, 'n' },
-		{ "tls", required_argument, NULL, 't' },    { "priority", required_argument, NULL, 'P' },
-		{ "psk", required_argument, NULL, 'K' },    { "alpn", required_argument, NULL, 'A' },
-		{ "send", required_argument, NULL, 's' },   { "sendfile", no_argument, NULL, 'F' },
-		{ "recv-bytes", required_argument, NULL, 'r' },
-		{ "recv-out", required_argument, NULL, 'o' },
-		{ "expect-kernel", required_argument, NULL, 'e' },
-		{ "expect-error", required_argument, NULL, 'E' },
-		{ "shutdown", no_argument, NULL, 'D' },     { "recv-first", no_argument, NULL, 'Q' },
-		{ "chunk", required_argument, NULL, 'Z' },     { "strict-close", no_argument, NULL, 'X' },
-		{ "offload", required_argument, NULL, 'O' },
-		{ "client-auth", required_argument, NULL, 'R' },
-		{ "timeout", required_argument, NULL, 'T' }, { "verbose", no_argument, NULL, 'v' },
-		{ "rx-no-pad", no_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120, .chunk = 65536 };
-	struct ktls_config *config = NULL;
+	const struct opts o = *opts;
 	struct ktls_conn *conn = NULL;
 	struct ktls_info info;
 	gnutls_hash_hd_t hash;
 	unsigned char digest[32], buf[65536];
 	char hex[65];
-	int fd, sfd = -1, out_fd = -1, opt, r, status = 1;
-	off_t send_off = 0, send_size = 0;
+	int r, status = 1;
+	off_t send_off = 0;
 	long long bytes_in = 0, bytes_out = 0;
 	const char *end = "none";
 	bool send_done, recv_done, shut = false;
 	time_t deadline;
 	struct timespec t_start, t_end;
 
-	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'S': o.server = true; break;
-		case 'C': o.server = false; break;
-		case 'H': o.host = optarg; break;
-		case 'p': o.port = atoi(optarg); break;
-		case 'c': o.cert = optarg; break;
-		case 'k': o.key = optarg; break;
-		case 'a': o.ca = optarg; break;
-		case 'n': o.server_name = optarg; break;
-		case 't': o.version = strcmp(optarg, "1.2") == 0 ? KTLS_VERSION_TLS12 : KTLS_VERSION_TLS13; break;
-		case 'P': o.priority = optarg; break;
-		case 'K': o.psk = optarg; break;
-		case 'A': o.alpn = optarg; break;
-		case 's': o.send_path = optarg; break;
-		case 'F': o.use_sendfile = true; break;
-		case 'r': o.recv_bytes = atoll(optarg); break;
-		case 'o': o.recv_out = optarg; break;
-		case 'e': o.expect_kernel = optarg; break;
-		case 'E': o.expect_error = optarg; break;
-		case 'D': o.shutdown_when_done = true; break;
-		case 'Q': o.recv_first = true; break;
-		case 'Z': o.chunk = (size_t)atol(optarg); break;
-		case 'X': o.strict_close = true; break;
-		case 'O':
-			o.offload = strcmp(optarg, "require") == 0 ? KTLS_OFFLOAD_REQUIRE
-				    : strcmp(optarg, "off") == 0   ? KTLS_OFFLOAD_OFF
-								   : KTLS_OFFLOAD_AUTO;
-			break;
-		case 'R':
-			o.client_auth = strcmp(optarg, "require") == 0 ? KTLS_CLIENT_AUTH_REQUIRE
-								       : KTLS_CLIENT_AUTH_REQUEST;
-			break;
-		case 'T': o.timeout_s = atoi(optarg); break;
-		case 'v': o.verbose = true; break;
-		case 'N': o.rx_no_pad = true; break;
-		default: usage(); return 2;
-		}
-	}
-	if (o.port == 0) {
-		usage();
-		return 2;
-	}
-	if (setup_config(&o, &config) < 0)
-		return 1;
-	if (o.send_path != NULL) {
-		struct stat st;
-
-		sfd = open(o.send_path, O_RDONLY | O_CLOEXEC);
-		if (sfd < 0 || fstat(sfd, &st) != 0) {
-			perror(o.send_path);
-			return 1;
-		}
-		send_size = st.st_size;
-	}
-	if (o.recv_out != NULL)
-		out_fd = open(o.recv_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	fd = o.server ? tcp_accept_one(o.host, o.port) : tcp_connect(o.host, o.port);
-	if (fd < 0)
-		return 1;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	r = ktls_conn_new(config, fd, KTLS_CONN_OWN_FD, &conn);
 	if (r < 0) {
@@ -464,8 +410,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
-	printf("bytes_in=%lld sha256_in=%s bytes_out=%lld end=%s elapsed_ms=%lld error=\"%s\"\n",
-	       bytes_in, hex, bytes_out, end,
+	ktls_conn_get_info(conn, &info);
+	printf("bytes_in=%lld sha256_in=%s bytes_out=%lld end=%s resumed=%d tickets=%u "
+	       "tickets_after_switch=%u key_updates_in=%u elapsed_ms=%lld error=\"%s\"\n",
+	       bytes_in, hex, bytes_out, end, info.resumed, info.tickets_received,
+	       info.tickets_after_switch, info.key_updates_received,
 	       (long long)(t_end.tv_sec - t_start.tv_sec) * 1000 +
 		       (t_end.tv_nsec - t_start.tv_nsec) / 1000000,
 	       ktls_conn_error(conn));
@@ -484,6 +433,132 @@ int main(int argc, char **argv)
 		status = 1;
 out:
 	ktls_conn_free(conn);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "server", no_argument, NULL, 'S' },       { "client", no_argument, NULL, 'C' },
+		{ "host", required_argument, NULL, 'H' },   { "port", required_argument, NULL, 'p' },
+		{ "cert", required_argument, NULL, 'c' },   { "key", required_argument, NULL, 'k' },
+		{ "ca", required_argument, NULL, 'a' },     { "server-name", required_argument, NULL, 'n' },
+		{ "tls", required_argument, NULL, 't' },    { "priority", required_argument, NULL, 'P' },
+		{ "psk", required_argument, NULL, 'K' },    { "alpn", required_argument, NULL, 'A' },
+		{ "send", required_argument, NULL, 's' },   { "sendfile", no_argument, NULL, 'F' },
+		{ "recv-bytes", required_argument, NULL, 'r' },
+		{ "recv-out", required_argument, NULL, 'o' },
+		{ "expect-kernel", required_argument, NULL, 'e' },
+		{ "expect-error", required_argument, NULL, 'E' },
+		{ "shutdown", no_argument, NULL, 'D' },     { "recv-first", no_argument, NULL, 'Q' },
+		{ "chunk", required_argument, NULL, 'Z' },     { "strict-close", no_argument, NULL, 'X' },
+		{ "offload", required_argument, NULL, 'O' },
+		{ "client-auth", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 'T' }, { "verbose", no_argument, NULL, 'v' },
+		{ "rx-no-pad", no_argument, NULL, 'N' },
+		{ "accept", required_argument, NULL, 'M' },
+		{ "resumption", required_argument, NULL, 'U' },
+		{ "session-file", required_argument, NULL, 'W' },
+		{ "ticket-key-file", required_argument, NULL, 'Y' },
+		{ "keyupdate-follow", no_argument, NULL, 'J' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120, .chunk = 65536,
+			  .accept_count = 1, .resumption = -1 };
+	struct ktls_config *config = NULL;
+	int fd, sfd = -1, out_fd = -1, opt, status = 0;
+	off_t send_size = 0;
+
+	while ((opt = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'S': o.server = true; break;
+		case 'C': o.server = false; break;
+		case 'H': o.host = optarg; break;
+		case 'p': o.port = atoi(optarg); break;
+		case 'c': o.cert = optarg; break;
+		case 'k': o.key = optarg; break;
+		case 'a': o.ca = optarg; break;
+		case 'n': o.server_name = optarg; break;
+		case 't': o.version = strcmp(optarg, "1.2") == 0 ? KTLS_VERSION_TLS12 : KTLS_VERSION_TLS13; break;
+		case 'P': o.priority = optarg; break;
+		case 'K': o.psk = optarg; break;
+		case 'A': o.alpn = optarg; break;
+		case 's': o.send_path = optarg; break;
+		case 'F': o.use_sendfile = true; break;
+		case 'r': o.recv_bytes = atoll(optarg); break;
+		case 'o': o.recv_out = optarg; break;
+		case 'e': o.expect_kernel = optarg; break;
+		case 'E': o.expect_error = optarg; break;
+		case 'D': o.shutdown_when_done = true; break;
+		case 'Q': o.recv_first = true; break;
+		case 'Z': o.chunk = (size_t)atol(optarg); break;
+		case 'X': o.strict_close = true; break;
+		case 'O':
+			o.offload = strcmp(optarg, "require") == 0 ? KTLS_OFFLOAD_REQUIRE
+				    : strcmp(optarg, "off") == 0   ? KTLS_OFFLOAD_OFF
+								   : KTLS_OFFLOAD_AUTO;
+			break;
+		case 'R':
+			o.client_auth = strcmp(optarg, "require") == 0 ? KTLS_CLIENT_AUTH_REQUIRE
+								       : KTLS_CLIENT_AUTH_REQUEST;
+			break;
+		case 'T': o.timeout_s = atoi(optarg); break;
+		case 'v': o.verbose = true; break;
+		case 'N': o.rx_no_pad = true; break;
+		case 'M': o.accept_count = atoi(optarg); break;
+		case 'U':
+			o.resumption = strcmp(optarg, "off") == 0	 ? 0
+				       : strcmp(optarg, "tickets") == 0	 ? KTLS_RESUME_TICKETS
+				       : strcmp(optarg, "session-id") == 0 ? KTLS_RESUME_SESSION_ID
+									 : KTLS_RESUME_TICKETS |
+									   KTLS_RESUME_SESSION_ID;
+			break;
+		case 'W': o.session_file = optarg; break;
+		case 'Y': o.ticket_key_file = optarg; break;
+		case 'J': o.keyupdate_follow = true; break;
+		default: usage(); return 2;
+		}
+	}
+	if (o.port == 0) {
+		usage();
+		return 2;
+	}
+	if (setup_config(&o, &config) < 0)
+		return 1;
+	if (o.send_path != NULL) {
+		struct stat st;
+
+		sfd = open(o.send_path, O_RDONLY | O_CLOEXEC);
+		if (sfd < 0 || fstat(sfd, &st) != 0) {
+			perror(o.send_path);
+			return 1;
+		}
+		send_size = st.st_size;
+	}
+	if (o.recv_out != NULL)
+		out_fd = open(o.recv_out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (o.server) {
+		int l = tcp_listen(o.host, o.port);
+
+		if (l < 0)
+			return 1;
+		/* --accept N: connections in turn, e.g. a first and a resumed one. */
+		for (int i = 0; i < o.accept_count; i++) {
+			fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0) {
+				perror("ktls-peer: accept");
+				status = 1;
+				break;
+			}
+			status |= run_connection(&o, config, fd, sfd, send_size, out_fd);
+			fflush(stdout);
+		}
+		close(l);
+	} else {
+		fd = tcp_connect(o.host, o.port);
+		status = fd < 0 ? 1 : run_connection(&o, config, fd, sfd, send_size, out_fd);
+	}
 	ktls_config_unref(config);
 	if (sfd >= 0)
 		close(sfd);
