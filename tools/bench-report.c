@@ -126,7 +126,8 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 	fprintf(out, "\nreceive side (one sender: kTLS sendfile where the kernel takes TX keys, "
 		     "else GnuTLS gnutls_record_send_file):");
 	table_section(out, r->recv_modes, BENCH_RECV_MODE_COUNT);
-	fprintf(out, "\nhandshakes (full, libktls client and server processes, %.1f s per row):\n",
+	fprintf(out, "\nhandshakes (full and resumed, libktls client and server processes, "
+		     "%.1f s per row):\n",
 		r->handshake_duration_s);
 	fprintf(out, "%-3s %-22s %9s %10s %10s %12s\n", "#", "handshake", "per s", "client ms",
 		"server ms", "key install");
@@ -149,8 +150,10 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 	}
 	fprintf(out, "key install: mean time from libktls's \"handshake done\" log line (GnuTLS "
 		     "finished) to its \"kTLS: TX ..., RX ...\" line (keys in the kernel), both sides.\n"
-		     "each connection: connect (TCP_NODELAY), full handshake, 1 byte server to client, "
-		     "client close_notify, close; CPU is getrusage of each process over its interval.\n");
+		     "each connection: connect (TCP_NODELAY), handshake, 1 byte server to client, "
+		     "client close_notify, close; CPU is getrusage of each process over its interval.\n"
+		     "resumed rows: one config each side for the whole row, so every connection after "
+		     "the first resumes (TLS 1.3 with the ticket the last one read back from the kernel).\n");
 	fprintf(out, "\nCPU seconds are getrusage(RUSAGE_SELF) of each process over its measured "
 		     "interval; the receiver's include SHA-256 of every byte,\n"
 		     "except in the receive splice modes (the file is hashed after the interval; "
@@ -457,7 +460,7 @@ static void svg_handshakes(FILE *out, const struct bench_report *r, int y, const
 		}
 		y += ROW_H;
 	}
-	svg_axis(out, x0, top, y, max, "full handshakes per second");
+	svg_axis(out, x0, top, y, max, "handshakes per second (full, then resumed)");
 }
 
 void bench_report_svg(FILE *out, const struct bench_report *r)

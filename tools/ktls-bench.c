@@ -951,14 +951,27 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 static const struct {
 	const char *name, *title, *version;
 	enum tool_key_type key;
-} hs_rows[BENCH_HANDSHAKE_COUNT - 1] = {
-	/* each connection: connect, full handshake, 1 byte server to client, close_notify, close */
+	bool resume;
+} hs_rows[BENCH_HANDSHAKE_COUNT] = {
+	/*
+	 * each connection: connect, handshake, 1 byte server to client,
+	 * close_notify, close.  Full rows have resumption off; resumed rows
+	 * keep the client's store and the server's ticket key in one config
+	 * each, so every connection after the first resumes (TLS 1.3: with the
+	 * ticket the previous connection read back from the kernel).
+	 */
 	{ "tls1.2-ecdsa-p256", "full TLS 1.2 handshake, ECDSA P-256 certificate", "1.2",
-	  TOOL_KEY_ECDSA_P256 },
-	{ "tls1.2-rsa-2048", "full TLS 1.2 handshake, RSA-2048 certificate", "1.2", TOOL_KEY_RSA_2048 },
+	  TOOL_KEY_ECDSA_P256, false },
+	{ "tls1.2-rsa-2048", "full TLS 1.2 handshake, RSA-2048 certificate", "1.2", TOOL_KEY_RSA_2048,
+	  false },
 	{ "tls1.3-ecdsa-p256", "full TLS 1.3 handshake, ECDSA P-256 certificate", "1.3",
-	  TOOL_KEY_ECDSA_P256 },
-	{ "tls1.3-rsa-2048", "full TLS 1.3 handshake, RSA-2048 certificate", "1.3", TOOL_KEY_RSA_2048 },
+	  TOOL_KEY_ECDSA_P256, false },
+	{ "tls1.3-rsa-2048", "full TLS 1.3 handshake, RSA-2048 certificate", "1.3", TOOL_KEY_RSA_2048,
+	  false },
+	{ "tls1.2-resumed", "resumed TLS 1.2 handshake (session ticket), ECDSA P-256 server", "1.2",
+	  TOOL_KEY_ECDSA_P256, true },
+	{ "tls1.3-resumed", "resumed TLS 1.3 handshake (PSK ticket with ECDHE), ECDSA P-256 server",
+	  "1.3", TOOL_KEY_ECDSA_P256, true },
 };
 
 /*
@@ -989,7 +1002,7 @@ static void key_timer_log(enum ktls_log_level level, const char *message, void *
 	}
 }
 
-static int hs_config(struct bench *b, enum ktls_role role, const char *version, const char *dir,
+static int hs_config(struct bench *b, enum ktls_role role, int row, const char *dir,
 		     struct key_timer *kt, struct ktls_config **ret)
 {
 	char priority[200], cert[PATH_MAX], key[PATH_MAX];
@@ -998,13 +1011,14 @@ static int hs_config(struct bench *b, enum ktls_role role, const char *version, 
 	if (r < 0)
 		return r;
 	snprintf(priority, sizeof(priority), "NORMAL:-CIPHER-ALL:+%s:-VERS-ALL:+VERS-TLS%s",
-		 b->report->cipher, version);
+		 b->report->cipher, hs_rows[row].version);
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
 	if (ktls_config_set_priority(*ret, priority) < 0 ||
 	    (role == KTLS_ROLE_SERVER ? ktls_config_add_cert_file(*ret, cert, key)
 				      : ktls_config_set_ca_file(*ret, cert)) < 0 ||
-	    ktls_config_set_log(*ret, key_timer_log, KTLS_LOG_DEBUG, kt) < 0)
+	    ktls_config_set_log(*ret, key_timer_log, KTLS_LOG_DEBUG, kt) < 0 ||
+	    (!hs_rows[row].resume && ktls_config_set_resumption(*ret, 0, 0, 0) < 0))
 		return -EINVAL;
 	return 0;
 }
@@ -1094,8 +1108,8 @@ static void run_handshakes(struct bench *b, struct bench_handshake *h, int row, 
 	pid_t pid;
 
 	h->status = BENCH_FAILED;
-	if (hs_config(b, KTLS_ROLE_SERVER, hs_rows[row].version, dir, &server_kt, &server) < 0 ||
-	    hs_config(b, KTLS_ROLE_CLIENT, hs_rows[row].version, dir, &client_kt, &client) < 0) {
+	if (hs_config(b, KTLS_ROLE_SERVER, row, dir, &server_kt, &server) < 0 ||
+	    hs_config(b, KTLS_ROLE_CLIENT, row, dir, &client_kt, &client) < 0) {
 		snprintf(h->reason, sizeof(h->reason), "configuration: %s",
 			 client != NULL ? ktls_config_error(client)
 			 : server != NULL ? ktls_config_error(server) : "out of memory");
@@ -1153,6 +1167,20 @@ static void run_handshakes(struct bench *b, struct bench_handshake *h, int row, 
 		if (h->count == 0)
 			h->kernel_keys = kernel_holds_key(ktls_conn_fd(conn), TLS_TX) &&
 					 kernel_holds_key(ktls_conn_fd(conn), TLS_RX);
+		{
+			struct ktls_info info;
+
+			/* The first connection of a resumed row is the full one that seeds it. */
+			ktls_conn_get_info(conn, &info);
+			if (info.resumed != (hs_rows[row].resume && h->count > 0)) {
+				ret = -EPROTO;
+				snprintf(h->reason, sizeof(h->reason),
+					 "client: connection %llu was %s", (unsigned long long)h->count + 1,
+					 info.resumed ? "resumed" : "not resumed");
+				ktls_conn_free(conn);
+				break;
+			}
+		}
 		/* the server's byte (TLS 1.3 tickets are read on the way), then close_notify */
 		if (ktls_conn_recv(conn, buf, sizeof(buf)) != 1 || ktls_conn_shutdown(conn) < 0) {
 			ret = -EPROTO;
@@ -1579,7 +1607,7 @@ int cmd_bench(int argc, char **argv)
 	rsa_made = mkdtemp(rsa_dir) != NULL;
 	if (rsa_made && tool_selfsigned(rsa_dir, "localhost", TOOL_KEY_RSA_2048, NULL, 0) < 0)
 		fprintf(stderr, "ktls bench: cannot create the RSA-2048 certificate\n");
-	for (int i = 0; i < BENCH_HANDSHAKE_COUNT - 1; i++) {
+	for (int i = 0; i < BENCH_HANDSHAKE_COUNT; i++) {
 		struct bench_handshake *h = &report.handshakes[i];
 
 		h->name = hs_rows[i].name;
@@ -1589,13 +1617,6 @@ int cmd_bench(int argc, char **argv)
 		if (h->status == BENCH_FAILED)
 			ret = 1;
 	}
-	report.handshakes[BENCH_HANDSHAKE_COUNT - 1].name = "resumed";
-	report.handshakes[BENCH_HANDSHAKE_COUNT - 1].title = "resumed handshake (session ticket)";
-	report.handshakes[BENCH_HANDSHAKE_COUNT - 1].status = BENCH_UNAVAILABLE;
-	snprintf(report.handshakes[BENCH_HANDSHAKE_COUNT - 1].reason,
-		 sizeof(report.handshakes[0].reason),
-		 "not measured: session resumption is not implemented in libktls yet "
-		 "(issue \"resumption and lifecycle\")");
 	/* After the runs: /proc/crypto names the driver once the kernel instantiated the AEAD. */
 	tool_kernel_aead_driver(b.cipher, report.kernel_aead, sizeof(report.kernel_aead));
 	report.kernel_crypto_generic = strstr(report.kernel_aead, "generic") != NULL;
