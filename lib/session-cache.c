@@ -101,6 +101,12 @@ int session_cache_put(struct session_cache *cache, const void *key, size_t key_l
 				slot = e;
 		}
 	}
+	if (slot == NULL) { /* a cache of no entries */
+		pthread_mutex_unlock(&cache->lock);
+		explicit_bzero(copy, data_len);
+		free(copy);
+		return -ENOSPC;
+	}
 	session_entry_clear(slot);
 	memcpy(slot->key, key, key_len);
 	slot->key_len = key_len;
