@@ -119,9 +119,12 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 		r->cpu_aes == 1	  ? "the CPU has AES-NI ('aes' in /proc/cpuinfo); GnuTLS uses it for AES"
 		: r->cpu_aes == 0 ? "no 'aes' flag in /proc/cpuinfo: portable code"
 				  : "AES-NI unknown: no flags in /proc/cpuinfo");
+	fprintf(out, "  OpenSSL (mode 7): %s\n",
+		r->openssl_version[0] != '\0' ? r->openssl_version : "not built in");
 	if (r->kernel_crypto_generic)
 		fprintf(out, "  NOTE: %s\n", generic_note);
-	fprintf(out, "\nsend side (the receiver is always the same libktls receiver):");
+	fprintf(out, "\nsend side (the receiver is always the same libktls receive loop, kernel RX "
+		     "where possible; a TLS client for mode 7's OpenSSL server, else a server):");
 	table_section(out, r->modes, BENCH_MODE_COUNT);
 	fprintf(out, "\nreceive side (one sender: kTLS sendfile where the kernel takes TX keys, "
 		     "else GnuTLS gnutls_record_send_file):");
@@ -237,7 +240,14 @@ void bench_report_json(FILE *out, const struct bench_report *r)
 	json_kv_str(out, "note", r->kernel_crypto_generic ? generic_note : "", true);
 	fprintf(out, "\"userspace\":{\"library\":\"GnuTLS\",");
 	json_kv_str(out, "version", r->gnutls_version, true);
-	fprintf(out, "\"cpu_aes\":%s}},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
+	fprintf(out, "\"cpu_aes\":%s},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
+	/* mode 7's OpenSSL, null when the tool was built without it */
+	fprintf(out, "\"openssl\":");
+	if (r->openssl_version[0] != '\0')
+		json_string(out, r->openssl_version);
+	else
+		fputs("null", out);
+	fprintf(out, "},");
 	fprintf(out, "\"parameters\":{");
 	json_kv_str(out, "cipher", r->cipher, true);
 	json_kv_str(out, "tls_version", r->tls_version, true);
