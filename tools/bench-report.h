@@ -71,6 +71,9 @@ struct bench_report {
 	char gnutls_version[32];
 	char openssl_version[64];  /* mode 7's OpenSSL; empty when not built with it */
 	int cpu_aes;               /* 1: 'aes' in /proc/cpuinfo flags, 0: not, -1: unknown */
+	/* how getrusage books the kernel's own work: reading /dev/zero, timed */
+	bool acct_measured;
+	double acct_user_s, acct_sys_s;
 	/* parameters */
 	char cipher[32];
 	char tls_version[8];       /* "1.2" / "1.3" */
@@ -88,6 +91,8 @@ double bench_throughput_mib(const struct bench_mode *m);
 double bench_cpu_per_gib(const struct bench_mode *m, const struct bench_side *s);
 double bench_per_gib(const struct bench_mode *m, double value);
 double bench_handshakes_per_s(const struct bench_handshake *h);
+/* True when the accounting probe saw the kernel's work booked as user time (user-mode Linux). */
+bool bench_kernel_work_is_user(const struct bench_report *r);
 double bench_cpu_ms_per_handshake(const struct bench_handshake *h, const struct bench_side *s);
 const char *bench_status_name(enum bench_status status);
 

@@ -32,6 +32,9 @@ static void fill(struct bench_report *r, bool generic)
 	snprintf(r->gnutls_version, sizeof(r->gnutls_version), "3.7.9");
 	snprintf(r->openssl_version, sizeof(r->openssl_version), "OpenSSL 3.0.22 \"test\"");
 	r->cpu_aes = 1;
+	r->acct_measured = true; /* as user-mode Linux books it */
+	r->acct_user_s = 0.19;
+	r->acct_sys_s = 0.01;
 	snprintf(r->cipher, sizeof(r->cipher), "AES-128-GCM");
 	snprintf(r->tls_version, sizeof(r->tls_version), "1.3");
 	r->payload_bytes = 8u << 20;
@@ -363,8 +366,12 @@ int main(void)
 		  "JSON environment: AEAD driver, generic warning, ULP, GnuTLS version, AES-NI");
 	tap_check(strstr(json, "\"cpu\":\"Test CPU \\\"quoted\\\" <&>\"") != NULL,
 		  "JSON strings are escaped");
-	tap_check(strstr(json, "\"cpu_aes\":true},\"openssl\":\"OpenSSL 3.0.22 \\\"test\\\"\"},") != NULL,
+	tap_check(strstr(json, "\"openssl\":\"OpenSSL 3.0.22 \\\"test\\\"\"},") != NULL,
 		  "JSON environment names mode 7's OpenSSL version");
+	tap_check(strstr(json, "\"cpu_accounting\":{\"probe\":\"read /dev/zero\",\"user_s\":0.190000,"
+			       "\"sys_s\":0.010000,\"kernel_work_booked_as_user\":true,\"note\":\"this "
+			       "kernel books its own work as user time") != NULL,
+		  "JSON: the accounting probe, booked as user, with the note");
 	for (int id = 1; id <= BENCH_MODE_COUNT; id++) {
 		char *m = mode_json(json, id);
 
@@ -449,7 +456,7 @@ int main(void)
 		 "not built: OpenSSL development files absent");
 	json = render(bench_report_json, &r);
 	m1 = mode_json(json, 7);
-	tap_check(json_valid(json) && strstr(json, "\"cpu_aes\":true},\"openssl\":null},") &&
+	tap_check(json_valid(json) && strstr(json, "\"openssl\":null},\"parameters\":") &&
 			  strstr(m1, "\"status\":\"unavailable\",\"reason\":\"not built: OpenSSL "
 				     "development files absent\"}") &&
 			  strstr(m1, "\"bytes\"") == NULL,
@@ -531,6 +538,10 @@ int main(void)
 		  "table gives mode 5's reason in its row");
 	tap_check(strstr(table, "\n7   openssl-sendfile            73.1 ") != NULL,
 		  "table has the OpenSSL row with its throughput");
+	tap_check(strstr(table, "  CPU accounting: reading /dev/zero (kernel work only) was booked as "
+				"user 0.19 s, system 0.01 s\n") &&
+			  strstr(table, "NOTE: this kernel books its own work as user time"),
+		  "table: the accounting probe, and the note when the kernel's work is booked as user");
 	tap_check(strstr(table, "512.0") != NULL && strstr(table, ": match") != NULL,
 		  "table shows throughput and the hash check");
 	tap_check(strstr(table, "\nreceive side (") && strstr(table, "\n1   gnutls-recv ") &&
@@ -542,6 +553,21 @@ int main(void)
 			  strstr(table, "\n2   tls1.2-rsa-2048            250.0      0.375      1.500            -\n") &&
 			  strstr(table, "\n5   resumed                unavailable: resumption is not implemented <yet>\n"),
 		  "table has the handshake rows, '-' without key installs, the resumed row's reason");
+	free(table);
+	r.acct_user_s = 0.0;
+	r.acct_sys_s = 0.2;
+	table = render(bench_report_table, &r);
+	json = render(bench_report_json, &r);
+	tap_check(strstr(table, "booked as user 0.00 s, system 0.20 s (as it should)\n") &&
+			  strstr(table, "books its own work as user") == NULL &&
+			  strstr(json, "\"kernel_work_booked_as_user\":false,\"note\":\"\"}") && json_valid(json),
+		  "kernel work booked as system time: no note");
+	r.acct_measured = false;
+	free(json);
+	json = render(bench_report_json, &r);
+	tap_check(strstr(json, "\"cpu_accounting\":null,") && json_valid(json),
+		  "JSON: cpu_accounting null when the probe did not run");
+	free(json);
 	free(table);
 	return tap_done();
 }
