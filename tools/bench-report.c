@@ -33,6 +33,11 @@ double bench_cpu_ms_per_handshake(const struct bench_handshake *h, const struct 
 	return h->count > 0 ? (s->user_s + s->sys_s) * 1e3 / (double)h->count : 0.0;
 }
 
+bool bench_kernel_work_is_user(const struct bench_report *r)
+{
+	return r->acct_measured && r->acct_user_s > r->acct_sys_s;
+}
+
 const char *bench_status_name(enum bench_status status)
 {
 	switch (status) {
@@ -50,6 +55,11 @@ static const char *const generic_note =
 	"the kernel's AEAD here is the portable C implementation (\"generic\"), while userspace "
 	"GnuTLS may use CPU instructions: kTLS-versus-userspace speed is not meaningful on this "
 	"kernel; compare kTLS modes with each other only";
+
+static const char *const user_booking_note =
+	"this kernel books its own work as user time (user-mode Linux does), so the 'usr' "
+	"columns include the kernel's crypto and TCP work: a kTLS sender's user CPU here is not "
+	"the program's own";
 
 /* ---- table ------------------------------------------------------------ */
 
@@ -119,9 +129,18 @@ void bench_report_table(FILE *out, const struct bench_report *r)
 		r->cpu_aes == 1	  ? "the CPU has AES-NI ('aes' in /proc/cpuinfo); GnuTLS uses it for AES"
 		: r->cpu_aes == 0 ? "no 'aes' flag in /proc/cpuinfo: portable code"
 				  : "AES-NI unknown: no flags in /proc/cpuinfo");
+	fprintf(out, "  OpenSSL (mode 7): %s\n",
+		r->openssl_version[0] != '\0' ? r->openssl_version : "not built in");
+	if (r->acct_measured)
+		fprintf(out, "  CPU accounting: reading /dev/zero (kernel work only) was booked as user "
+			     "%.2f s, system %.2f s%s\n", r->acct_user_s, r->acct_sys_s,
+			bench_kernel_work_is_user(r) ? "" : " (as it should)");
 	if (r->kernel_crypto_generic)
 		fprintf(out, "  NOTE: %s\n", generic_note);
-	fprintf(out, "\nsend side (the receiver is always the same libktls receiver):");
+	if (bench_kernel_work_is_user(r))
+		fprintf(out, "  NOTE: %s\n", user_booking_note);
+	fprintf(out, "\nsend side (the receiver is always the same libktls receive loop, kernel RX "
+		     "where possible; a TLS client for mode 7's OpenSSL server, else a server):");
 	table_section(out, r->modes, BENCH_MODE_COUNT);
 	fprintf(out, "\nreceive side (one sender: kTLS sendfile where the kernel takes TX keys, "
 		     "else GnuTLS gnutls_record_send_file):");
@@ -240,7 +259,24 @@ void bench_report_json(FILE *out, const struct bench_report *r)
 	json_kv_str(out, "note", r->kernel_crypto_generic ? generic_note : "", true);
 	fprintf(out, "\"userspace\":{\"library\":\"GnuTLS\",");
 	json_kv_str(out, "version", r->gnutls_version, true);
-	fprintf(out, "\"cpu_aes\":%s}},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
+	fprintf(out, "\"cpu_aes\":%s},", r->cpu_aes == 1 ? "true" : r->cpu_aes == 0 ? "false" : "null");
+	fprintf(out, "\"cpu_accounting\":");
+	if (r->acct_measured) {
+		fprintf(out, "{\"probe\":\"read /dev/zero\",\"user_s\":%.6f,\"sys_s\":%.6f,"
+			     "\"kernel_work_booked_as_user\":%s,", r->acct_user_s, r->acct_sys_s,
+			bench_kernel_work_is_user(r) ? "true" : "false");
+		json_kv_str(out, "note", bench_kernel_work_is_user(r) ? user_booking_note : "", false);
+		fputs("},", out);
+	} else {
+		fputs("null,", out);
+	}
+	/* mode 7's OpenSSL, null when the tool was built without it */
+	fprintf(out, "\"openssl\":");
+	if (r->openssl_version[0] != '\0')
+		json_string(out, r->openssl_version);
+	else
+		fputs("null", out);
+	fprintf(out, "},");
 	fprintf(out, "\"parameters\":{");
 	json_kv_str(out, "cipher", r->cipher, true);
 	json_kv_str(out, "tls_version", r->tls_version, true);

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define BENCH_MODE_COUNT 6
+#define BENCH_MODE_COUNT 7 /* 1..6 as in the issue, 7 OpenSSL SSL_sendfile */
 #define BENCH_RECV_MODE_COUNT 4 /* receive section: gnutls-recv, ktls-recv, splice to /dev/null, to a file */
 
 enum bench_status {
@@ -27,7 +27,7 @@ struct bench_side {
 };
 
 struct bench_mode {
-	int id;                    /* 1..6, as in the issue */
+	int id;                    /* 1..7: 1..6 as in the issue, 7 OpenSSL */
 	const char *name;          /* short: "gnutls-send" */
 	const char *title;         /* "userspace GnuTLS: read + gnutls_record_send" */
 	enum bench_status status;
@@ -69,7 +69,11 @@ struct bench_report {
 	char kernel_aead[200];     /* /proc/crypto driver for the cipher */
 	bool kernel_crypto_generic;
 	char gnutls_version[32];
+	char openssl_version[64];  /* mode 7's OpenSSL; empty when not built with it */
 	int cpu_aes;               /* 1: 'aes' in /proc/cpuinfo flags, 0: not, -1: unknown */
+	/* how getrusage books the kernel's own work: reading /dev/zero, timed */
+	bool acct_measured;
+	double acct_user_s, acct_sys_s;
 	/* parameters */
 	char cipher[32];
 	char tls_version[8];       /* "1.2" / "1.3" */
@@ -87,6 +91,8 @@ double bench_throughput_mib(const struct bench_mode *m);
 double bench_cpu_per_gib(const struct bench_mode *m, const struct bench_side *s);
 double bench_per_gib(const struct bench_mode *m, double value);
 double bench_handshakes_per_s(const struct bench_handshake *h);
+/* True when the accounting probe saw the kernel's work booked as user time (user-mode Linux). */
+bool bench_kernel_work_is_user(const struct bench_report *r);
 double bench_cpu_ms_per_handshake(const struct bench_handshake *h, const struct bench_side *s);
 const char *bench_status_name(enum bench_status status);
 

@@ -7,7 +7,8 @@
  * For each mode a loopback TCP pair is made and a receiver process forked.
  * The receiver is the same for every TLS mode: a libktls server that leaves
  * TX with GnuTLS and takes kernel RX where it can, receives into a buffer and
- * hashes every byte (SHA-256).  The sender (this process) runs the mode for
+ * hashes every byte (SHA-256); for the OpenSSL mode, whose OpenSSL peer is
+ * the server, the same receive loop runs as a libktls client.  The sender (this process) runs the mode for
  * the chosen duration, re-sending the payload file, then hashes the stream it
  * sent outside the measured interval.  Each process measures its own CPU with
  * getrusage(RUSAGE_SELF) and counts its own I/O calls; the receiver sends its
@@ -42,6 +43,9 @@
 
 #include "bench-report.h"
 #include "tool.h"
+#ifdef KTLS_BENCH_OPENSSL
+#include "bench-openssl.h"
+#endif
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -59,6 +63,7 @@ enum mode_id {
 	MODE_KTLS_SENDFILE = 4,
 	MODE_KTLS_URING_SPLICE = 5,
 	MODE_TCP_SENDFILE = 6,
+	MODE_OPENSSL_SENDFILE = 7,
 };
 
 static const struct {
@@ -71,6 +76,9 @@ static const struct {
 	{ "ktls-sendfile", "kTLS: sendfile(2) on the kTLS socket" },
 	{ "ktls-uring-splice", "kTLS: splice driven by io_uring" },
 	{ "tcp-sendfile", "cleartext TCP: sendfile(2), no crypto at all (the ceiling)" },
+	{ "openssl-sendfile",
+	  "OpenSSL 3 kTLS: OpenSSL server (SSL_OP_ENABLE_KTLS) SSL_sendfile; receiver: the same "
+	  "libktls receive loop as a TLS client, kernel RX" },
 };
 
 /* Receive-side modes: one sender (kTLS sendfile where the kernel takes TX keys, else GnuTLS). */
@@ -104,6 +112,7 @@ struct bench {
 	char cert[PATH_MAX], key[PATH_MAX];
 	struct ktls_config *server, *client;
 	struct ktls_config *server_rx_off, *server_rx_require; /* receive-side modes */
+	struct ktls_config *client_rx; /* the OpenSSL mode's receiver: a client, kernel RX */
 	gnutls_certificate_credentials_t xcred; /* for the userspace GnuTLS sender */
 	int file_fd;
 	uint64_t file_size;
@@ -423,6 +432,7 @@ struct sender {
 	uint64_t bytes, records, calls;
 	uint64_t check_at; /* bytes at which to look at the clock next */
 	uint64_t max_bytes; /* 0 = none */
+	bool unavailable; /* the mode cannot run here: m->reason says why, no numbers */
 };
 
 /* How much to send next, 0 when the duration or the byte limit is reached. */
@@ -481,6 +491,56 @@ static ssize_t sender_read(struct sender *s, void *buf, size_t want, off_t *off,
 static uint64_t records_for(uint64_t n)
 {
 	return (n + MAX_RECORD - 1) / MAX_RECORD;
+}
+
+/*
+ * One sendfile-like call: @n bytes of the payload file from *@off, which
+ * advances.  Returns the bytes sent or a negative errno, with the reason in
+ * @m unless it is -EINTR.
+ */
+typedef ssize_t (*sendfile_fn)(void *ctx, int file_fd, off_t *off, size_t n, struct bench_mode *m);
+
+/*
+ * The loop of the sendfile modes: the rest of the payload file in one call,
+ * wrapping at its end, every call counted; records too when @tls.  This is
+ * all the user-space work these modes do per call.
+ */
+static int sender_sendfile_loop(struct sender *s, struct bench_mode *m, sendfile_fn fn, void *ctx,
+				bool tls)
+{
+	struct bench *b = s->b;
+	off_t off = 0;
+
+	for (size_t want; (want = sender_next(s, b->file_size)) > 0;) {
+		ssize_t n;
+
+		if (off >= (off_t)b->file_size)
+			off = 0;
+		if (want > b->file_size - (uint64_t)off)
+			want = (size_t)(b->file_size - (uint64_t)off);
+		n = fn(ctx, b->file_fd, &off, want, m);
+		s->calls++;
+		if (n == -EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? (int)n : -EIO;
+		s->bytes += (uint64_t)n;
+		if (tls)
+			s->records += records_for((uint64_t)n);
+	}
+	return 0;
+}
+
+/* sendfile(2) on the socket *@ctx. */
+static ssize_t socket_sendfile(void *ctx, int file_fd, off_t *off, size_t n, struct bench_mode *m)
+{
+	ssize_t w = sendfile(*(int *)ctx, file_fd, off, n);
+	int err = w < 0 ? errno : EIO;
+
+	if (w > 0 || err == EINTR)
+		return w < 0 ? -EINTR : w;
+	snprintf(m->reason, sizeof(m->reason), "sendfile: %s", strerror(err));
+	return -err;
 }
 
 /* GnuTLS transport that counts every call it makes into the kernel. */
@@ -684,25 +744,9 @@ static int send_ktls(struct sender *s, int mode, int fd, struct bench_mode *m)
 	} else {
 		snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note),
 			 "sendfile calls (exact)");
-		for (size_t want; (want = sender_next(s, b->file_size)) > 0;) {
-			ssize_t n;
-
-			if (off >= (off_t)b->file_size)
-				off = 0;
-			if (want > b->file_size - (uint64_t)off)
-				want = (size_t)(b->file_size - (uint64_t)off);
-			n = sendfile(fd, b->file_fd, &off, want);
-			s->calls++;
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				ret = n < 0 ? -errno : -EIO;
-				snprintf(m->reason, sizeof(m->reason), "sendfile: %s", strerror(-ret));
-				goto out;
-			}
-			s->bytes += (uint64_t)n;
-			s->records += records_for((uint64_t)n);
-		}
+		ret = sender_sendfile_loop(s, m, socket_sendfile, &fd, true);
+		if (ret < 0)
+			goto out;
 	}
 	ret = ktls_conn_shutdown(conn);
 	if (ret < 0)
@@ -716,34 +760,59 @@ out:
 /* Mode 6: cleartext sendfile, the same loop as mode 4 without TLS. */
 static int send_tcp(struct sender *s, int fd, struct bench_mode *m)
 {
-	struct bench *b = s->b;
-	off_t off = 0;
-	int ret = 0;
+	int ret;
 
 	snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note), "sendfile calls (exact)");
 	sender_start(s);
-	for (size_t want; (want = sender_next(s, b->file_size)) > 0;) {
-		ssize_t n;
-
-		if (off >= (off_t)b->file_size)
-			off = 0;
-		if (want > b->file_size - (uint64_t)off)
-			want = (size_t)(b->file_size - (uint64_t)off);
-		n = sendfile(fd, b->file_fd, &off, want);
-		s->calls++;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			snprintf(m->reason, sizeof(m->reason), "sendfile: %s", strerror(-ret));
-			break;
-		}
-		s->bytes += (uint64_t)n;
-	}
+	ret = sender_sendfile_loop(s, m, socket_sendfile, &fd, false);
 	shutdown(fd, SHUT_WR);
 	close(fd);
 	return ret;
 }
+
+#ifdef KTLS_BENCH_OPENSSL
+static ssize_t openssl_sendfile(void *ctx, int file_fd, off_t *off, size_t n, struct bench_mode *m)
+{
+	return bench_openssl_sendfile(ctx, file_fd, off, n, m->reason, sizeof(m->reason));
+}
+
+/*
+ * Mode 7: OpenSSL's own kTLS, as the TLS server with the same certificate,
+ * cipher and version, then the mode 4 loop through SSL_sendfile().  When
+ * OpenSSL kept TX in userspace the mode cannot run (SSL_sendfile needs
+ * kernel TX): the connection is ended cleanly and the row gives the reason.
+ */
+static int send_openssl(struct sender *s, int fd, struct bench_mode *m)
+{
+	struct bench *b = s->b;
+	struct bench_openssl *session = NULL;
+	int ret = bench_openssl_accept(fd, b->cert, b->key, b->report->cipher,
+				       b->report->tls_version, &session, m->reason,
+				       sizeof(m->reason));
+
+	s->unavailable = ret == -EOPNOTSUPP;
+	if (ret == 0) {
+		m->kernel_tx = kernel_holds_key(fd, TLS_TX);
+		m->records_derived = true;
+		snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note),
+			 "SSL_sendfile calls, one sendfile(2) each (exact)");
+		sender_start(s);
+		ret = sender_sendfile_loop(s, m, openssl_sendfile, session, true);
+	}
+	if (session != NULL) {
+		char why[sizeof(m->reason)];
+		int r = bench_openssl_shutdown(session, why, sizeof(why));
+
+		if (ret == 0 && r < 0) {
+			ret = r;
+			snprintf(m->reason, sizeof(m->reason), "%s", why);
+		}
+	}
+	bench_openssl_free(session);
+	close(fd);
+	return ret;
+}
+#endif
 
 /* SHA-256 of the stream the sender sent: the file repeated, cut at @bytes. */
 static int hash_sent(struct bench *b, uint64_t bytes, char *out)
@@ -828,7 +897,17 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 			 "missing: libktls's io_uring engine has not landed yet; nothing measured");
 		return;
 	}
-	if (recv_mode == 0 && (m->id == MODE_KTLS_SEND || m->id == MODE_KTLS_SENDFILE)) {
+#ifndef KTLS_BENCH_OPENSSL
+	if (recv_mode == 0 && m->id == MODE_OPENSSL_SENDFILE) {
+		m->status = BENCH_UNAVAILABLE;
+		snprintf(m->reason, sizeof(m->reason),
+			 "not built: OpenSSL development files absent (OpenSSL >= 3.0, meson option "
+			 "'openssl')");
+		return;
+	}
+#endif
+	if (recv_mode == 0 && (m->id == MODE_KTLS_SEND || m->id == MODE_KTLS_SENDFILE ||
+			       m->id == MODE_OPENSSL_SENDFILE)) {
 		if (!b->caps.ulp_available) {
 			m->status = BENCH_UNAVAILABLE;
 			snprintf(m->reason, sizeof(m->reason), "no kernel TLS: %s", b->caps.summary);
@@ -877,7 +956,8 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 			receive_all(b, recv_mode == RECV_GNUTLS ? b->server_rx_off : b->server_rx_require,
 				    true, sfd, &res);
 		else
-			receive_all(b, b->server, m->id != MODE_TCP_SENDFILE, sfd, &res);
+			receive_all(b, m->id == MODE_OPENSSL_SENDFILE ? b->client_rx : b->server,
+				    m->id != MODE_TCP_SENDFILE, sfd, &res);
 		_exit(write(pipefd[1], &res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 1);
 	}
 	close(sfd);
@@ -894,6 +974,10 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 		ret = send_gnutls(&s, m->id, cfd, m);
 	else if (m->id == MODE_TCP_SENDFILE)
 		ret = send_tcp(&s, cfd, m);
+#ifdef KTLS_BENCH_OPENSSL
+	else if (m->id == MODE_OPENSSL_SENDFILE)
+		ret = send_openssl(&s, cfd, m);
+#endif
 	else
 		ret = send_ktls(&s, m->id, cfd, m);
 	rusage_now(&u1, &s1);
@@ -907,6 +991,10 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 		m->tx_sw = tool_tls_stat("TlsTxSw") - tx0;
 		m->rx_sw = tool_tls_stat("TlsRxSw") - rx0;
 		m->decrypt_error = tool_tls_stat("TlsDecryptError") - err0;
+	}
+	if (s.unavailable) {
+		m->status = BENCH_UNAVAILABLE;
+		return;
 	}
 	if (ret < 0 || !got || res.status < 0) {
 		const char *theirs = !got ? "the receiver process reported nothing"
@@ -1266,6 +1354,39 @@ static void environment(struct bench_report *r)
 	snprintf(r->gnutls_version, sizeof(r->gnutls_version), "%s", gnutls_check_version(NULL));
 }
 
+/*
+ * How this kernel books its own work in getrusage: read /dev/zero (work done
+ * by the kernel only: it clears our buffer) until about 0.2 s of CPU time has
+ * passed, at most 3 s of wall time, and see whether it came back as user or
+ * system time.  User-mode Linux books it as user time, so there the "usr"
+ * columns include the kernel's work (kTLS crypto, TCP).
+ */
+static void cpu_accounting_probe(struct bench_report *r)
+{
+	size_t size = 1u << 20;
+	char *buf = malloc(size);
+	int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	double u0, s0, u1, s1, t_end = now_seconds() + 3;
+	bool ok = buf != NULL && fd >= 0;
+
+	rusage_now(&u0, &s0);
+	u1 = u0;
+	s1 = s0;
+	while (ok && u1 - u0 + s1 - s0 < 0.2 && now_seconds() < t_end) {
+		for (int i = 0; ok && i < 16; i++)
+			ok = read(fd, buf, size) == (ssize_t)size;
+		rusage_now(&u1, &s1);
+	}
+	if (ok) {
+		r->acct_measured = true;
+		r->acct_user_s = u1 - u0;
+		r->acct_sys_s = s1 - s0;
+	}
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- options, payload, the run ----------------------------------------- */
 
 static int make_payload(uint64_t size)
@@ -1337,10 +1458,12 @@ static void usage(FILE *out)
 		"Compares, over loopback between a sender and a receiver process, for the same\n"
 		"payload and cipher: 1 userspace GnuTLS pread + gnutls_record_send, 2 GnuTLS\n"
 		"gnutls_record_send_file, 3 kTLS send, 4 kTLS sendfile, 5 kTLS splice by io_uring\n"
-		"(not available yet), 6 cleartext TCP sendfile.  Each mode re-sends a random payload\n"
+		"(not available yet), 6 cleartext TCP sendfile, 7 OpenSSL 3's own kTLS SSL_sendfile\n"
+		"(an OpenSSL server; when built with OpenSSL).  Each mode re-sends a random payload\n"
 		"file for the duration and reports throughput, user and system CPU seconds per GiB\n"
 		"on each side, the tool's own I/O calls per GiB, and records per second; the receiver\n"
-		"(the same libktls receiver, kernel RX where possible) checks every byte by SHA-256.\n"
+		"(the same libktls receiver, kernel RX where possible; a client for mode 7) checks\n"
+		"every byte by SHA-256.\n"
 		"Then receive-side modes with one kTLS sendfile sender: GnuTLS decrypt, kTLS RX into\n"
 		"ktls_conn_recv, kTLS RX spliced to /dev/null (not hashed) or to a /dev/shm file\n"
 		"(hashed after the run); and full TLS 1.2/1.3 handshakes per second with ECDSA P-256\n"
@@ -1550,6 +1673,10 @@ int cmd_bench(int argc, char **argv)
 	report.duration_s = duration;
 	report.max_bytes = b.max_bytes;
 	environment(&report);
+	cpu_accounting_probe(&report);
+#ifdef KTLS_BENCH_OPENSSL
+	snprintf(report.openssl_version, sizeof(report.openssl_version), "%s", bench_openssl_version());
+#endif
 	/* Probe first, once: the receiver processes inherit the answer, so no probe keys
 	 * land in the counters measured around each mode. */
 	ktls_probe(&b.caps);
@@ -1568,6 +1695,19 @@ int cmd_bench(int argc, char **argv)
 	    configure(&b, &b.server_rx_require, KTLS_ROLE_SERVER, KTLS_OFFLOAD_REQUIRE) < 0 ||
 	    configure(&b, &b.client, KTLS_ROLE_CLIENT, KTLS_OFFLOAD_OFF) < 0)
 		goto out;
+	/*
+	 * The OpenSSL mode's receiver is a client (OpenSSL is the server): kernel
+	 * RX and GnuTLS TX like the server receiver, the chain checked against the
+	 * self-signed certificate, no host name (nothing to compare it with).
+	 */
+	if (configure(&b, &b.client_rx, KTLS_ROLE_CLIENT, KTLS_OFFLOAD_AUTO) < 0)
+		goto out;
+	if (ktls_config_set_offload(b.client_rx, KTLS_DIR_TX, KTLS_OFFLOAD_OFF) < 0 ||
+	    ktls_config_set_offload(b.client_rx, KTLS_DIR_RX, KTLS_OFFLOAD_AUTO) < 0 ||
+	    ktls_config_set_verify(b.client_rx, true, false) < 0) {
+		fprintf(stderr, "ktls bench: %s\n", ktls_config_error(b.client_rx));
+		goto out;
+	}
 	if (gnutls_certificate_allocate_credentials(&b.xcred) < 0 ||
 	    gnutls_certificate_set_x509_trust_file(b.xcred, b.cert, GNUTLS_X509_FMT_PEM) <= 0) {
 		fprintf(stderr, "ktls bench: cannot load the temporary certificate into GnuTLS\n");
@@ -1635,6 +1775,7 @@ out:
 	ktls_config_unref(b.server_rx_off);
 	ktls_config_unref(b.server_rx_require);
 	ktls_config_unref(b.client);
+	ktls_config_unref(b.client_rx);
 	unlink(b.cert);
 	unlink(b.key);
 	rmdir(dir);

@@ -4,7 +4,8 @@
 # /proc/net/tls_stat deltas for the benchmark's own connections), and every
 # mode's bytes arrived intact (the receiver's SHA-256 equals the sender's);
 # the receive-side modes likewise (the /dev/null splice is counted, not hashed);
-# the handshake rows ran with keys in the kernel and a key install time.
+# the handshake rows ran with keys in the kernel and a key install time; mode 7
+# (OpenSSL's own kTLS, SSL_sendfile) shows the same proofs for its TX key.
 # Nothing here looks at speed.
 . "$KTLS_SRC/tests/kernel/lib.sh"
 
@@ -41,10 +42,10 @@ def check(name, test):
     print("PASS\t%s" % name if good else "FAIL\t%s\t%s" % (name, why))
 
 all_modes = ["gnutls-send", "gnutls-send-file", "ktls-send", "ktls-sendfile",
-             "ktls-uring-splice", "tcp-sendfile"]
-check("JSON lists the six modes, ids 1..6, in order",
+             "ktls-uring-splice", "tcp-sendfile", "openssl-sendfile"]
+check("JSON lists the seven modes, ids 1..7, in order",
       lambda: [x["name"] for x in d["modes"]] == all_modes
-      and [x["id"] for x in d["modes"]] == [1, 2, 3, 4, 5, 6])
+      and [x["id"] for x in d["modes"]] == [1, 2, 3, 4, 5, 6, 7])
 check("environment: kernel, CPU, TLS ULP available, kernel AEAD driver, GnuTLS version",
       lambda: env["tls_ulp"] is True and env["kernel"].startswith("Linux ") and env["cpu"]
       and env["kernel_aead_driver"] not in ("", "unknown") and env["userspace"]["version"])
@@ -71,6 +72,31 @@ for n in ["gnutls-send", "gnutls-send-file"]:
           "(TlsRxSw +1)" % n,
           lambda: not m(n)["kernel_tx"] and m(n)["kernel_rx"]
           and stat(n) == {"TlsTxSw": 0, "TlsRxSw": 1, "TlsDecryptError": 0})
+# Mode 7: OpenSSL 3's own kTLS as the server (SSL_sendfile) to the libktls
+# receive loop as a client; TLS 1.3 AES-128-GCM is one OpenSSL offloads (TX only).
+ossl = m("openssl-sendfile")
+if env["openssl"] is None:
+    check("openssl-sendfile: built without OpenSSL, so the row says so, with no numbers",
+          lambda: ossl["status"] == "unavailable" and ossl["reason"].startswith("not built")
+          and "bytes" not in ossl)
+else:
+    check("openssl-sendfile: ran (%s), bytes > 0, receiver's SHA-256 equals the sender's"
+          % env["openssl"],
+          lambda: ossl["status"] == "ok" and ossl["bytes"] > 0 and ossl["sha256_match"]
+          and len(ossl["sha256_sent"]) == 64 and ossl["sha256_sent"] == ossl["sha256_received"])
+    check("openssl-sendfile: OpenSSL's TX key is in the kernel (getsockopt on its socket, "
+          "TlsTxSw +1, the receiver keeps TX in GnuTLS), the receiver's RX too (TlsRxSw +1), "
+          "no decrypt errors",
+          lambda: ossl["kernel_tx"] and ossl["kernel_rx"]
+          and ossl["tls_stat"] == {"TlsTxSw": 1, "TlsRxSw": 1, "TlsDecryptError": 0})
+    check("openssl-sendfile: CPU and calls for both sides, SSL_sendfile calls counted",
+          lambda: ossl["sender"]["syscalls"] > 0 and ossl["receiver"]["syscalls"] > 0
+          and "SSL_sendfile" in ossl["sender"]["syscalls_counted"]
+          and all(k in ossl[s] for s in ("sender", "receiver")
+                  for k in ("user_s_per_gib", "sys_s_per_gib", "syscalls_per_gib")))
+check("environment: how getrusage books the kernel's own work was measured",
+      lambda: env["cpu_accounting"]["user_s"] + env["cpu_accounting"]["sys_s"] > 0
+      and isinstance(env["cpu_accounting"]["kernel_work_booked_as_user"], bool))
 check("gnutls-send counts its records (one per gnutls_record_send call)",
       lambda: m("gnutls-send")["records"] > 0 and not m("gnutls-send")["records_derived"])
 recv = {x["name"]: x for x in d["receive"]}

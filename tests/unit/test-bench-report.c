@@ -19,7 +19,7 @@ static void fill(struct bench_report *r, bool generic)
 {
 	static const char *const names[BENCH_MODE_COUNT] = {
 		"gnutls-send", "gnutls-send-file", "ktls-send", "ktls-sendfile", "ktls-uring-splice",
-		"tcp-sendfile",
+		"tcp-sendfile", "openssl-sendfile",
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -30,7 +30,11 @@ static void fill(struct bench_report *r, bool generic)
 		 generic ? "gcm_base(ctr(aes-generic),ghash-generic)" : "generic-gcm-aesni");
 	r->kernel_crypto_generic = generic;
 	snprintf(r->gnutls_version, sizeof(r->gnutls_version), "3.7.9");
+	snprintf(r->openssl_version, sizeof(r->openssl_version), "OpenSSL 3.0.22 \"test\"");
 	r->cpu_aes = 1;
+	r->acct_measured = true; /* as user-mode Linux books it */
+	r->acct_user_s = 0.19;
+	r->acct_sys_s = 0.01;
 	snprintf(r->cipher, sizeof(r->cipher), "AES-128-GCM");
 	snprintf(r->tls_version, sizeof(r->tls_version), "1.3");
 	r->payload_bytes = 8u << 20;
@@ -49,7 +53,7 @@ static void fill(struct bench_report *r, bool generic)
 		}
 		m->status = BENCH_OK;
 		m->bytes = GIB;
-		m->seconds = 2.0 * (i + 1); /* 512, 256, 170.7, 128, -, 85.3 MiB/s */
+		m->seconds = 2.0 * (i + 1); /* 512, 256, 170.7, 128, -, 85.3, 73.1 MiB/s */
 		m->sender.user_s = 0.5;
 		m->sender.sys_s = 0.25;
 		m->sender.syscalls = 131072;
@@ -62,7 +66,7 @@ static void fill(struct bench_report *r, bool generic)
 		m->records_derived = i >= 1;
 		snprintf(m->sha256_sent, sizeof(m->sha256_sent), "%064d", i);
 		snprintf(m->sha256_received, sizeof(m->sha256_received), "%064d", i);
-		m->kernel_tx = i == 2 || i == 3;
+		m->kernel_tx = i == 2 || i == 3 || i == 6;
 		m->kernel_rx = true;
 		m->tls_stat = true;
 		m->tx_sw = m->kernel_tx;
@@ -363,6 +367,12 @@ int main(void)
 		  "JSON environment: AEAD driver, generic warning, ULP, GnuTLS version, AES-NI");
 	tap_check(strstr(json, "\"cpu\":\"Test CPU \\\"quoted\\\" <&>\"") != NULL,
 		  "JSON strings are escaped");
+	tap_check(strstr(json, "\"openssl\":\"OpenSSL 3.0.22 \\\"test\\\"\"},") != NULL,
+		  "JSON environment names mode 7's OpenSSL version");
+	tap_check(strstr(json, "\"cpu_accounting\":{\"probe\":\"read /dev/zero\",\"user_s\":0.190000,"
+			       "\"sys_s\":0.010000,\"kernel_work_booked_as_user\":true,\"note\":\"this "
+			       "kernel books its own work as user time") != NULL,
+		  "JSON: the accounting probe, booked as user, with the note");
 	for (int id = 1; id <= BENCH_MODE_COUNT; id++) {
 		char *m = mode_json(json, id);
 
@@ -417,6 +427,13 @@ int main(void)
 			  strstr(hs, "\"kernel_keys\":false,\"key_installs\":0,\"key_install_us\":null}") &&
 			  strstr(hs, "{\"id\":4,\"name\":\"tls1.3-rsa-2048\""),
 		  "JSON handshakes: rate, CPU per handshake on each side, key install time or null");
+	char *m7 = mode_json(json, 7);
+
+	tap_check(strstr(m7, "\"name\":\"openssl-sendfile\"") &&
+			  strstr(m7, "\"throughput_mib_s\":73.143") &&
+			  strstr(m7, "\"kernel_tx\":true,\"kernel_rx\":true,\"tls_stat\":{\"TlsTxSw\":1,"),
+		  "JSON mode 7 (OpenSSL): throughput, kernel TX and RX keys, counters");
+	free(m7);
 	tap_check(hs != NULL && strstr(hs, "{\"id\":6,\"name\":\"tls1.3-resumed\",\"title\":\"handshake title\","
 					   "\"status\":\"unavailable\",\"reason\":\"resumption is not "
 					   "implemented <yet>\"}]}}\n"),
@@ -429,6 +446,29 @@ int main(void)
 	char *m1 = mode_json(json, 1);
 
 	tap_check(strstr(m1, "\"sha256_match\":false") != NULL, "JSON reports a hash mismatch");
+	free(m1);
+	free(json);
+
+	/* built without OpenSSL: no version, mode 7 says why in its row, no numbers */
+	fill(&r, true);
+	r.openssl_version[0] = '\0';
+	r.modes[6].status = BENCH_UNAVAILABLE;
+	snprintf(r.modes[6].reason, sizeof(r.modes[6].reason),
+		 "not built: OpenSSL development files absent");
+	json = render(bench_report_json, &r);
+	m1 = mode_json(json, 7);
+	tap_check(json_valid(json) && strstr(json, "\"openssl\":null},\"parameters\":") &&
+			  strstr(m1, "\"status\":\"unavailable\",\"reason\":\"not built: OpenSSL "
+				     "development files absent\"}") &&
+			  strstr(m1, "\"bytes\"") == NULL,
+		  "JSON without OpenSSL: openssl null, mode 7 unavailable with its reason, no numbers");
+	char *t = render(bench_report_table, &r);
+
+	tap_check(strstr(t, "  OpenSSL (mode 7): not built in\n") &&
+			  strstr(t, "\n7   openssl-sendfile       unavailable: not built: OpenSSL "
+				    "development files absent\n"),
+		  "table without OpenSSL: says so, and mode 7's row gives the reason");
+	free(t);
 	free(m1);
 	free(json);
 	fill(&r, true);
@@ -492,10 +532,17 @@ int main(void)
 			  strstr(table, "TLS ULP: available") &&
 			  strstr(table, "kernel AEAD driver for AES-128-GCM: gcm_base(ctr(aes-generic),ghash-generic)") &&
 			  strstr(table, "userspace crypto: GnuTLS 3.7.9") &&
+			  strstr(table, "  OpenSSL (mode 7): OpenSSL 3.0.22 \"test\"\n") &&
 			  strstr(table, "NOTE: ") && strstr(table, "not meaningful"),
 		  "table starts with the environment and the generic-crypto caveat");
 	tap_check(strstr(table, "unavailable: missing: io_uring engine <not landed>") != NULL,
 		  "table gives mode 5's reason in its row");
+	tap_check(strstr(table, "\n7   openssl-sendfile            73.1 ") != NULL,
+		  "table has the OpenSSL row with its throughput");
+	tap_check(strstr(table, "  CPU accounting: reading /dev/zero (kernel work only) was booked as "
+				"user 0.19 s, system 0.01 s\n") &&
+			  strstr(table, "NOTE: this kernel books its own work as user time"),
+		  "table: the accounting probe, and the note when the kernel's work is booked as user");
 	tap_check(strstr(table, "512.0") != NULL && strstr(table, ": match") != NULL,
 		  "table shows throughput and the hash check");
 	tap_check(strstr(table, "\nreceive side (") && strstr(table, "\n1   gnutls-recv ") &&
@@ -508,6 +555,21 @@ int main(void)
 			  strstr(table, "\n2   tls1.2-rsa-2048            250.0      0.375      1.500            -\n") &&
 			  strstr(table, "\n6   tls1.3-resumed         unavailable: resumption is not implemented <yet>\n"),
 		  "table has the handshake rows, '-' without key installs, an unavailable row's reason");
+	free(table);
+	r.acct_user_s = 0.0;
+	r.acct_sys_s = 0.2;
+	table = render(bench_report_table, &r);
+	json = render(bench_report_json, &r);
+	tap_check(strstr(table, "booked as user 0.00 s, system 0.20 s (as it should)\n") &&
+			  strstr(table, "books its own work as user") == NULL &&
+			  strstr(json, "\"kernel_work_booked_as_user\":false,\"note\":\"\"}") && json_valid(json),
+		  "kernel work booked as system time: no note");
+	r.acct_measured = false;
+	free(json);
+	json = render(bench_report_json, &r);
+	tap_check(strstr(json, "\"cpu_accounting\":null,") && json_valid(json),
+		  "JSON: cpu_accounting null when the probe did not run");
+	free(json);
 	free(table);
 	return tap_done();
 }
