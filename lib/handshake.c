@@ -30,8 +30,57 @@ static int handshake_note_extension(void *ctx, unsigned int tls_id, const unsign
 	return 0;
 }
 
+KTLS_EXPORT const char *ktls_handshake_type_name(unsigned int type)
+{
+	/* RFC 8446 section 4, RFC 5246 section 7.4, RFC 6066 section 8 */
+	static const char *const names[] = {
+		[0] = "HelloRequest",	      [1] = "ClientHello",
+		[2] = "ServerHello",	      [3] = "HelloVerifyRequest",
+		[4] = "NewSessionTicket",     [5] = "EndOfEarlyData",
+		[8] = "EncryptedExtensions",  [11] = "Certificate",
+		[12] = "ServerKeyExchange",   [13] = "CertificateRequest",
+		[14] = "ServerHelloDone",     [15] = "CertificateVerify",
+		[16] = "ClientKeyExchange",   [20] = "Finished",
+		[22] = "CertificateStatus",   [23] = "SupplementalData",
+		[24] = "KeyUpdate",	      [25] = "CompressedCertificate",
+	};
+
+	if (type == KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC)
+		return "ChangeCipherSpec";
+	if (type == KTLS_HANDSHAKE_HELLO_RETRY_REQUEST)
+		return "HelloRetryRequest";
+	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
+		return names[type];
+	return "unknown";
+}
+
+void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len)
+{
+	const struct ktls_config *config = conn->config;
+
+	if (config->trace_fn != NULL)
+		config->trace_fn(conn, !incoming, type, len, config->trace_userdata);
+}
+
+/* GnuTLS's message description -> the wire type of ktls_handshake_type_name(). */
+static unsigned int handshake_wire_type(unsigned int htype)
+{
+	switch (htype) {
+	case GNUTLS_HANDSHAKE_CHANGE_CIPHER_SPEC:
+		return KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC;
+	case GNUTLS_HANDSHAKE_HELLO_RETRY_REQUEST:
+		return KTLS_HANDSHAKE_HELLO_RETRY_REQUEST;
+	case GNUTLS_HANDSHAKE_CLIENT_HELLO_V2:
+		return GNUTLS_HANDSHAKE_CLIENT_HELLO;
+	default:
+		return htype;
+	}
+}
+
 /*
- * Notes the record size the peer asks for (record_size_limit, RFC 8449, or
+ * Every handshake message passes here (GnuTLS allows one hook per session):
+ * it goes to the trace callback, and the hook notes the record size the peer
+ * asks for (record_size_limit, RFC 8449, or
  * max_fragment_length): the kernel always fills records to 16384 bytes, so a
  * smaller limit keeps TX in userspace.  GnuTLS has no call that reports the
  * limit it sends with, hence reading the peer's hello messages here.
@@ -44,7 +93,15 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	size_t len = msg->size, off;
 
 	(void)when;
-	if (!incoming || msg->data == NULL)
+	/*
+	 * Messages read from a kernel-RX socket after the switch are traced by
+	 * offload.c as it reads them; GnuTLS may see them again when it is
+	 * handed a NewSessionTicket.
+	 */
+	if (!(incoming && conn->state == CONN_READY && conn->rx.kernel))
+		handshake_trace_message(conn, incoming != 0, handshake_wire_type(htype),
+					msg != NULL ? msg->size : 0);
+	if (!incoming || msg == NULL || msg->data == NULL)
 		return 0;
 	switch (htype) {
 	case GNUTLS_HANDSHAKE_CLIENT_HELLO:

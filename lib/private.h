@@ -77,6 +77,9 @@ struct ktls_config {
 	enum ktls_log_level log_level;
 	void *log_userdata;
 
+	ktls_handshake_trace_fn trace_fn;
+	void *trace_userdata;
+
 	char error[ERROR_TEXT_MAX];
 };
 
@@ -248,6 +251,13 @@ int netlink_exchange(struct nl_sock *sk, struct nl_msg *msg, netlink_msg_fn fn, 
 int handshake_session_init(struct ktls_conn *conn);
 /* Human-readable reason for a failed handshake, GnuTLS's words included. */
 int handshake_fail(struct ktls_conn *conn, int gnutls_err);
+/*
+ * Report one handshake message to the config's trace callback, if any.
+ * @type is the wire type (or KTLS_HANDSHAKE_*); @len the body length.  For
+ * messages read from a kernel-RX socket after the switch, which GnuTLS does
+ * not see as it reads them.
+ */
+void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len);
 
 /* ---- keys.c ------------------------------------------------------------ */
 

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Black-box: the handshake trace (ktls_config_set_handshake_trace) reports
+ * every handshake message of a full TLS 1.3 and TLS 1.2 handshake between a
+ * libktls client and server over loopback TCP, in order and in the right
+ * direction, on each side; and a TLS 1.3 NewSessionTicket that arrives after
+ * the handshake (from a plain GnuTLS server) is reported by ktls_conn_recv().
+ * Runs on any kernel: with kTLS the post-handshake message is read from the
+ * kernel, without it GnuTLS reads it; the trace must be the same.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#define TIMEOUT_MS 10000
+#define MAX_EVENTS 32
+
+struct event {
+	const struct ktls_conn *conn;
+	bool sent;
+	unsigned int type;
+	size_t length;
+};
+
+struct trace {
+	struct event ev[MAX_EVENTS];
+	size_t n;
+	bool overflow;
+};
+
+static struct unit_cert ca, leaf;
+
+static void trace_fn(const struct ktls_conn *conn, bool sent, unsigned int type, size_t length,
+		     void *userdata)
+{
+	struct trace *t = userdata;
+
+	if (t->n == MAX_EVENTS) {
+		t->overflow = true;
+		return;
+	}
+	t->ev[t->n++] = (struct event){ conn, sent, type, length };
+}
+
+/* "> ClientHello < ServerHello ..." for one connection's events. */
+static void trace_text(const struct trace *t, const struct ktls_conn *conn, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < t->n && used < size; i++) {
+		if (t->ev[i].conn != conn)
+			continue;
+		used += (size_t)snprintf(out + used, size - used, "%s%s %s", used ? " " : "",
+					 t->ev[i].sent ? ">" : "<",
+					 ktls_handshake_type_name(t->ev[i].type));
+	}
+}
+
+/* Every event of @conn has a body length that fits its type. */
+static bool trace_lengths_plausible(const struct trace *t, const struct ktls_conn *conn)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct event *e = &t->ev[i];
+
+		if (e->conn != conn)
+			continue;
+		if (e->type == KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC || e->type == 14 /* ServerHelloDone */) {
+			if (e->length != 0)
+				return false;
+		} else if (e->length == 0 || e->length > 16384) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void check_sequence(const char *label, const struct trace *t, const struct ktls_conn *conn,
+			   const char *want)
+{
+	char got[1024];
+
+	trace_text(t, conn, got, sizeof(got));
+	if (!tap_check(strcmp(got, want) == 0, "%s: messages in order", label)) {
+		tap_diag("got:  %s", got);
+		tap_diag("want: %s", want);
+	}
+	tap_check(trace_lengths_plausible(t, conn), "%s: every message has a body length", label);
+}
+
+static void test_full_handshake(int version, const char *want_client, const char *want_server)
+{
+	const char *vname = version == KTLS_VERSION_TLS13 ? "TLS 1.3" : "TLS 1.2";
+	struct ktls_config *cc = NULL, *sc = NULL;
+	struct ktls_conn *c = NULL, *s = NULL;
+	struct trace t = { .n = 0 };
+	char label[64];
+	int cfd, sfd, rc, rs;
+
+	if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) != 0 ||
+	    ktls_config_set_ca_file(cc, ca.cert_path) != 0 ||
+	    ktls_config_set_versions(cc, version, version) != 0 ||
+	    ktls_config_set_handshake_trace(cc, trace_fn, &t) != 0)
+		tap_bail("client config: %s", cc ? ktls_config_error(cc) : "");
+	if (ktls_config_new(KTLS_ROLE_SERVER, &sc) != 0 ||
+	    ktls_config_add_cert_file(sc, leaf.cert_path, leaf.key_path) != 0 ||
+	    ktls_config_set_handshake_trace(sc, trace_fn, &t) != 0)
+		tap_bail("server config: %s", sc ? ktls_config_error(sc) : "");
+	if (unit_tcp_pair(&cfd, &sfd, true) < 0 ||
+	    ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &c) != 0 ||
+	    ktls_conn_new(sc, sfd, KTLS_CONN_OWN_FD, &s) != 0 ||
+	    ktls_conn_set_server_name(c, "localhost") != 0)
+		tap_bail("connections");
+
+	tap_check(ktls_config_set_handshake_trace(cc, NULL, NULL) == -EBUSY,
+		  "%s: the trace cannot change once the config is in use", vname);
+	if (unit_handshake_pair(c, s, &rc, &rs, TIMEOUT_MS) != 0 || rc != 0 || rs != 0)
+		tap_bail("%s handshake: client %s (%s), server %s (%s)", vname,
+			 unit_errno_name(rc), ktls_conn_error(c), unit_errno_name(rs),
+			 ktls_conn_error(s));
+	tap_check(!t.overflow, "%s: fewer than %d messages", vname, MAX_EVENTS);
+	snprintf(label, sizeof(label), "%s client", vname);
+	check_sequence(label, &t, c, want_client);
+	snprintf(label, sizeof(label), "%s server", vname);
+	check_sequence(label, &t, s, want_server);
+
+	/* Nothing more is traced for application data. */
+	size_t before = t.n;
+	char byte = 'x';
+
+	if (unit_send_all(c, &byte, 1, TIMEOUT_MS) != 1 || unit_recv_all(s, &byte, 1, TIMEOUT_MS) != 1)
+		tap_bail("%s: data after the handshake: %s / %s", vname, ktls_conn_error(c),
+			 ktls_conn_error(s));
+	tap_check(t.n == before, "%s: application data is not traced", vname);
+
+	ktls_conn_free(c);
+	ktls_conn_free(s);
+	ktls_config_unref(cc);
+	ktls_config_unref(sc);
+}
+
+/*
+ * A plain GnuTLS server with session tickets sends TLS 1.3 NewSessionTickets
+ * right after the handshake: the libktls client reads them in
+ * ktls_conn_recv() (from the kernel, or through GnuTLS), and traces each once.
+ */
+static void test_post_handshake_ticket(void)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t ticket_key = { NULL, 0 };
+	gnutls_session_t server;
+	struct ktls_config *cc = NULL;
+	struct ktls_conn *c = NULL;
+	struct trace t = { .n = 0 };
+	char got[1024], buf[6];
+	int cfd, sfd, rc, ret;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0 ||
+	    gnutls_certificate_set_x509_key_file(cred, leaf.cert_path, leaf.key_path,
+						 GNUTLS_X509_FMT_PEM) < 0 ||
+	    gnutls_session_ticket_key_generate(&ticket_key) < 0 ||
+	    gnutls_init(&server, GNUTLS_SERVER | GNUTLS_NONBLOCK) < 0 ||
+	    gnutls_priority_set_direct(server, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL) < 0 ||
+	    gnutls_credentials_set(server, GNUTLS_CRD_CERTIFICATE, cred) < 0 ||
+	    gnutls_session_ticket_enable_server(server, &ticket_key) < 0)
+		tap_bail("plain GnuTLS server");
+	if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) != 0 ||
+	    ktls_config_set_ca_file(cc, ca.cert_path) != 0 ||
+	    ktls_config_set_handshake_trace(cc, trace_fn, &t) != 0)
+		tap_bail("client config: %s", cc ? ktls_config_error(cc) : "");
+	if (unit_tcp_pair(&cfd, &sfd, true) < 0 ||
+	    ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &c) != 0 ||
+	    ktls_conn_set_server_name(c, "localhost") != 0)
+		tap_bail("connection");
+	gnutls_transport_set_int(server, sfd);
+
+	/* Both handshakes from this thread: the client's steps, then the server's. */
+	rc = -EAGAIN;
+	ret = GNUTLS_E_AGAIN;
+	for (int i = 0; i < 2000 && (rc == -EAGAIN || ret == GNUTLS_E_AGAIN); i++) {
+		if (rc == -EAGAIN)
+			rc = ktls_conn_handshake(c);
+		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
+			ret = gnutls_handshake(server);
+		usleep(1000);
+	}
+	if (rc != 0 || ret != 0)
+		tap_bail("ticket handshake: client %s (%s), server %s", unit_errno_name(rc),
+			 ktls_conn_error(c), gnutls_strerror(ret));
+	do
+		ret = (int)gnutls_record_send(server, "hello", 5);
+	while (ret == GNUTLS_E_AGAIN);
+	if (ret != 5)
+		tap_bail("server send: %s", gnutls_strerror(ret));
+
+	tap_check(unit_recv_all(c, buf, 5, TIMEOUT_MS) == 5 && memcmp(buf, "hello", 5) == 0,
+		  "data after a NewSessionTicket arrives intact");
+	struct ktls_caps caps;
+	struct ktls_info info;
+
+	/* Where the kernel can take the key, the tickets were read from it (lib/offload.c). */
+	if (ktls_probe(&caps) == 0 && caps.ulp_available && ktls_conn_get_info(c, &info) == 0)
+		tap_check(info.rx.kernel, "the kernel holds the client's RX key (%s)",
+			  info.rx.reason);
+	else
+		tap_diag("no kTLS here: GnuTLS read the tickets");
+	trace_text(&t, c, got, sizeof(got));
+	/* A GnuTLS 3.7 server sends two tickets (TLS13_TICKETS_TO_SEND). */
+	if (!tap_check(strcmp(got, "> ClientHello < ServerHello < EncryptedExtensions "
+				   "< Certificate < CertificateVerify < Finished > Finished "
+				   "< NewSessionTicket < NewSessionTicket") == 0,
+		       "the NewSessionTickets after the handshake are traced, once each"))
+		tap_diag("got: %s", got);
+
+	ktls_conn_free(c);
+	ktls_config_unref(cc);
+	gnutls_deinit(server);
+	close(sfd);
+	gnutls_free(ticket_key.data);
+	gnutls_certificate_free_credentials(cred);
+}
+
+static void test_names(void)
+{
+	tap_check(strcmp(ktls_handshake_type_name(1), "ClientHello") == 0 &&
+			  strcmp(ktls_handshake_type_name(8), "EncryptedExtensions") == 0 &&
+			  strcmp(ktls_handshake_type_name(24), "KeyUpdate") == 0 &&
+			  strcmp(ktls_handshake_type_name(KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC),
+				 "ChangeCipherSpec") == 0 &&
+			  strcmp(ktls_handshake_type_name(KTLS_HANDSHAKE_HELLO_RETRY_REQUEST),
+				 "HelloRetryRequest") == 0,
+		  "ktls_handshake_type_name names the messages");
+	tap_check(strcmp(ktls_handshake_type_name(6), "unknown") == 0 &&
+			  strcmp(ktls_handshake_type_name(255), "unknown") == 0 &&
+			  strcmp(ktls_handshake_type_name(100000), "unknown") == 0,
+		  "ktls_handshake_type_name: \"unknown\" for numbers that name no message");
+	tap_check(ktls_config_set_handshake_trace(NULL, trace_fn, NULL) == -EINVAL,
+		  "ktls_config_set_handshake_trace(NULL config) is -EINVAL");
+}
+
+int main(void)
+{
+	const char *dir = unit_tmpdir();
+
+	if (unit_cert_make(&ca, dir, "ca", UNIT_CERT_CA, "Test CA", NULL, NULL, false) < 0 ||
+	    unit_cert_make(&leaf, dir, "server", UNIT_CERT_SERVER, "localhost", "localhost", &ca,
+			   false) < 0)
+		tap_bail("cannot make certificates");
+
+	test_names();
+	/*
+	 * RFC 8446 section 2 (figure 1) and RFC 5246 section 7.3 (figure 1).
+	 * GnuTLS reports no ChangeCipherSpec records to its hook, and a
+	 * libktls server sends no session ticket, so neither shows here.
+	 */
+	test_full_handshake(KTLS_VERSION_TLS13,
+			    "> ClientHello < ServerHello < EncryptedExtensions < Certificate "
+			    "< CertificateVerify < Finished > Finished",
+			    "< ClientHello > ServerHello > EncryptedExtensions > Certificate "
+			    "> CertificateVerify > Finished < Finished");
+	test_full_handshake(KTLS_VERSION_TLS12,
+			    "> ClientHello < ServerHello < Certificate < ServerKeyExchange "
+			    "< ServerHelloDone > ClientKeyExchange > Finished < Finished",
+			    "< ClientHello > ServerHello > Certificate > ServerKeyExchange "
+			    "> ServerHelloDone < ClientKeyExchange < Finished > Finished");
+	test_post_handshake_ticket();
+
+	unit_cert_free(&leaf);
+	unit_cert_free(&ca);
+	return tap_done();
+}
