@@ -110,6 +110,7 @@ struct ktls_conn {
 	unsigned int client_cert_status; /* why config_verify_optional() refused */
 	bool peer_eof;                   /* recv() saw the TCP connection end */
 	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
+	bool pull_would_block;           /* the last recv() on the fd said EAGAIN */
 	size_t peer_record_limit;        /* record_size_limit / max_fragment_length asked, 0: none */
 
 	/* Where each direction's key lives, and if not in the kernel, why. */

@@ -9,6 +9,7 @@
  * kernel, without it GnuTLS reads it; the trace must be the same.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,68 +144,102 @@ static void test_full_handshake(int version, const char *want_client, const char
 	ktls_config_unref(sc);
 }
 
+struct ticket_server {
+	int fd;
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t ticket_key;
+	int result; /* GnuTLS error, 0 when the handshake and the send worked */
+};
+
+/* A plain GnuTLS TLS 1.3 server on a blocking fd: handshake, send "hello", wait for EOF. */
+static void *ticket_server_main(void *arg)
+{
+	struct ticket_server *ts = arg;
+	gnutls_session_t session;
+	char byte;
+	int ret;
+
+	ret = gnutls_init(&session, GNUTLS_SERVER);
+	if (ret == 0)
+		ret = gnutls_priority_set_direct(session, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL);
+	if (ret == 0)
+		ret = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, ts->cred);
+	if (ret == 0)
+		ret = gnutls_session_ticket_enable_server(session, &ts->ticket_key);
+	if (ret == 0) {
+		gnutls_transport_set_int(session, ts->fd);
+		gnutls_handshake_set_timeout(session, TIMEOUT_MS);
+		do
+			ret = gnutls_handshake(session);
+		while (ret < 0 && !gnutls_error_is_fatal(ret));
+	}
+	if (ret == 0) {
+		ret = (int)gnutls_record_send(session, "hello", 5);
+		ret = ret == 5 ? 0 : ret;
+	}
+	/* Until the client is done: a close now would race its read. */
+	if (ret == 0)
+		while (gnutls_record_recv(session, &byte, 1) > 0)
+			;
+	ts->result = ret;
+	gnutls_deinit(session);
+	return NULL;
+}
+
 /*
  * A plain GnuTLS server with session tickets sends TLS 1.3 NewSessionTickets
  * right after the handshake: the libktls client reads them in
- * ktls_conn_recv() (from the kernel, or through GnuTLS), and traces each once.
+ * ktls_conn_recv() (from the kernel, or through GnuTLS), traces each once,
+ * and goes on to the data; on a blocking fd without returning -EAGAIN.
  */
-static void test_post_handshake_ticket(void)
+static void test_post_handshake_ticket(bool nonblocking)
 {
-	gnutls_certificate_credentials_t cred;
-	gnutls_datum_t ticket_key = { NULL, 0 };
-	gnutls_session_t server;
+	const char *mode = nonblocking ? "non-blocking" : "blocking";
+	struct ticket_server ts = { .result = -1 };
 	struct ktls_config *cc = NULL;
 	struct ktls_conn *c = NULL;
 	struct trace t = { .n = 0 };
-	char got[1024], buf[6];
-	int cfd, sfd, rc, ret;
+	struct ktls_caps caps;
+	struct ktls_info info;
+	char got[1024], buf[6] = "";
+	pthread_t thread;
+	int cfd, rc;
+	ssize_t n;
 
-	if (gnutls_certificate_allocate_credentials(&cred) < 0 ||
-	    gnutls_certificate_set_x509_key_file(cred, leaf.cert_path, leaf.key_path,
+	if (gnutls_certificate_allocate_credentials(&ts.cred) < 0 ||
+	    gnutls_certificate_set_x509_key_file(ts.cred, leaf.cert_path, leaf.key_path,
 						 GNUTLS_X509_FMT_PEM) < 0 ||
-	    gnutls_session_ticket_key_generate(&ticket_key) < 0 ||
-	    gnutls_init(&server, GNUTLS_SERVER | GNUTLS_NONBLOCK) < 0 ||
-	    gnutls_priority_set_direct(server, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL) < 0 ||
-	    gnutls_credentials_set(server, GNUTLS_CRD_CERTIFICATE, cred) < 0 ||
-	    gnutls_session_ticket_enable_server(server, &ticket_key) < 0)
-		tap_bail("plain GnuTLS server");
+	    gnutls_session_ticket_key_generate(&ts.ticket_key) < 0)
+		tap_bail("plain GnuTLS server credentials");
 	if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) != 0 ||
 	    ktls_config_set_ca_file(cc, ca.cert_path) != 0 ||
 	    ktls_config_set_handshake_trace(cc, trace_fn, &t) != 0)
 		tap_bail("client config: %s", cc ? ktls_config_error(cc) : "");
-	if (unit_tcp_pair(&cfd, &sfd, true) < 0 ||
+	if (unit_tcp_pair(&cfd, &ts.fd, false) < 0 || unit_set_nonblock(cfd, nonblocking) < 0 ||
 	    ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &c) != 0 ||
 	    ktls_conn_set_server_name(c, "localhost") != 0)
 		tap_bail("connection");
-	gnutls_transport_set_int(server, sfd);
+	if (pthread_create(&thread, NULL, ticket_server_main, &ts) != 0)
+		tap_bail("thread");
 
-	/* Both handshakes from this thread: the client's steps, then the server's. */
-	rc = -EAGAIN;
-	ret = GNUTLS_E_AGAIN;
-	for (int i = 0; i < 2000 && (rc == -EAGAIN || ret == GNUTLS_E_AGAIN); i++) {
-		if (rc == -EAGAIN)
-			rc = ktls_conn_handshake(c);
-		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
-			ret = gnutls_handshake(server);
-		usleep(1000);
-	}
-	if (rc != 0 || ret != 0)
-		tap_bail("ticket handshake: client %s (%s), server %s", unit_errno_name(rc),
-			 ktls_conn_error(c), gnutls_strerror(ret));
-	do
-		ret = (int)gnutls_record_send(server, "hello", 5);
-	while (ret == GNUTLS_E_AGAIN);
-	if (ret != 5)
-		tap_bail("server send: %s", gnutls_strerror(ret));
-
-	tap_check(unit_recv_all(c, buf, 5, TIMEOUT_MS) == 5 && memcmp(buf, "hello", 5) == 0,
-		  "data after a NewSessionTicket arrives intact");
-	struct ktls_caps caps;
-	struct ktls_info info;
+	if (nonblocking)
+		unit_handshake_one(c, &rc, TIMEOUT_MS);
+	else
+		rc = ktls_conn_handshake(c);
+	if (rc != 0)
+		tap_bail("%s ticket handshake: %s (%s)", mode, unit_errno_name(rc),
+			 ktls_conn_error(c));
+	if (nonblocking)
+		n = unit_recv_all(c, buf, 5, TIMEOUT_MS);
+	else
+		n = ktls_conn_recv(c, buf, 5);
+	if (!tap_check(n == 5 && memcmp(buf, "hello", 5) == 0,
+		       "%s: data after the NewSessionTickets arrives intact", mode))
+		tap_diag("recv: %s (%s)", unit_errno_name((int)n), ktls_conn_error(c));
 
 	/* Where the kernel can take the key, the tickets were read from it (lib/offload.c). */
 	if (ktls_probe(&caps) == 0 && caps.ulp_available && ktls_conn_get_info(c, &info) == 0)
-		tap_check(info.rx.kernel, "the kernel holds the client's RX key (%s)",
+		tap_check(info.rx.kernel, "%s: the kernel holds the client's RX key (%s)", mode,
 			  info.rx.reason);
 	else
 		tap_diag("no kTLS here: GnuTLS read the tickets");
@@ -213,15 +248,19 @@ static void test_post_handshake_ticket(void)
 	if (!tap_check(strcmp(got, "> ClientHello < ServerHello < EncryptedExtensions "
 				   "< Certificate < CertificateVerify < Finished > Finished "
 				   "< NewSessionTicket < NewSessionTicket") == 0,
-		       "the NewSessionTickets after the handshake are traced, once each"))
+		       "%s: the NewSessionTickets after the handshake are traced, once each",
+		       mode))
 		tap_diag("got: %s", got);
+	tap_check(trace_lengths_plausible(&t, c), "%s: every message has a body length", mode);
 
+	ktls_conn_shutdown(c);
 	ktls_conn_free(c);
+	pthread_join(thread, NULL);
+	tap_check(ts.result == 0, "%s: the GnuTLS server finished", mode);
+	close(ts.fd);
 	ktls_config_unref(cc);
-	gnutls_deinit(server);
-	close(sfd);
-	gnutls_free(ticket_key.data);
-	gnutls_certificate_free_credentials(cred);
+	gnutls_free(ts.ticket_key.data);
+	gnutls_certificate_free_credentials(ts.cred);
 }
 
 static void test_names(void)
@@ -267,7 +306,8 @@ int main(void)
 			    "< ServerHelloDone > ClientKeyExchange > Finished < Finished",
 			    "< ClientHello > ServerHello > Certificate > ServerKeyExchange "
 			    "> ServerHelloDone < ClientKeyExchange < Finished > Finished");
-	test_post_handshake_ticket();
+	test_post_handshake_ticket(true);
+	test_post_handshake_ticket(false);
 
 	unit_cert_free(&leaf);
 	unit_cert_free(&ca);
