@@ -260,8 +260,10 @@ typedef void (*ktls_handshake_trace_fn)(const struct ktls_conn *conn, bool sent,
 /**
  * ktls_config_set_handshake_trace() - observe every connection's handshake
  * messages, one call of @fn per message, in the order they were sent and
- * processed.  A sent message is reported when GnuTLS hands it to the record
- * layer; a received one when GnuTLS has processed it.  @fn NULL stops it.
+ * read.  A sent message is reported when GnuTLS hands it to the record
+ * layer; a received one as soon as it has been read whole, before it is
+ * acted on (so a Certificate that fails verification is still traced).
+ * @fn NULL stops it.
  * Return: 0, -EINVAL, -EBUSY (the config is in use by a connection).
  */
 int ktls_config_set_handshake_trace(struct ktls_config *config, ktls_handshake_trace_fn fn,

@@ -92,16 +92,18 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	const unsigned char *p = msg->data;
 	size_t len = msg->size, off;
 
-	(void)when;
 	/*
-	 * Messages read from a kernel-RX socket after the switch are traced by
-	 * offload.c as it reads them; GnuTLS may see them again when it is
-	 * handed a NewSessionTicket.
+	 * Received messages are traced before GnuTLS parses them (after, a
+	 * TLS 1.3 post-handshake message's datum holds only what its parser
+	 * left over), sent ones once queued.  Messages read from a kernel-RX
+	 * socket after the switch are traced by offload.c as it reads them;
+	 * GnuTLS sees them again when it is handed a NewSessionTicket.
 	 */
-	if (!(incoming && conn->state == CONN_READY && conn->rx.kernel))
+	if ((when == GNUTLS_HOOK_PRE) == (incoming != 0) &&
+	    !(incoming && conn->state == CONN_READY && conn->rx.kernel))
 		handshake_trace_message(conn, incoming != 0, handshake_wire_type(htype),
 					msg != NULL ? msg->size : 0);
-	if (!incoming || msg == NULL || msg->data == NULL)
+	if (when != GNUTLS_HOOK_POST || !incoming || msg == NULL || msg->data == NULL)
 		return 0;
 	switch (htype) {
 	case GNUTLS_HANDSHAKE_CLIENT_HELLO:
@@ -188,7 +190,7 @@ int handshake_session_init(struct ktls_conn *conn)
 			goto gnutls_fail;
 	}
 
-	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST,
+	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH,
 					   handshake_hook);
 	record_set_transport(conn);
 	return 0;

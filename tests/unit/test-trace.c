@@ -73,6 +73,9 @@ static bool trace_lengths_plausible(const struct trace *t, const struct ktls_con
 		if (e->type == KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC || e->type == 14 /* ServerHelloDone */) {
 			if (e->length != 0)
 				return false;
+		} else if (e->type == 4 /* NewSessionTicket: RFC 8446 section 4.6.1 */ &&
+			   e->length < 13) {
+			return false;
 		} else if (e->length == 0 || e->length > 16384) {
 			return false;
 		}
