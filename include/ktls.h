@@ -421,7 +421,7 @@ struct ktls_info {
 	char cipher_name[32];       /* GnuTLS's name, e.g. "AES-128-GCM" */
 	char group_name[32];        /* key exchange group, e.g. "X25519"; "" if none */
 	char alpn[64];              /* selected ALPN protocol, "" if none */
-	char server_name[256];      /* SNI sent (client) or received (server) */
+	char server_name[256];      /* SNI sent (client; "" for an address) or received (server) */
 	bool resumed;
 	enum ktls_peer_auth peer_auth;
 	char peer_identity[512];    /* certificate subject DN, or PSK identity */

@@ -4,6 +4,7 @@
  * verification, PSK, ALPN, SNI), the handshake itself, and turning its
  * failures into an errno and a sentence.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -200,6 +201,13 @@ gnutls_fail:
 			  gnutls_strerror(ret));
 }
 
+bool handshake_name_is_address(const char *name)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
+}
+
 /* Client-side settings that need the server name, applied just before the
  * first flight. */
 static int handshake_client_prepare(struct ktls_conn *conn)
@@ -208,7 +216,11 @@ static int handshake_client_prepare(struct ktls_conn *conn)
 	const char *name = conn->server_name;
 	int ret;
 
-	if (name != NULL) {
+	/*
+	 * An address is checked against the certificate's IP subjectAltName but
+	 * never sent as SNI (RFC 6066 section 3); GnuTLS would send it.
+	 */
+	if (name != NULL && !handshake_name_is_address(name)) {
 		ret = gnutls_server_name_set(conn->session, GNUTLS_NAME_DNS, name, strlen(name));
 		if (ret < 0)
 			return error_conn(conn, -EINVAL, "server name \"%s\": %s", name,

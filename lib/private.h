@@ -259,6 +259,8 @@ int handshake_fail(struct ktls_conn *conn, int gnutls_err);
  * not see as it reads them.
  */
 void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len);
+/* An IPv4 or IPv6 address, which SNI never carries (RFC 6066 section 3). */
+bool handshake_name_is_address(const char *name);
 
 /* ---- keys.c ------------------------------------------------------------ */
 
