@@ -114,16 +114,6 @@ static void get_usage(FILE *out)
 		"PSK), 6 malformed or truncated HTTP response, 7 HTTP status 400 or above.\n");
 }
 
-/* "1.2" / "1.3" -> KTLS_VERSION_*, -1 otherwise. */
-static int get_parse_version(const char *s)
-{
-	if (strcmp(s, "1.2") == 0)
-		return KTLS_VERSION_TLS12;
-	if (strcmp(s, "1.3") == 0)
-		return KTLS_VERSION_TLS13;
-	return -1;
-}
-
 /* "host:port", "[v6]:port" or "host" (port from the URL). */
 static int get_parse_connect(const char *arg, struct get_opts *o)
 {
@@ -270,7 +260,7 @@ static int get_parse_args(int argc, char **argv, struct get_opts *o)
 				return -1;
 			break;
 		case 't':
-			o->version = get_parse_version(optarg);
+			o->version = tool_parse_version(optarg);
 			if (o->version < 0) {
 				fprintf(stderr, "ktls get: --tls takes 1.2 or 1.3\n");
 				return -1;
