@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Black-box: the handshake trace (ktls_config_set_handshake_trace) reports
- * every handshake message of a full TLS 1.3 and TLS 1.2 handshake between a
- * libktls client and server over loopback TCP, in order and in the right
- * direction, on each side; and a TLS 1.3 NewSessionTicket that arrives after
- * the handshake (from a plain GnuTLS server) is reported by ktls_conn_recv().
- * Runs on any kernel: with kTLS the post-handshake message is read from the
- * kernel, without it GnuTLS reads it; the trace must be the same.
+ * every handshake message of a full TLS 1.3 and TLS 1.2 handshake, and of one
+ * with a HelloRetryRequest, between a libktls client and server over loopback
+ * TCP, in order and in the right direction, on each side; and TLS 1.3
+ * NewSessionTickets that arrive after the handshake (from a plain GnuTLS
+ * server) are reported by ktls_conn_recv(), on blocking and non-blocking fds.
+ * Runs on any kernel: with kTLS the post-handshake messages are read from the
+ * kernel, without it GnuTLS reads them; the trace must be the same.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -96,9 +97,13 @@ static void check_sequence(const char *label, const struct trace *t, const struc
 	tap_check(trace_lengths_plausible(t, conn), "%s: every message has a body length", label);
 }
 
-static void test_full_handshake(int version, const char *want_client, const char *want_server)
+/* @server_priority: NULL, or a GnuTLS priority string for the server. */
+static void test_full_handshake(int version, const char *server_priority, const char *want_client,
+				const char *want_server)
 {
-	const char *vname = version == KTLS_VERSION_TLS13 ? "TLS 1.3" : "TLS 1.2";
+	const char *vname = server_priority != NULL	  ? "HelloRetryRequest"
+			    : version == KTLS_VERSION_TLS13 ? "TLS 1.3"
+							    : "TLS 1.2";
 	struct ktls_config *cc = NULL, *sc = NULL;
 	struct ktls_conn *c = NULL, *s = NULL;
 	struct trace t = { .n = 0 };
@@ -112,6 +117,7 @@ static void test_full_handshake(int version, const char *want_client, const char
 		tap_bail("client config: %s", cc ? ktls_config_error(cc) : "");
 	if (ktls_config_new(KTLS_ROLE_SERVER, &sc) != 0 ||
 	    ktls_config_add_cert_file(sc, leaf.cert_path, leaf.key_path) != 0 ||
+	    (server_priority != NULL && ktls_config_set_priority(sc, server_priority) != 0) ||
 	    ktls_config_set_handshake_trace(sc, trace_fn, &t) != 0)
 		tap_bail("server config: %s", sc ? ktls_config_error(sc) : "");
 	if (unit_tcp_pair(&cfd, &sfd, true) < 0 ||
@@ -299,16 +305,27 @@ int main(void)
 	 * GnuTLS reports no ChangeCipherSpec records to its hook, and a
 	 * libktls server sends no session ticket, so neither shows here.
 	 */
-	test_full_handshake(KTLS_VERSION_TLS13,
+	test_full_handshake(KTLS_VERSION_TLS13, NULL,
 			    "> ClientHello < ServerHello < EncryptedExtensions < Certificate "
 			    "< CertificateVerify < Finished > Finished",
 			    "< ClientHello > ServerHello > EncryptedExtensions > Certificate "
 			    "> CertificateVerify > Finished < Finished");
-	test_full_handshake(KTLS_VERSION_TLS12,
+	test_full_handshake(KTLS_VERSION_TLS12, NULL,
 			    "> ClientHello < ServerHello < Certificate < ServerKeyExchange "
 			    "< ServerHelloDone > ClientKeyExchange > Finished < Finished",
 			    "< ClientHello > ServerHello > Certificate > ServerKeyExchange "
 			    "> ServerHelloDone < ClientKeyExchange < Finished > Finished");
+	/*
+	 * The client's first key share is not one the server accepts, so the
+	 * server asks again (RFC 8446 section 4.1.4) and the client says hello twice.
+	 */
+	test_full_handshake(KTLS_VERSION_TLS13, "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-SECP384R1",
+			    "> ClientHello < HelloRetryRequest > ClientHello < ServerHello "
+			    "< EncryptedExtensions < Certificate < CertificateVerify < Finished "
+			    "> Finished",
+			    "< ClientHello > HelloRetryRequest < ClientHello > ServerHello "
+			    "> EncryptedExtensions > Certificate > CertificateVerify > Finished "
+			    "< Finished");
 	test_post_handshake_ticket(true);
 	test_post_handshake_ticket(false);
 
