@@ -225,6 +225,50 @@ int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs, enum
  */
 int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms);
 
+/*
+ * Handshake message types, numbered as on the wire (RFC 8446 section 4,
+ * RFC 5246 section 7.4): 1 ClientHello, 2 ServerHello, 4 NewSessionTicket,
+ * 8 EncryptedExtensions, 11 Certificate, 12 ServerKeyExchange,
+ * 13 CertificateRequest, 14 ServerHelloDone, 15 CertificateVerify,
+ * 16 ClientKeyExchange, 20 Finished, 24 KeyUpdate...  Two values above 255
+ * name what a trace shows that is not a handshake message type of its own:
+ */
+/* the ChangeCipherSpec record (RFC 5246 7.1), when GnuTLS reports it (3.7 does not) */
+#define KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC 0x100
+#define KTLS_HANDSHAKE_HELLO_RETRY_REQUEST 0x101 /* a ServerHello that is a HelloRetryRequest */
+
+/**
+ * ktls_handshake_type_name() - "ClientHello", "EncryptedExtensions",
+ * "ChangeCipherSpec"...; "unknown" for a number that names no message.
+ */
+const char *ktls_handshake_type_name(unsigned int type);
+
+/*
+ * Called for each handshake message a connection sends or receives:
+ * @sent: true for a message this side sent, false for one it received;
+ * @type: the message type (see above);
+ * @length: the message body's length in bytes (without the 4-byte
+ *          handshake header); 0 for ChangeCipherSpec.
+ * It runs on the thread that drives the connection, inside
+ * ktls_conn_handshake() (and, for post-handshake messages such as a TLS 1.3
+ * NewSessionTicket or KeyUpdate, inside ktls_conn_recv()), before the
+ * connection has acted on what follows.  It must not call back into @conn.
+ */
+typedef void (*ktls_handshake_trace_fn)(const struct ktls_conn *conn, bool sent, unsigned int type,
+					size_t length, void *userdata);
+
+/**
+ * ktls_config_set_handshake_trace() - observe every connection's handshake
+ * messages, one call of @fn per message, in the order they were sent and
+ * read.  A sent message is reported when GnuTLS hands it to the record
+ * layer; a received one as soon as it has been read whole, before it is
+ * acted on (so a Certificate that fails verification is still traced).
+ * @fn NULL stops it.
+ * Return: 0, -EINVAL, -EBUSY (the config is in use by a connection).
+ */
+int ktls_config_set_handshake_trace(struct ktls_config *config, ktls_handshake_trace_fn fn,
+				    void *userdata);
+
 /* ---- Resumption ----------------------------------------------------------- */
 
 #define KTLS_RESUME_TICKETS 0x1u    /* TLS 1.3 PSK tickets and TLS 1.2 tickets (RFC 5077) */
@@ -481,7 +525,7 @@ struct ktls_info {
 	char cipher_name[32];       /* GnuTLS's name, e.g. "AES-128-GCM" */
 	char group_name[32];        /* key exchange group, e.g. "X25519"; "" if none */
 	char alpn[64];              /* selected ALPN protocol, "" if none */
-	char server_name[256];      /* SNI sent (client) or received (server) */
+	char server_name[256];      /* SNI sent (client; "" for an address) or received (server) */
 	bool resumed;
 	enum ktls_peer_auth peer_auth;
 	char peer_identity[512];    /* certificate subject DN, or PSK identity */

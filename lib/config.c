@@ -115,6 +115,18 @@ KTLS_EXPORT int ktls_config_set_log(struct ktls_config *config, ktls_log_fn fn,
 	return 0;
 }
 
+KTLS_EXPORT int ktls_config_set_handshake_trace(struct ktls_config *config,
+						ktls_handshake_trace_fn fn, void *userdata)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	config->trace_fn = fn;
+	config->trace_userdata = fn != NULL ? userdata : NULL;
+	return 0;
+}
+
 /* GnuTLS load errors, in the errno vocabulary of the header. */
 static int config_load_error(struct ktls_config *config, int gnutls_err, const char *what,
 			     const char *path)

@@ -257,7 +257,7 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	if (gnutls_alpn_get_selected_protocol(s, &alpn) == 0)
 		conn_copy(info.alpn, sizeof(info.alpn), alpn.data, alpn.size);
 	if (conn->config->role == KTLS_ROLE_CLIENT) {
-		if (conn->server_name != NULL)
+		if (conn->server_name != NULL && !handshake_name_is_address(conn->server_name))
 			conn_copy(info.server_name, sizeof(info.server_name), conn->server_name,
 				  strlen(conn->server_name));
 	} else {

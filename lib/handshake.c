@@ -4,6 +4,7 @@
  * verification, PSK, ALPN, SNI), the handshake itself, and turning its
  * failures into an errno and a sentence.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,8 +31,57 @@ static int handshake_note_extension(void *ctx, unsigned int tls_id, const unsign
 	return 0;
 }
 
+KTLS_EXPORT const char *ktls_handshake_type_name(unsigned int type)
+{
+	/* RFC 8446 section 4, RFC 5246 section 7.4, RFC 6066 section 8 */
+	static const char *const names[] = {
+		[0] = "HelloRequest",	      [1] = "ClientHello",
+		[2] = "ServerHello",	      [3] = "HelloVerifyRequest",
+		[4] = "NewSessionTicket",     [5] = "EndOfEarlyData",
+		[8] = "EncryptedExtensions",  [11] = "Certificate",
+		[12] = "ServerKeyExchange",   [13] = "CertificateRequest",
+		[14] = "ServerHelloDone",     [15] = "CertificateVerify",
+		[16] = "ClientKeyExchange",   [20] = "Finished",
+		[22] = "CertificateStatus",   [23] = "SupplementalData",
+		[24] = "KeyUpdate",	      [25] = "CompressedCertificate",
+	};
+
+	if (type == KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC)
+		return "ChangeCipherSpec";
+	if (type == KTLS_HANDSHAKE_HELLO_RETRY_REQUEST)
+		return "HelloRetryRequest";
+	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
+		return names[type];
+	return "unknown";
+}
+
+void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len)
+{
+	const struct ktls_config *config = conn->config;
+
+	if (config->trace_fn != NULL)
+		config->trace_fn(conn, !incoming, type, len, config->trace_userdata);
+}
+
+/* GnuTLS's message description -> the wire type of ktls_handshake_type_name(). */
+static unsigned int handshake_wire_type(unsigned int htype)
+{
+	switch (htype) {
+	case GNUTLS_HANDSHAKE_CHANGE_CIPHER_SPEC:
+		return KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC;
+	case GNUTLS_HANDSHAKE_HELLO_RETRY_REQUEST:
+		return KTLS_HANDSHAKE_HELLO_RETRY_REQUEST;
+	case GNUTLS_HANDSHAKE_CLIENT_HELLO_V2:
+		return GNUTLS_HANDSHAKE_CLIENT_HELLO;
+	default:
+		return htype;
+	}
+}
+
 /*
- * Notes the record size the peer asks for (record_size_limit, RFC 8449, or
+ * Every handshake message passes here (GnuTLS allows one hook per session):
+ * it goes to the trace callback, and the hook notes the record size the peer
+ * asks for (record_size_limit, RFC 8449, or
  * max_fragment_length): the kernel always fills records to 16384 bytes, so a
  * smaller limit keeps TX in userspace.  GnuTLS has no call that reports the
  * limit it sends with, hence reading the peer's hello messages here.
@@ -43,11 +93,22 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	const unsigned char *p = msg->data;
 	size_t len = msg->size, off;
 
-	(void)when;
 	/* GnuTLS's record layer sent a KeyUpdate (its own answer, or ktls_conn_rekey). */
-	if (!incoming && htype == GNUTLS_HANDSHAKE_KEY_UPDATE && !conn->tx.kernel)
+	if (when == GNUTLS_HOOK_POST && !incoming && htype == GNUTLS_HANDSHAKE_KEY_UPDATE &&
+	    !conn->tx.kernel)
 		conn->tx_updates++;
-	if (!incoming || msg->data == NULL)
+	/*
+	 * Received messages are traced before GnuTLS parses them (after, a
+	 * TLS 1.3 post-handshake message's datum holds only what its parser
+	 * left over), sent ones once queued.  Messages read from a kernel-RX
+	 * socket after the switch are traced by offload.c as it reads them;
+	 * GnuTLS sees them again when it is handed a NewSessionTicket.
+	 */
+	if ((when == GNUTLS_HOOK_PRE) == (incoming != 0) &&
+	    !(incoming && conn->state == CONN_READY && conn->rx.kernel))
+		handshake_trace_message(conn, incoming != 0, handshake_wire_type(htype),
+					msg != NULL ? msg->size : 0);
+	if (when != GNUTLS_HOOK_POST || !incoming || msg == NULL || msg->data == NULL)
 		return 0;
 	switch (htype) {
 	case GNUTLS_HANDSHAKE_KEY_UPDATE:
@@ -151,7 +212,7 @@ int handshake_session_init(struct ktls_conn *conn)
 	if (ret < 0)
 		return ret;
 
-	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST,
+	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH,
 					   handshake_hook);
 	record_set_transport(conn);
 	return 0;
@@ -159,6 +220,13 @@ int handshake_session_init(struct ktls_conn *conn)
 gnutls_fail:
 	return error_conn(conn, error_from_gnutls(ret), "GnuTLS session set-up: %s",
 			  gnutls_strerror(ret));
+}
+
+bool handshake_name_is_address(const char *name)
+{
+	unsigned char addr[16];
+
+	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 }
 
 /* Client-side settings that need the server name, applied just before the
@@ -169,7 +237,11 @@ static int handshake_client_prepare(struct ktls_conn *conn)
 	const char *name = conn->server_name;
 	int ret;
 
-	if (name != NULL) {
+	/*
+	 * An address is checked against the certificate's IP subjectAltName but
+	 * never sent as SNI (RFC 6066 section 3); GnuTLS would send it.
+	 */
+	if (name != NULL && !handshake_name_is_address(name)) {
 		ret = gnutls_server_name_set(conn->session, GNUTLS_NAME_DNS, name, strlen(name));
 		if (ret < 0)
 			return error_conn(conn, -EINVAL, "server name \"%s\": %s", name,

@@ -356,6 +356,7 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 					       GNUTLS_A_UNEXPECTED_MESSAGE);
 		if (conn->hs_len < msg_len)
 			return 1;
+		handshake_trace_message(conn, true, msg[0], msg_len - HS_HEADER_SIZE);
 
 		if (conn->version == KTLS_VERSION_TLS12) {
 			/* Renegotiation is refused (RFC 5746 makes it optional). */

@@ -124,6 +124,8 @@ struct ktls_config {
 	unsigned char ticket_key[KTLS_TICKET_KEY_SIZE];
 	struct session_cache sessions;
 	char *session_file;
+	ktls_handshake_trace_fn trace_fn;
+	void *trace_userdata;
 
 	char error[ERROR_TEXT_MAX];
 };
@@ -165,6 +167,7 @@ struct ktls_conn {
 	bool peer_eof;                   /* recv() saw the TCP connection end */
 	int pull_errno;                  /* the last recv() failure under GnuTLS */
 	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
+	bool pull_would_block;           /* the last recv() on the fd said EAGAIN */
 	size_t peer_record_limit;        /* record_size_limit / max_fragment_length asked, 0: none */
 
 	/* Where each direction's key lives, and if not in the kernel, why. */
@@ -332,6 +335,15 @@ int netlink_exchange(struct nl_sock *sk, struct nl_msg *msg, netlink_msg_fn fn, 
 int handshake_session_init(struct ktls_conn *conn);
 /* Human-readable reason for a failed handshake, GnuTLS's words included. */
 int handshake_fail(struct ktls_conn *conn, int gnutls_err);
+/*
+ * Report one handshake message to the config's trace callback, if any.
+ * @type is the wire type (or KTLS_HANDSHAKE_*); @len the body length.  For
+ * messages read from a kernel-RX socket after the switch, which GnuTLS does
+ * not see as it reads them.
+ */
+void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len);
+/* An IPv4 or IPv6 address, which SNI never carries (RFC 6066 section 3). */
+bool handshake_name_is_address(const char *name);
 
 /* ---- keys.c ------------------------------------------------------------ */
 

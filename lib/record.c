@@ -34,12 +34,13 @@ static ssize_t record_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		return -1;
 	}
 	n = recv(conn->fd, buf, len, 0);
+	conn->pull_would_block = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 	if (n < 0) {
 		conn->pull_errno = errno;
 		gnutls_transport_set_errno(conn->session, errno);
-	}
-	else if (n == 0 && len > 0)
+	} else if (n == 0 && len > 0) {
 		conn->peer_eof = true;
+	}
 	return n;
 }
 
@@ -323,6 +324,7 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 	ssize_t ret;
 
 	for (;;) {
+		conn->pull_would_block = false;
 		ret = gnutls_record_recv(conn->session, buf, len);
 		if (conn->ticket_pending)
 			resume_client_save(conn);
@@ -342,8 +344,13 @@ static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t l
 		}
 		switch (ret) {
 		case GNUTLS_E_AGAIN:
-			/* Also after a post-handshake message; a blocking caller waits on. */
-			if (!conn->nonblocking)
+			/*
+			 * GnuTLS also says AGAIN after a post-handshake message
+			 * (a TLS 1.3 NewSessionTicket) with no data behind it; on
+			 * a blocking fd only the socket's own EAGAIN (SO_RCVTIMEO)
+			 * is the caller's to see.
+			 */
+			if (!conn->nonblocking && !conn->pull_would_block)
 				continue;
 			return -EAGAIN;
 		case GNUTLS_E_INTERRUPTED:

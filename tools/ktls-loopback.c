@@ -143,15 +143,6 @@ static void print_side(const struct side *s)
 
 static const char *const counters[] = { "TlsTxSw", "TlsRxSw", "TlsDecryptError" };
 
-static int parse_version(const char *s)
-{
-	if (strcmp(s, "1.2") == 0)
-		return KTLS_VERSION_TLS12;
-	if (strcmp(s, "1.3") == 0)
-		return KTLS_VERSION_TLS13;
-	return -1;
-}
-
 int cmd_loopback(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -176,7 +167,7 @@ int cmd_loopback(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "t:c:b:o:vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 't':
-			version = parse_version(optarg);
+			version = tool_parse_version(optarg);
 			if (version < 0) {
 				fprintf(stderr, "ktls loopback: --tls takes 1.2 or 1.3\n");
 				return 2;

@@ -39,6 +39,15 @@ void tool_log(enum ktls_log_level level, const char *message, void *userdata)
 	(void)level;
 }
 
+int tool_parse_version(const char *s)
+{
+	if (strcmp(s, "1.2") == 0)
+		return KTLS_VERSION_TLS12;
+	if (strcmp(s, "1.3") == 0)
+		return KTLS_VERSION_TLS13;
+	return -1;
+}
+
 long long tool_tls_stat(const char *name)
 {
 	FILE *f = fopen("/proc/net/tls_stat", "r");

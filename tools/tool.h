@@ -19,6 +19,7 @@ int cmd_loopback(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_nic(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 
 /* ktls stat: which sockets to show (port -1, pid 0, cipher NULL: any). */
 struct stat_filter {
@@ -69,6 +70,9 @@ const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t s
 
 /* A connected loopback TCP pair (127.0.0.1); 0 or a negative errno. */
 int tool_loopback_pair(int *ret_client, int *ret_server);
+
+/* "1.2" / "1.3" (as --tls takes them) -> KTLS_VERSION_*; -1 otherwise. */
+int tool_parse_version(const char *s);
 
 /* Read /proc/net/tls_stat counter @name; -1 when absent. */
 long long tool_tls_stat(const char *name);

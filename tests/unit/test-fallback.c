@@ -654,6 +654,27 @@ out:
 	pair_close(&p);
 }
 
+/* RFC 6066 section 3: an address set as the server name is never sent as SNI. */
+static void test_sni_address(const char *address)
+{
+	struct ktls_config *cc = client_config(KTLS_VERSION_TLS12, KTLS_VERSION_TLS13);
+	struct ktls_info ci, si;
+	struct pair p;
+
+	/* The test certificate names localhost only: check the chain, not the name. */
+	ktls_config_set_verify(cc, true, false);
+	pair_open(&p, cc, server_config());
+	if (ktls_conn_set_server_name(p.c, address) != 0 ||
+	    !tap_check(pair_handshake(&p, NULL, 0, NULL), "SNI %s: handshake", address) ||
+	    ktls_conn_get_info(p.c, &ci) != 0 || ktls_conn_get_info(p.s, &si) != 0)
+		goto out;
+	tap_check(si.server_name[0] == '\0' && ci.server_name[0] == '\0',
+		  "server name %s is not sent as SNI (server got \"%s\", client reports \"%s\")",
+		  address, si.server_name, ci.server_name);
+out:
+	pair_close(&p);
+}
+
 int main(void)
 {
 	const char *dir;
@@ -683,6 +704,8 @@ int main(void)
 	test_early_data(KTLS_VERSION_TLS12);
 	test_nonblocking_send();
 	test_info_extras();
+	test_sni_address("127.0.0.1");
+	test_sni_address("::1");
 
 	unit_cert_free(&ca);
 	unit_cert_free(&leaf);
