@@ -7,7 +7,8 @@
 #   2. gnutls-cli --resume against our server, both versions
 #   3. our client resuming against openssl s_server and gnutls-serv, both
 #      versions, from a session file written by the previous run; for TLS 1.3
-#      the ticket arrived after the switch (read back from the kernel)
+#      the ticket arrived after the switch (read back from the kernel); and
+#      `ktls get --session-file` resuming in a second run, with the shorter trace
 #   4. KeyUpdate from openssl s_client on this kernel (no TLS 1.3 rekey) with
 #      RX kept in userspace by config: 'k' is followed and service goes on,
 #      'K' (asks for ours) ends with EKEYEXPIRED
@@ -139,6 +140,36 @@ for server in openssl gnutls; do
 			not_ok "our client resuming against $server TLS $v:$why" "$work/r1.out" "$work/r1.err" "$work/r2.out" "$work/r2.err" "$work/srv.out"
 		fi
 	done
+done
+
+# --- 3b. ktls get: separate runs resume through --session-file, -v shows it --------
+for v in 1.2 1.3; do
+	next_port
+	(cd "$work" && exec openssl s_server -accept $port -cert "$pki/server.pem" \
+		-key "$pki/server-key.pem" -WWW $(openssl_args $v AES-128-GCM) \
+		< /dev/null > "$work/srv.out" 2>&1) &
+	spid=$!
+	wait_port $port
+	rm -f "$work/get-sessions"
+	why=""
+	for run in 1 2; do
+		"$ktls" get -v --ca "$pki/ca.pem" --session-file "$work/get-sessions" \
+			-o "$work/got$run" "https://localhost:$port/small" 2> "$work/get$run.err" ||
+			why="$why run $run failed;"
+		cmp -s "$work/got$run" "$work/small" || why="$why run $run body differs;"
+	done
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	grep -Eq "resumed +no" "$work/get1.err" || why="$why first run not a full handshake;"
+	grep -Eq "resumed +yes" "$work/get2.err" || why="$why second run not resumed;"
+	grep -q "<- Certificate " "$work/get1.err" || why="$why no Certificate in the full trace;"
+	grep -q "<- Certificate " "$work/get2.err" && why="$why Certificate in the resumed trace;"
+	grep -Eq "RX +kernel" "$work/get2.err" || why="$why resumed RX not in the kernel;"
+	if [ -z "$why" ]; then
+		ok "ktls get --session-file, TLS $v against openssl s_server: the second run resumes (trace without Certificate), RX in the kernel, body identical"
+	else
+		not_ok "ktls get --session-file, TLS $v:$why" "$work/get1.err" "$work/get2.err" "$work/srv.out"
+	fi
 done
 
 # --- 4. KeyUpdate with RX kept in userspace (KTLS_KEYUPDATE_FOLLOW) ---------------
