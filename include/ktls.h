@@ -376,7 +376,11 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
 
 /**
  * ktls_conn_free() - free the connection; the fd is closed only with
- * KTLS_CONN_OWN_FD.  Does not send close_notify (use ktls_conn_shutdown()).
+ * KTLS_CONN_OWN_FD, after input already queued on it is read and discarded,
+ * so that the close is a FIN and not a reset (a reset makes the peer's
+ * kernel drop data it has not read yet, such as the end of an upload; a
+ * TLS 1.3 server's session tickets are what an upload-only client usually
+ * leaves unread).  Does not send close_notify (use ktls_conn_shutdown()).
  * NULL is allowed.
  */
 void ktls_conn_free(struct ktls_conn *conn);

@@ -78,6 +78,32 @@ KTLS_EXPORT int ktls_conn_new(struct ktls_config *config, int fd, unsigned int f
 	return 0;
 }
 
+/*
+ * close(2) on a socket with unread input sends a reset instead of a FIN,
+ * and a reset makes the peer's kernel drop what it has not yet read: the
+ * end of an upload, our close_notify.  A TLS 1.3 client that only sends
+ * typically leaves the server's NewSessionTickets unread, so what is
+ * already queued is read and discarded first (bounded; recvmsg with room
+ * for the record-type message, which a kTLS socket needs for non-data
+ * records).
+ */
+static void conn_discard_input(int fd)
+{
+	unsigned char buf[RECORD_MAX_PLAINTEXT];
+	char control[CMSG_SPACE(sizeof(unsigned char))];
+
+	for (int i = 0; i < 16; i++) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+				      .msg_controllen = sizeof(control) };
+		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+
+		if (n <= 0)
+			break;
+		explicit_bzero(buf, (size_t)n);
+	}
+}
+
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
 	if (conn == NULL)
@@ -92,8 +118,10 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		explicit_bzero(conn->hs_buf, conn->hs_len);
 		free(conn->hs_buf);
 	}
-	if (conn->flags & KTLS_CONN_OWN_FD)
+	if (conn->flags & KTLS_CONN_OWN_FD) {
+		conn_discard_input(conn->fd);
 		close(conn->fd);
+	}
 	free(conn->server_name);
 	ktls_config_unref(conn->config);
 	free(conn);

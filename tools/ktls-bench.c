@@ -672,6 +672,18 @@ out:
 	free(buf);
 	if (session != NULL)
 		gnutls_deinit(session);
+	/*
+	 * This sender never reads: the receiver's TLS 1.3 session tickets are
+	 * still queued, and close(2) with unread input is a reset that makes
+	 * the receiver's kernel drop its last records.  Discard them first, as
+	 * ktls_conn_free() does for libktls connections.
+	 */
+	{
+		char sink[4096];
+
+		for (int i = 0; i < 64 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+			;
+	}
 	close(fd);
 	return ret;
 }
