@@ -321,6 +321,51 @@ static void test_setters(void)
 		  "resumption: tickets, 600 s, 16 entries");
 }
 
+/*
+ * An upload-only TLS 1.3 client never reads the server's tickets; closing
+ * a socket with unread input is a reset, which would make the server's
+ * kernel drop the end of the upload.  ktls_conn_free() discards that input
+ * first: the server gets every byte and the close_notify.
+ */
+static void test_upload_only_close(void)
+{
+	struct ktls_config *cc = client_config(KTLS_VERSION_TLS13, NULL);
+	struct ktls_config *sc = server_config(KTLS_RESUME_TICKETS, NULL);
+	static unsigned char out[1 << 20], in[sizeof(out)];
+	struct session x;
+	ssize_t n;
+	char end;
+
+	if (!tap_check(session_open(&x, cc, sc), "upload-only: handshake"))
+		goto out;
+	unit_fill(out, sizeof(out), 0, 3);
+	/*
+	 * Most of the upload waits in the client's send queue when it closes
+	 * (small receive buffer at the server, large send buffer here): a
+	 * reset would discard it.  The tickets are on the client's socket
+	 * before it is done sending.
+	 */
+	setsockopt(ktls_conn_fd(x.s), SOL_SOCKET, SO_RCVBUF, &(int){ 16384 }, sizeof(int));
+	setsockopt(ktls_conn_fd(x.c), SOL_SOCKET, SO_SNDBUF, &(int){ 4 << 20 }, sizeof(int));
+	usleep(100000);
+	n = unit_send_all(x.c, out, sizeof(out), TIMEOUT_MS);
+	if (n == (ssize_t)sizeof(out))
+		n = ktls_conn_shutdown(x.c) == 0 ? n : -1;
+	ktls_conn_free(x.c);
+	x.c = NULL;
+	tap_check(n == (ssize_t)sizeof(out), "upload-only: 1 MiB sent, close_notify, freed");
+	n = unit_recv_all(x.s, in, sizeof(in), TIMEOUT_MS);
+	tap_check(n == (ssize_t)sizeof(in) && memcmp(in, out, sizeof(in)) == 0,
+		  "upload-only: the server received all of it (%zd)", n);
+	n = ktls_conn_recv(x.s, &end, 1);
+	tap_check(n == 0, "upload-only: then the close_notify, not a reset (%zd %s)", n,
+		  n < 0 ? ktls_conn_error(x.s) : "");
+	session_close(&x);
+out:
+	ktls_config_unref(cc);
+	ktls_config_unref(sc);
+}
+
 /* ---- KeyUpdate ------------------------------------------------------------- */
 
 static bool tx_in_kernel(const struct session *x)
@@ -459,6 +504,7 @@ int main(void)
 	test_shared_ticket_key();
 	test_session_file(KTLS_VERSION_TLS13);
 	test_session_file(KTLS_VERSION_TLS12);
+	test_upload_only_close();
 	test_keyupdate();
 	test_follow();
 
