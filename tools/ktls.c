@@ -12,6 +12,7 @@ static const struct subcommand subcommands[] = {
 	{ "stat", cmd_stat, "kTLS sockets of every process (like ss), and the kernel's TLS counters" },
 	{ "nic", cmd_nic, "NIC TLS offload per interface; switch it on or off" },
 	{ "bench", cmd_bench, "kTLS against userspace TLS over loopback: throughput, CPU, calls" },
+	{ "serve", cmd_serve, "HTTPS/1.1 static file server on the io_uring engine" },
 };
 
 static void usage(FILE *out)
