@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,6 +63,7 @@ struct worker {
 	bool accepting;
 	bool stopping;
 	int n_conns;
+	int peak_conns; /* the most connections at once */
 	struct sconn *conns;
 	int ret;
 };
@@ -534,7 +536,8 @@ static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
-	w->n_conns++;
+	if (++w->n_conns > w->peak_conns)
+		w->peak_conns = w->n_conns;
 	ret = ktls_conn_new(w->srv->config, fd, KTLS_CONN_OWN_FD, &c->conn);
 	if (ret < 0) {
 		close(fd);
@@ -796,6 +799,13 @@ int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "ktls serve: root %s: %s\n", srv.o.root, strerror(errno));
 		return 1;
 	}
+	/* One descriptor per connection (and a file while it is sent). */
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	/* splice into a socket cannot ask for MSG_NOSIGNAL: a vanished client must not kill us */
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
@@ -846,6 +856,8 @@ stop:
 	}
 	for (int i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);
+		fprintf(stderr, "ktls serve: thread %d: at most %d connections at once\n", i,
+			workers[i].peak_conns);
 		close(workers[i].listen_fd);
 		ktls_ring_free(workers[i].ring);
 		if (workers[i].ret)

@@ -55,7 +55,7 @@ get() { # path [curl options]
 
 # raw "request text": one request over openssl s_client; the response on stdout.
 raw() {
-	printf "$1" | timeout 20 openssl s_client -quiet -connect "127.0.0.1:$port" \
+	printf "$1" | timeout "${RAW_TIMEOUT:-20}" openssl s_client -quiet -connect "127.0.0.1:$port" \
 		-servername localhost -CAfile "$pki/ca.pem" 2>/dev/null
 }
 status_of() { head -1 | tr -d '\r' | cut -d' ' -f2; }
@@ -83,7 +83,8 @@ case_downloads() { # the big file by curl, wget and openssl s_client
 		not_ok "wget download" "$work/wget.err" "$srv_err"
 	fi
 	rm -f "$work/wget.bin"
-	raw "GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" > "$work/ossl.bin"
+	RAW_TIMEOUT=600 raw "GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" \
+		> "$work/ossl.bin"
 	n=$(stat -c %s "$work/ossl.bin")
 	if head -1 "$work/ossl.bin" | grep -q "^HTTP/1.1 200 OK" &&
 		[ "$(tail -c "$SERVE_BIG" "$work/ossl.bin" | sha256sum | cut -d' ' -f1)" = "$want" ] &&
@@ -296,5 +297,46 @@ case_selfsigned() { # no certificate: one is made and its fingerprint printed
 		ok "no certificate given: a self-signed one is made and its fingerprint printed"
 	else
 		not_ok "self-signed certificate (served '$fp', printed '$printed', exit $rc)" "$work/ss.err"
+	fi
+}
+
+# case_many N: N connections open at once on one server thread (many-get
+# completes every handshake before any request), each body sha256-checked;
+# the server's memory per idle connection goes to the TAP log.  Needs a
+# server whose idle timeout outlasts N handshakes, and $many_get.
+case_many() {
+	local n=$1 rss0 rss1 rc
+	rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	"$many_get" --port "$port" --ca "$pki/ca.pem" --count "$n" --path /small.bin \
+		--sha256 "$(sha "$www/small.bin")" --hold-ms "${MANY_HOLD_MS:-1000}" \
+		> "$work/many.out" 2> "$work/many.err" &
+	local mpid=$!
+	for _ in $(seq 1 $((n * 2 + 600))); do
+		grep -q "^holding" "$work/many.out" 2>/dev/null && break
+		kill -0 $mpid 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.5
+	rss1=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	wait_pid $mpid $((n / 5 + 120))
+	rc=$?
+	echo "# $n idle connections: server VmRSS $rss0 -> $rss1 kB," \
+		"$(( (rss1 - rss0) * 1024 / n )) bytes per idle connection"
+	if [ $rc -eq 0 ] && grep -q "^handshaken $n\$" "$work/many.out" &&
+		grep -q "^ok=$n failed=0\$" "$work/many.out" && serve_alive; then
+		ok "$n connections at once on one server thread: every handshake, then every body sha256-correct"
+	else
+		not_ok "$n connections at once (many-get exit $rc)" "$work/many.out" "$work/many.err"
+	fi
+}
+
+# After serve_stop: the server had N connections open at the same time.
+check_peak() {
+	local peak
+	peak=$(grep -o "at most [0-9]* connections" "$srv_err" | cut -d' ' -f3)
+	if [ "${peak:-0}" -ge "$1" ]; then
+		ok "the server thread held $peak connections at once"
+	else
+		not_ok "peak connections ${peak:-?} < $1" "$srv_err"
 	fi
 }

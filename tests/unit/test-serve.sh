@@ -60,6 +60,12 @@ case_slowloris
 case_sigterm
 next_port
 case_selfsigned
+many_get=$(dirname "$coalesce")/many-get
+next_port
+serve_start --quiet
+case_many 300
+serve_stop
+check_peak 300
 
 echo "1..$case_no"
 [ "$failed" -eq 0 ]
