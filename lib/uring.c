@@ -215,16 +215,30 @@ static void uring_pipe_put(struct ktls_ring *ring, int p[2], bool empty)
 
 /* ---- memory transport buffers ------------------------------------------ */
 
-/* Room for one more wire record in mem.in; compacts first. */
-static int uring_in_reserve(struct record_mem *mem)
+/*
+ * mem.in with at least @cap bytes, compacted.  GnuTLS takes partial records,
+ * so a small buffer is enough for the handshake (HANDSHAKE_IN_SIZE: handshake
+ * messages are mostly small, and many connections may be in their handshake
+ * at once); data and the end of a record after Finished get a whole record.
+ */
+#define HANDSHAKE_IN_SIZE 4096
+static int uring_in_reserve(struct record_mem *mem, size_t cap)
 {
-	if (mem->in == NULL) {
-		mem->in = malloc(RECORD_WIRE_MAX);
-		if (mem->in == NULL)
+	if (mem->in_cap < cap) {
+		unsigned char *grown = malloc(cap);
+
+		if (grown == NULL)
 			return -ENOMEM;
-		mem->in_cap = RECORD_WIRE_MAX;
+		if (mem->in != NULL) {
+			memcpy(grown, mem->in + mem->in_off, mem->in_len);
+			explicit_bzero(mem->in, mem->in_cap);
+			free(mem->in);
+		} else {
+			mem->in_len = 0;
+		}
+		mem->in = grown;
+		mem->in_cap = cap;
 		mem->in_off = 0;
-		mem->in_len = 0;
 	}
 	if (mem->in_off > 0) {
 		memmove(mem->in, mem->in + mem->in_off, mem->in_len);
@@ -331,7 +345,13 @@ static int uring_submit_recv(struct uring_op *op, size_t want)
 	struct record_mem *mem = &op->uc->mem;
 	struct io_uring_sqe *sqe;
 	size_t room;
-	int ret = uring_in_reserve(mem);
+	size_t cap = op->type == OP_HANDSHAKE && !op->hs_done ? HANDSHAKE_IN_SIZE : RECORD_WIRE_MAX;
+	int ret;
+
+	/* The rest of a record after Finished must fit after what is there. */
+	if (mem->in_len + want > cap)
+		cap = mem->in_len + want;
+	ret = uring_in_reserve(mem, cap);
 
 	if (ret < 0)
 		return ret;
@@ -1128,24 +1148,30 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 	struct uring_op *op = ptr;
 	struct uring_conn *uc = op->uc;
 
-	if (cqe->flags & IORING_CQE_F_NOTIF) {
-		/* Zero-copy send: the kernel is done with the caller's buffer. */
+	/*
+	 * Every SQE has one CQE, except a zero-copy send: its first completion
+	 * has F_MORE, and a notification follows when the buffer is free.
+	 */
+	if (!(kind == KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
 		uc->sqes--;
-		if (--op->zc_notifs == 0 && op->has_result && uc->conn != NULL && op->active)
-			uring_finish(op, op->result, NULL, 0);
+	if (uc->conn == NULL) {
+		/* The conn was freed: settle what is left, call no one. */
 		uring_conn_settle(uc);
 		return 1;
 	}
-	/* A zero-copy send's first completion: its notification is still to come. */
-	if (!(kind == KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
-		uc->sqes--;
-	if (kind == KIND_MAIN) {
+	/*
+	 * From here a callback may free the conn and with it @uc: nothing
+	 * below may touch either after the dispatch.  Timeouts and cancel
+	 * requests carry nothing the op needs.
+	 */
+	if (cqe->flags & IORING_CQE_F_NOTIF) {
+		if (--op->zc_notifs == 0 && op->has_result && op->active)
+			uring_finish(op, op->result, NULL, 0);
+	} else if (kind == KIND_MAIN) {
 		op->in_flight = false;
-		if (uc->conn != NULL && op->active)
+		if (op->active)
 			uring_op_complete(op, cqe->res, cqe->flags);
 	}
-	/* Timeouts and cancel requests carry nothing the op needs. */
-	uring_conn_settle(uc);
 	return 1;
 }
 

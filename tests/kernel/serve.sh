@@ -85,7 +85,7 @@ case_selfsigned
 # ---- 1,000 connections at once on one thread ------------------------------
 many_get=$KTLS_BUILD/tests/lib/many-get
 next_port
-serve_start --threads 1 --idle-timeout 120 --quiet
+serve_start --threads 1 --idle-timeout 120
 t0=$(stat_get TlsTxSw)
 case_many 1000
 t1=$(stat_get TlsTxSw)
