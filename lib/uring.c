@@ -65,7 +65,8 @@ enum uring_stage {
 	ST_RECVMSG,    /* RECVMSG with kernel RX */
 	ST_SPLICE_IN,  /* file -> pipe */
 	ST_SPLICE_OUT, /* pipe -> socket */
-	ST_READ,       /* file -> plaintext buffer (userspace sendfile) */
+	ST_READ,       /* file -> plaintext buffer (no pipe, or userspace sendfile) */
+	ST_SEND_PLAIN, /* plaintext buffer -> kernel TLS socket (no pipe) */
 };
 
 struct uring_conn;
@@ -96,8 +97,9 @@ struct uring_op {
 	int file_fd;
 	off_t offset;
 	int pipe[2];
-	size_t in_pipe;
-	unsigned char *plain; /* userspace sendfile: file bytes before GnuTLS */
+	size_t in_pipe;       /* bytes read (into the pipe, or plain) but not sent */
+	unsigned char *plain; /* file bytes read to userspace: before GnuTLS, or without a pipe */
+	size_t plain_off;
 	/* recv */
 	size_t max;
 	unsigned char *rbuf;
@@ -626,65 +628,64 @@ static void uring_send_advance(struct uring_op *op)
 		uring_fail(op, ret, "send");
 }
 
-static void uring_sendfile_advance(struct uring_op *op)
+/*
+ * Kernel TX: file -> pipe -> socket by splice; the pages never enter
+ * userspace.  When no pipe could be had (out of descriptors), read and SEND
+ * the plaintext: the kernel still encrypts.  GnuTLS: read a chunk, encrypt it
+ * into mem.out, send that.
+ */
+static int uring_sendfile_step(struct uring_op *op)
 {
 	struct ktls_conn *conn = op->uc->conn;
+	bool kernel = conn->tx.kernel, splice = kernel && op->pipe[0] >= 0;
 	struct io_uring_sqe *sqe;
-	int ret;
+	size_t want = op->len - op->done, chunk = splice ? PIPE_SIZE : KTLS_RING_TX_CHUNK;
+	off_t at = op->offset + (off_t)op->done;
 
-	if (!conn->tx.kernel) {
-		/* GnuTLS: read a chunk, encrypt it into mem.out, send that. */
-		if (op->uc->mem.out_len > 0) {
-			ret = uring_submit_send_mem(op);
-			goto out;
-		}
-		if (op->done == op->len) {
-			uring_finish(op, (ssize_t)op->len, NULL, 0);
-			return;
-		}
-		sqe = uring_sqe(op->uc->ring);
-		if (sqe == NULL) {
-			ret = -EBUSY;
-			goto out;
-		}
-		size_t want = op->len - op->done;
-
-		io_uring_prep_read(sqe, op->file_fd, op->plain,
-				   (unsigned int)(want < KTLS_RING_TX_CHUNK ? want : KTLS_RING_TX_CHUNK),
-				   (__u64)(op->offset + (off_t)op->done));
-		op->stage = ST_READ;
-		ret = uring_arm(op, sqe, false);
-		goto out;
-	}
-	/* Kernel TX: file -> pipe -> socket; the pages never enter userspace. */
-	if (op->in_pipe > 0) {
+	if (!kernel && op->uc->mem.out_len > 0)
+		return uring_submit_send_mem(op);
+	if (kernel && !splice && op->in_pipe > 0) {
 		sqe = uring_sqe2(op->uc->ring);
-		if (sqe == NULL) {
-			ret = -EBUSY;
-			goto out;
-		}
-		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)op->in_pipe,
-				     SPLICE_F_MOVE | (op->done + op->in_pipe < op->len ? SPLICE_F_MORE : 0));
-		op->stage = ST_SPLICE_OUT;
-		ret = uring_arm(op, sqe, true);
-		goto out;
+		if (sqe == NULL)
+			return -EBUSY;
+		io_uring_prep_send(sqe, conn->fd, op->plain + op->plain_off, op->in_pipe,
+				   MSG_NOSIGNAL);
+		op->stage = ST_SEND_PLAIN;
+		return uring_arm(op, sqe, true);
 	}
-	if (op->done == op->len) {
+	if (splice && op->in_pipe > 0) {
+		sqe = uring_sqe2(op->uc->ring);
+		if (sqe == NULL)
+			return -EBUSY;
+		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)op->in_pipe,
+				     SPLICE_F_MOVE | (op->in_pipe < want ? SPLICE_F_MORE : 0));
+		op->stage = ST_SPLICE_OUT;
+		return uring_arm(op, sqe, true);
+	}
+	if (want == 0) {
 		uring_finish(op, (ssize_t)op->len, NULL, 0);
-		return;
+		return 0;
 	}
 	sqe = uring_sqe(op->uc->ring);
-	if (sqe == NULL) {
-		ret = -EBUSY;
-		goto out;
+	if (sqe == NULL)
+		return -EBUSY;
+	if (want > chunk)
+		want = chunk;
+	if (splice) {
+		io_uring_prep_splice(sqe, op->file_fd, (int64_t)at, op->pipe[1], -1,
+				     (unsigned int)want, SPLICE_F_MOVE);
+		op->stage = ST_SPLICE_IN;
+	} else {
+		io_uring_prep_read(sqe, op->file_fd, op->plain, (unsigned int)want, (__u64)at);
+		op->stage = ST_READ;
 	}
-	size_t want = op->len - op->done;
+	return uring_arm(op, sqe, false);
+}
 
-	io_uring_prep_splice(sqe, op->file_fd, (int64_t)(op->offset + (off_t)op->done), op->pipe[1],
-			     -1, (unsigned int)(want < PIPE_SIZE ? want : PIPE_SIZE), SPLICE_F_MOVE);
-	op->stage = ST_SPLICE_IN;
-	ret = uring_arm(op, sqe, false);
-out:
+static void uring_sendfile_advance(struct uring_op *op)
+{
+	int ret = uring_sendfile_step(op);
+
 	if (ret < 0)
 		uring_fail(op, ret, "sendfile");
 }
@@ -918,6 +919,44 @@ static const char *uring_op_name(const struct uring_op *op)
 	}
 }
 
+/* A step's result: a failure to submit ends @op.  Always returns. */
+static void uring_check(struct uring_op *op, int ret)
+{
+	if (ret < 0)
+		uring_fail(op, ret, uring_op_name(op));
+}
+
+/*
+ * A failed socket step: EAGAIN waits for @events and tries again, anything
+ * else ends @op.  Returns false for a result >= 0, which the caller handles.
+ */
+static bool uring_retry_or_fail(struct uring_op *op, int res, unsigned int events)
+{
+	if (res >= 0)
+		return false;
+	if (res == -EAGAIN)
+		uring_check(op, uring_submit_poll(op, events));
+	else
+		uring_fail(op, res, uring_op_name(op));
+	return true;
+}
+
+/* A poll said the socket is ready: redo the step that was waiting for it. */
+static void uring_poll_done(struct uring_op *op)
+{
+	struct ktls_conn *conn = op->uc->conn;
+
+	if (op->type == OP_SEND && conn->tx.kernel)
+		uring_check(op, uring_submit_send_user(op));
+	else if (op->type == OP_RECV && !conn->rx.kernel)
+		uring_check(op, uring_submit_recv(op, 0));
+	else if (op->type != OP_RECV && op->uc->mem.out_len > 0 &&
+		 !(op->type == OP_SENDFILE && conn->tx.kernel))
+		uring_check(op, uring_submit_send_mem(op));
+	else
+		uring_advance(op);
+}
+
 /* The main SQE of @op completed with @res. */
 static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 {
@@ -933,7 +972,7 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 		uring_fail(op, -ECANCELED, uring_op_name(op));
 		return;
 	}
-	if (op->stage == ST_NOP) {
+	if (op->stage == ST_NOP || res == -EINTR) {
 		uring_advance(op);
 		return;
 	}
@@ -942,83 +981,33 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 		uring_fail(op, -ETIMEDOUT, uring_op_name(op));
 		return;
 	}
-	if (res == -EINTR) {
-		uring_advance(op);
-		return;
-	}
 	if (op->progress_resets && res > 0 && op->timeout_ms > 0)
 		op->deadline_ns = uring_now_ns() + (uint64_t)op->timeout_ms * 1000000u;
 
 	switch (op->stage) {
 	case ST_POLL:
-		if (res < 0) {
+		if (res < 0)
 			uring_fail(op, res, uring_op_name(op));
-			return;
-		}
-		if (op->type == OP_SEND && conn->tx.kernel) {
-			int ret = uring_submit_send_user(op);
-
-			if (ret < 0)
-				uring_fail(op, ret, "send");
-			return;
-		}
-		if (op->type == OP_SENDFILE && conn->tx.kernel && op->in_pipe > 0) {
-			uring_sendfile_advance(op);
-			return;
-		}
-		if (op->type == OP_RECV && !conn->rx.kernel) {
-			int ret = uring_submit_recv(op, 0);
-
-			if (ret < 0)
-				uring_fail(op, ret, "recv");
-			return;
-		}
-		if (mem->out_len > 0 && op->type != OP_RECV) {
-			int ret = uring_submit_send_mem(op);
-
-			if (ret < 0)
-				uring_fail(op, ret, uring_op_name(op));
-			return;
-		}
-		uring_advance(op);
+		else
+			uring_poll_done(op);
 		return;
 	case ST_RECV:
-		if (res == -EAGAIN) {
-			int ret = uring_submit_poll(op, POLLIN);
-
-			if (ret < 0)
-				uring_fail(op, ret, uring_op_name(op));
+		if (uring_retry_or_fail(op, res, POLLIN))
+			return;
+		if (res == 0 && op->type == OP_HANDSHAKE && op->hs_done) {
+			uring_finish(op, error_conn(conn, -ECONNRESET,
+						    "peer closed the connection in a record"),
+				     NULL, 0);
 			return;
 		}
-		if (res < 0) {
-			uring_fail(op, res, uring_op_name(op));
-			return;
-		}
-		if (res == 0) {
-			if (op->type == OP_HANDSHAKE && op->hs_done) {
-				uring_finish(op,
-					     error_conn(conn, -ECONNRESET,
-							"peer closed the connection in a record"),
-					     NULL, 0);
-				return;
-			}
+		if (res == 0)
 			mem->eof = true;
-		}
 		mem->in_len += (size_t)res;
 		uring_advance(op);
 		return;
 	case ST_SEND:
-		if (res == -EAGAIN) {
-			int ret = uring_submit_poll(op, POLLOUT);
-
-			if (ret < 0)
-				uring_fail(op, ret, uring_op_name(op));
+		if (uring_retry_or_fail(op, res, POLLOUT))
 			return;
-		}
-		if (res < 0) {
-			uring_fail(op, res, uring_op_name(op));
-			return;
-		}
 		mem->out_off += (size_t)res;
 		mem->out_len -= (size_t)res;
 		if (mem->out_len == 0)
@@ -1028,17 +1017,8 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 	case ST_SEND_USER:
 		if (flags & IORING_CQE_F_MORE)
 			op->zc_notifs++;
-		if (res == -EAGAIN) {
-			int ret = uring_submit_poll(op, POLLOUT);
-
-			if (ret < 0)
-				uring_fail(op, ret, "send");
+		if (uring_retry_or_fail(op, res, POLLOUT))
 			return;
-		}
-		if (res < 0) {
-			uring_fail(op, res, "send");
-			return;
-		}
 		op->done += (size_t)res;
 		uring_advance(op);
 		return;
@@ -1046,35 +1026,15 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 		uring_recvmsg_done(op, res);
 		return;
 	case ST_SPLICE_IN:
-		if (res <= 0) {
-			uring_fail(op, res == 0 ? -ENODATA : res, "sendfile: reading the file");
-			return;
-		}
-		op->in_pipe = (size_t)res;
-		uring_sendfile_advance(op);
-		return;
-	case ST_SPLICE_OUT:
-		if (res == -EAGAIN) {
-			int ret = uring_submit_poll(op, POLLOUT);
-
-			if (ret < 0)
-				uring_fail(op, ret, "sendfile");
-			return;
-		}
-		if (res < 0) {
-			uring_fail(op, res, "sendfile");
-			return;
-		}
-		op->in_pipe -= (size_t)res;
-		op->done += (size_t)res;
-		uring_sendfile_advance(op);
-		return;
 	case ST_READ:
 		if (res <= 0) {
 			uring_fail(op, res == 0 ? -ENODATA : res, "sendfile: reading the file");
 			return;
 		}
-		{
+		if (op->stage == ST_SPLICE_IN || conn->tx.kernel) {
+			op->in_pipe = (size_t)res;
+			op->plain_off = 0;
+		} else {
 			ssize_t n = uring_encrypt(op, op->plain, (size_t)res);
 
 			explicit_bzero(op->plain, (size_t)res);
@@ -1084,6 +1044,15 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 			}
 			op->done += (size_t)n;
 		}
+		uring_sendfile_advance(op);
+		return;
+	case ST_SPLICE_OUT:
+	case ST_SEND_PLAIN:
+		if (uring_retry_or_fail(op, res, POLLOUT))
+			return;
+		op->in_pipe -= (size_t)res;
+		op->plain_off += (size_t)res;
+		op->done += (size_t)res;
 		uring_sendfile_advance(op);
 		return;
 	case ST_NOP:
@@ -1509,10 +1478,13 @@ KTLS_EXPORT int ktls_conn_ring_sendfile(struct ktls_conn *conn, int file_fd, off
 	op->offset = offset;
 	op->len = count;
 	op->progress_resets = true;
+	/* Out of descriptors for a pipe, a kernel TX sendfile reads and sends instead. */
 	if (conn->tx.kernel)
 		ret = uring_pipe_get(conn->uring->ring, op->pipe);
-	else if ((op->plain = malloc(KTLS_RING_TX_CHUNK)) == NULL)
-		ret = -ENOMEM;
+	if (!conn->tx.kernel || ret == -EMFILE || ret == -ENFILE) {
+		op->plain = malloc(KTLS_RING_TX_CHUNK);
+		ret = op->plain != NULL ? 0 : -ENOMEM;
+	}
 	if (ret < 0) {
 		op->active = false;
 		op->type = OP_NONE;

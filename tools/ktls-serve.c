@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <linux/openat2.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -59,6 +60,7 @@ struct worker {
 	struct server *srv;
 	pthread_t thread;
 	struct ktls_ring *ring;
+	int index;
 	int listen_fd;
 	bool accepting;
 	bool stopping;
@@ -96,12 +98,31 @@ struct sconn {
 	struct sconn *prev, *next;
 };
 
-static volatile sig_atomic_t serve_stop;
+static volatile sig_atomic_t serve_stop, serve_report;
 
 static void serve_on_signal(int sig)
 {
-	(void)sig;
-	serve_stop = 1;
+	if (sig == SIGUSR1)
+		serve_report = 1;
+	else
+		serve_stop = 1;
+}
+
+/*
+ * SIGUSR1: connections per thread and the heap in use (malloc's own count,
+ * which unlike the RSS does not include memory freed but kept by malloc).
+ */
+static void serve_print_report(struct server *srv, struct worker *workers, int n)
+{
+	struct mallinfo2 mi = mallinfo2();
+	int total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += workers[i].n_conns;
+	pthread_mutex_lock(&srv->log_lock);
+	fprintf(stderr, "ktls serve: %d connections, heap in use %zu bytes\n", total,
+		mi.uordblks + mi.hblkhd);
+	pthread_mutex_unlock(&srv->log_lock);
 }
 
 static uint64_t now_ms(void)
@@ -609,6 +630,10 @@ static void *serve_worker(void *arg)
 		}
 		if (give_up && now_ms() > give_up)
 			break;
+		if (serve_report && w->index == 0) {
+			serve_report = 0;
+			serve_print_report(w->srv, w - w->index, w->srv->o.threads);
+		}
 		ret = ktls_ring_run(w->ring, 200);
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "ktls serve: io_uring: %s\n", strerror(-ret));
@@ -704,7 +729,8 @@ static void serve_usage(FILE *out)
 		"      --send-timeout S      a response that makes no progress (30)\n"
 		"  -q, --quiet               no access log\n\n"
 		"Access log on stdout, one line per request: peer [date] \"request\" status\n"
-		"bytes via=kernel-splice|userspace|none.\n");
+		"bytes via=kernel-splice|userspace|none.  SIGINT/SIGTERM: stop accepting, close\n"
+		"connections with close_notify.  SIGUSR1: print connections and heap use.\n");
 }
 
 static int serve_seconds(const char *s, unsigned int *ret_ms)
@@ -812,6 +838,7 @@ int cmd_serve(int argc, char **argv)
 	sa.sa_handler = serve_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	if (serve_config(&srv, tmpdir) < 0)
 		goto out;
 
@@ -822,6 +849,7 @@ int cmd_serve(int argc, char **argv)
 		struct worker *w = &workers[i];
 
 		w->srv = &srv;
+		w->index = i;
 		w->listen_fd = serve_listen(&srv.o);
 		if (w->listen_fd < 0)
 			goto stop;

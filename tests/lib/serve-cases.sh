@@ -305,8 +305,10 @@ case_selfsigned() { # no certificate: one is made and its fingerprint printed
 # the server's memory per idle connection goes to the TAP log.  Needs a
 # server whose idle timeout outlasts N handshakes, and $many_get.
 case_many() {
-	local n=$1 rss0 rss1 rc
+	local n=$1 rss0 rss1 rc heap0 heap1
 	rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	kill -USR1 "$srv_pid"
+	sleep 0.3
 	"$many_get" --port "$port" --ca "$pki/ca.pem" --count "$n" --path /small.bin \
 		--sha256 "$(sha "$www/small.bin")" --hold-ms "${MANY_HOLD_MS:-1000}" \
 		> "$work/many.out" 2> "$work/many.err" &
@@ -318,10 +320,18 @@ case_many() {
 	done
 	sleep 0.5
 	rss1=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	kill -USR1 "$srv_pid"
+	sleep 0.5
 	wait_pid $mpid $((n / 5 + 120))
 	rc=$?
+	heap0=$(grep -o "^ktls serve: 0 connections, heap in use [0-9]*" "$srv_err" | head -1 |
+		awk '{ print $NF }')
+	heap1=$(grep -o "^ktls serve: $n connections, heap in use [0-9]*" "$srv_err" | tail -1 |
+		awk '{ print $NF }')
 	echo "# $n idle connections: server VmRSS $rss0 -> $rss1 kB," \
-		"$(( (rss1 - rss0) * 1024 / n )) bytes per idle connection"
+		"$(( (rss1 - rss0) * 1024 / n )) bytes per idle connection;" \
+		"heap in use ${heap0:-?} -> ${heap1:-?} bytes," \
+		"$(( (${heap1:-0} - ${heap0:-0}) / n )) bytes per idle connection"
 	if [ $rc -eq 0 ] && grep -q "^handshaken $n\$" "$work/many.out" &&
 		grep -q "^ok=$n failed=0\$" "$work/many.out" && serve_alive; then
 		ok "$n connections at once on one server thread: every handshake, then every body sha256-correct"
