@@ -350,3 +350,42 @@ check_peak() {
 		not_ok "peak connections ${peak:-?} < $1" "$srv_err"
 	fi
 }
+
+case_client_cert() { # needs a server with --ca "$pki/ca.pem": client certificates required
+	local with without
+	without=$(get /index.html -o /dev/null -w '%{http_code}' 2>/dev/null)
+	with=$(get /index.html --cert "$pki/client.pem" --key "$pki/client-key.pem" -o "$work/cc" \
+		-w '%{http_code}')
+	if [ "$without" != 200 ] && [ "$with" = 200 ] && grep -q hello "$work/cc"; then
+		ok "--ca: a client without a certificate is refused, one with a certificate is served"
+	else
+		not_ok "client certificates (without: '$without', with: '$with')" "$srv_err"
+	fi
+}
+
+case_psk() { # needs a server with --psk ktls-test:00112233445566778899aabbccddeeff, no --cert
+	(printf 'GET /index.html HTTP/1.1\nHost: localhost\nConnection: close\n\n'; sleep 3) |
+		timeout 15 gnutls-cli --pskusername ktls-test \
+			--pskkey 00112233445566778899aabbccddeeff \
+			--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK" -p "$port" localhost \
+			> "$work/psk.out" 2>&1
+	if grep -q "^HTTP/1.1 200 OK" "$work/psk.out" && grep -q "<p>hello</p>" "$work/psk.out"; then
+		ok "--psk: a TLS 1.3 PSK client (gnutls-cli) is served"
+	else
+		not_ok "PSK" "$work/psk.out" "$srv_err"
+	fi
+}
+
+case_threads() { # needs a server with --threads 2: SO_REUSEPORT spreads connections
+	local lines
+	"$many_get" --port "$port" --ca "$pki/ca.pem" --count 200 --path /small.bin \
+		--sha256 "$(sha "$www/small.bin")" > "$work/th.out" 2> "$work/th.err"
+	local rc=$?
+	serve_stop
+	lines=$(grep -Ec "thread [01]: at most [1-9][0-9]* connections" "$srv_err")
+	if [ $rc -eq 0 ] && [ "$lines" = 2 ]; then
+		ok "--threads 2: both threads (one ring and listener each) served connections, all correct"
+	else
+		not_ok "two threads (many-get exit $rc, $lines busy threads)" "$work/th.out" "$srv_err"
+	fi
+}

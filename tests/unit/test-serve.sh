@@ -66,6 +66,20 @@ serve_start --quiet
 case_many 300
 serve_stop
 check_peak 300
+next_port
+serve_start --threads 2 --quiet
+case_threads
+next_port
+serve_start --ca "$pki/ca.pem"
+case_client_cert
+serve_stop
+next_port
+"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --psk ktls-test:00112233445566778899aabbccddeeff \
+	> "$work/psk.log" 2> "$work/psk.err" &
+srv_pid=$! srv_err=$work/psk.err
+wait_port "$port"
+case_psk
+serve_stop
 
 echo "1..$case_no"
 [ "$failed" -eq 0 ]
