@@ -35,6 +35,7 @@ enum uring_kind {
 	KIND_TIMEOUT = 1,
 	KIND_CANCEL = 2,
 	KIND_ACCEPT = 3,
+	KIND_ACCEPT_WAIT = 4, /* a pause before accepting again, after EMFILE */
 };
 
 /* A TLS record on the wire: header plus the largest ciphertext (RFC 8446 section 5.2). */
@@ -123,6 +124,8 @@ struct uring_accept {
 	ktls_accept_cb cb;
 	void *userdata;
 	bool stopping;
+	bool waiting;
+	struct __kernel_timespec pause;
 	struct uring_accept *next;
 };
 
@@ -1062,35 +1065,68 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 
 static void uring_conn_settle(struct uring_conn *uc);
 
-static void uring_accept_complete(struct uring_accept *acc, const struct io_uring_cqe *cqe)
+static void uring_accept_arm(struct uring_accept *acc)
+{
+	struct io_uring_sqe *sqe = uring_sqe(acc->ring);
+
+	if (sqe == NULL)
+		return;
+	io_uring_prep_multishot_accept(sqe, acc->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, uring_tag(acc, KIND_ACCEPT));
+}
+
+/* The last word of a stopped accept: -ECANCELED, then it is gone. */
+static void uring_accept_end(struct uring_accept *acc)
 {
 	struct ktls_ring *ring = acc->ring;
+	struct uring_accept **pp;
+
+	for (pp = &ring->accepts; *pp != acc; pp = &(*pp)->next)
+		;
+	*pp = acc->next;
+	acc->cb(ring, -ECANCELED, acc->userdata);
+	free(acc);
+}
+
+static void uring_accept_complete(struct uring_accept *acc, const struct io_uring_cqe *cqe,
+				  enum uring_kind kind)
+{
 	bool more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+	int res = cqe->res;
 
-	if (!more && (acc->stopping || cqe->res == -ECANCELED)) {
-		struct uring_accept **pp;
-
-		if (cqe->res >= 0)
-			acc->cb(ring, cqe->res, acc->userdata);
-		for (pp = &ring->accepts; *pp != acc; pp = &(*pp)->next)
-			;
-		*pp = acc->next;
-		acc->cb(ring, -ECANCELED, acc->userdata);
-		free(acc);
+	if (kind == KIND_ACCEPT_WAIT) {
+		acc->waiting = false;
+		if (acc->stopping)
+			uring_accept_end(acc);
+		else
+			uring_accept_arm(acc);
 		return;
 	}
-	/* A multishot accept ends on some errors (e.g. EMFILE): arm it again. */
-	if (!more) {
-		struct io_uring_sqe *sqe = uring_sqe(ring);
+	if (!more && (acc->stopping || res == -ECANCELED)) {
+		if (res >= 0)
+			acc->cb(acc->ring, res, acc->userdata);
+		uring_accept_end(acc);
+		return;
+	}
+	/*
+	 * A multishot accept ends on errors.  Out of descriptors or memory,
+	 * accepting again at once would fail again at once: pause 100 ms.
+	 */
+	if (!more && (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM)) {
+		struct io_uring_sqe *sqe = uring_sqe(acc->ring);
 
 		if (sqe != NULL) {
-			io_uring_prep_multishot_accept(sqe, acc->fd, NULL, NULL,
-						       SOCK_NONBLOCK | SOCK_CLOEXEC);
-			io_uring_sqe_set_data64(sqe, uring_tag(acc, KIND_ACCEPT));
+			acc->pause.tv_sec = 0;
+			acc->pause.tv_nsec = 100 * 1000000;
+			io_uring_prep_timeout(sqe, &acc->pause, 0, 0);
+			io_uring_sqe_set_data64(sqe, uring_tag(acc, KIND_ACCEPT_WAIT));
+			acc->waiting = true;
 		}
+	} else if (!more) {
+		uring_accept_arm(acc);
 	}
-	if (cqe->res >= 0 || !acc->stopping)
-		acc->cb(ring, cqe->res, acc->userdata);
+	if (res >= 0 || !acc->stopping)
+		acc->cb(acc->ring, res, acc->userdata);
 }
 
 KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_uring_cqe *cqe)
@@ -1107,8 +1143,8 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 	kind = (enum uring_kind)(data & KIND_MASK);
 	ptr = (void *)(uintptr_t)(data & ~((uint64_t)0xff << TAG_SHIFT) & ~(uint64_t)KIND_MASK);
 
-	if (kind == KIND_ACCEPT) {
-		uring_accept_complete(ptr, cqe);
+	if (kind == KIND_ACCEPT || kind == KIND_ACCEPT_WAIT) {
+		uring_accept_complete(ptr, cqe, kind);
 		return 1;
 	}
 	if (ptr == NULL)
@@ -1284,7 +1320,7 @@ KTLS_EXPORT int ktls_ring_accept_stop(struct ktls_ring *ring, int listen_fd)
 	if (sqe == NULL)
 		return -EBUSY;
 	acc->stopping = true;
-	io_uring_prep_cancel64(sqe, uring_tag(acc, KIND_ACCEPT), 0);
+	io_uring_prep_cancel64(sqe, uring_tag(acc, acc->waiting ? KIND_ACCEPT_WAIT : KIND_ACCEPT), 0);
 	/* The cancel request's own completion is not the accept's. */
 	io_uring_sqe_set_data64(sqe, uring_tag(NULL, KIND_CANCEL));
 	return 0;

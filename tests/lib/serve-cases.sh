@@ -389,3 +389,29 @@ case_threads() { # needs a server with --threads 2: SO_REUSEPORT spreads connect
 		not_ok "two threads (many-get exit $rc, $lines busy threads)" "$work/th.out" "$srv_err"
 	fi
 }
+
+case_emfile() { # out of descriptors: accepting pauses, and resumes once some are free
+	(ulimit -n 24; exec "$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
+		--key "$pki/server-key.pem" > "$work/emf.log" 2> "$work/emf.err") &
+	srv_pid=$! srv_err=$work/emf.err
+	wait_port "$port"
+	local fds="" fd t0 t1 code
+	for _ in $(seq 30); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$port" && fds="$fds $fd"
+	done
+	sleep 1
+	t0=$(awk '{ print $14 + $15 }' "/proc/$srv_pid/stat")
+	sleep 1
+	t1=$(awk '{ print $14 + $15 }' "/proc/$srv_pid/stat")
+	for fd in $fds; do exec {fd}>&-; done
+	sleep 0.5
+	code=$(get /index.html -o /dev/null -w '%{http_code}')
+	serve_stop
+	local rc=$?
+	if grep -q "accept: Too many open files" "$work/emf.err" && [ $((t1 - t0)) -lt 50 ] &&
+		[ "$code" = 200 ] && [ $rc -eq 0 ]; then
+		ok "out of descriptors: accepting pauses (no busy loop) and resumes; next client served"
+	else
+		not_ok "EMFILE (cpu ticks $((t1 - t0)), status $code, exit $rc)" "$work/emf.err"
+	fi
+}

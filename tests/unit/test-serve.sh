@@ -80,6 +80,8 @@ srv_pid=$! srv_err=$work/psk.err
 wait_port "$port"
 case_psk
 serve_stop
+next_port
+case_emfile
 
 echo "1..$case_no"
 [ "$failed" -eq 0 ]
