@@ -284,7 +284,7 @@ static void serve_respond_status(struct sconn *c, int status, bool head_only, co
 	size_t n;
 
 	c->status = status;
-	if (status >= 400 && status != 404 && status != 403 && status != 416)
+	if (status >= 400 && status != 404 && status != 403 && status != 416 && status != 503)
 		c->keep_alive = false;
 	http_date_format(time(NULL), date, sizeof(date));
 	n = (size_t)snprintf(c->head, sizeof(c->head),
@@ -305,6 +305,23 @@ static void serve_respond_status(struct sconn *c, int status, bool head_only, co
 	serve_send_head(c);
 }
 
+/* Why a file could not be opened, as a status: a missing file, a refused one, or us. */
+static int serve_open_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+		return -404;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		return -503; /* out of descriptors or memory: try again later */
+	default:
+		return -403; /* EXDEV (out of the root), ELOOP, EACCES... */
+	}
+}
+
 static int serve_open(struct server *srv, const char *path, int *ret_fd, struct stat *st)
 {
 	struct open_how how = {
@@ -314,7 +331,7 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 	int fd = (int)syscall(SYS_openat2, srv->root_fd, path[0] ? path : ".", &how, sizeof(how));
 
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG ? -404 : -403;
+		return serve_open_status(errno);
 	if (fstat(fd, st) != 0) {
 		close(fd);
 		return -403;
@@ -324,7 +341,7 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 
 		close(fd);
 		if (index < 0)
-			return errno == ENOENT ? -404 : -403;
+			return serve_open_status(errno);
 		fd = index;
 		if (fstat(fd, st) != 0) {
 			close(fd);

@@ -82,6 +82,20 @@ case_sigterm
 next_port
 case_selfsigned
 
+# ---- --offload off: the same bytes through GnuTLS, no kernel key ----------
+next_port
+serve_start --offload off
+t0=$(stat_get TlsTxSw) r0=$(stat_get TlsRxSw)
+code=$(get /small.bin -o "$work/off.bin" -w '%{http_code}')
+t1=$(stat_get TlsTxSw) r1=$(stat_get TlsRxSw)
+serve_stop
+if [ "$code" = 200 ] && cmp -s "$work/off.bin" "$www/small.bin" && [ "$t1" = "$t0" ] &&
+	[ "$r1" = "$r0" ] && grep -q '"GET /small.bin" 200 65536 via=userspace$' "$srv_log"; then
+	ok "--offload off: identical bytes via=userspace, no kTLS key installed"
+else
+	not_ok "--offload off (status $code, TX +$((t1 - t0)), RX +$((r1 - r0)))" "$srv_log"
+fi
+
 # ---- 1,000 connections at once on one thread ------------------------------
 many_get=$KTLS_BUILD/tests/lib/many-get
 next_port
