@@ -20,8 +20,9 @@ serve_make_root
 next_port
 serve_start --threads 1 --idle-timeout 1200 --send-timeout 300 --max-conns $((n + 100))
 # A small file: the point is the idle connections; 10,000 simultaneous 64 KiB
-# responses put a 2 GiB user-mode Linux under TCP memory pressure.
-MANY_HOLD_MS=3000 case_many "$n" /index.html
+# responses put a 2 GiB user-mode Linux under TCP memory pressure
+# (KTLS_MEMORY_PATH=/small.bin tries it).
+MANY_HOLD_MS=3000 case_many "$n" "${KTLS_MEMORY_PATH:-/index.html}"
 serve_stop
 check_peak "$n"
 dmesg | grep -iE "tcp|memory|oom" | tail -5 | sed 's/^/# dmesg: /'
