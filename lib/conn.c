@@ -108,6 +108,7 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
 	if (conn == NULL)
 		return;
+	uring_conn_release(conn);
 	if (conn->session != NULL)
 		gnutls_deinit(conn->session);
 	if (conn->rx_buf != NULL) {

@@ -321,19 +321,24 @@ int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	return err;
 }
 
-KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
+/*
+ * GnuTLS's part of the handshake.  Return: 1 when already ready, 0 when
+ * GnuTLS has finished (the keys have not moved yet: handshake_finish()),
+ * -EAGAIN, or the failure.  The io_uring engine sends GnuTLS's last flight
+ * between the two.
+ */
+int handshake_step(struct ktls_conn *conn)
 {
 	int ret;
 
-	if (conn == NULL)
-		return -EINVAL;
 	switch (conn->state) {
 	case CONN_READY:
-		return 0;
+		return 1;
 	case CONN_FAILED:
 		return conn->failure;
 	case CONN_NEW:
-		conn->nonblocking = (fcntl(conn->fd, F_GETFL) & O_NONBLOCK) != 0;
+		conn->nonblocking = conn->mem != NULL ||
+				    (fcntl(conn->fd, F_GETFL) & O_NONBLOCK) != 0;
 		ret = conn->config->role == KTLS_ROLE_CLIENT ? handshake_client_prepare(conn) : 0;
 		if (ret < 0) {
 			conn->state = CONN_FAILED;
@@ -357,6 +362,12 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 	}
 	if (ret < 0)
 		return handshake_fail(conn, ret);
+	return 0;
+}
+
+int handshake_finish(struct ktls_conn *conn)
+{
+	int ret;
 
 	error_log(conn->config, KTLS_LOG_DEBUG, "handshake done: %s %s",
 		  gnutls_protocol_get_name(gnutls_protocol_get_version(conn->session)),
@@ -369,6 +380,22 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 	}
 	conn->state = CONN_READY;
 	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
+{
+	int ret;
+
+	if (conn == NULL)
+		return -EINVAL;
+	if (conn->mem != NULL)
+		return error_conn(conn, -EINVAL,
+				  "the connection is driven by an io_uring engine "
+				  "(ktls_conn_ring_handshake)");
+	ret = handshake_step(conn);
+	if (ret != 0)
+		return ret > 0 ? 0 : ret;
+	return handshake_finish(conn);
 }
 
 KTLS_EXPORT int ktls_conn_wants(const struct ktls_conn *conn)

@@ -203,6 +203,9 @@ struct ktls_conn {
 	bool ticket_received; /* a TLS 1.3 NewSessionTicket was processed */
 	unsigned int tickets_received, tickets_after_switch;
 	bool ticket_pending;  /* ... and not yet saved to the store */
+	/* The io_uring engine (uring.c): GnuTLS's transport is then memory. */
+	struct record_mem *mem;
+	struct uring_conn *uring;
 
 	char error[ERROR_TEXT_MAX];
 };
@@ -333,6 +336,13 @@ int netlink_exchange(struct nl_sock *sk, struct nl_msg *msg, netlink_msg_fn fn, 
 /* ---- handshake.c ------------------------------------------------------- */
 
 int handshake_session_init(struct ktls_conn *conn);
+/*
+ * GnuTLS's part of the handshake: 1 when already ready, 0 when GnuTLS is
+ * done but the keys have not moved, -EAGAIN, or the failure.
+ */
+int handshake_step(struct ktls_conn *conn);
+/* After handshake_step() returned 0: offload_switch() and CONN_READY. */
+int handshake_finish(struct ktls_conn *conn);
 /* Human-readable reason for a failed handshake, GnuTLS's words included. */
 int handshake_fail(struct ktls_conn *conn, int gnutls_err);
 /*
@@ -418,10 +428,16 @@ int rekey_tx(struct ktls_conn *conn, bool request_peer);
 int rekey_rx(struct ktls_conn *conn, const unsigned char *msg, size_t len);
 /* GnuTLS (RX) took a KeyUpdate that asks for ours while the kernel holds TX. */
 int rekey_answer_in_kernel(struct ktls_conn *conn);
+/* ---- uring.c ----------------------------------------------------------- */
+
+/* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
+void uring_conn_release(struct ktls_conn *conn);
 
 /* ---- probe.c ----------------------------------------------------------- */
 
 const struct ktls_caps *probe_get(void);
+/* An established loopback TCP pair (close-on-exec); 0 or a negative errno. */
+int probe_pair(int *ret_a, int *ret_b);
 /* Unit tests only: forget the cached result so that the next call probes again. */
 void probe_reset(void);
 bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_cipher cipher,
@@ -431,8 +447,26 @@ bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_ciph
 
 /* Transport callbacks GnuTLS uses on our fd. */
 void record_set_transport(struct ktls_conn *conn);
+
+/*
+ * The io_uring engine's transport: GnuTLS pulls from @in (ring RECV fills
+ * it) and pushes to @out (ring SEND drains it).  An empty @in makes GnuTLS
+ * see EAGAIN, or the end of the stream once @eof is set.
+ */
+struct record_mem {
+	unsigned char *in;
+	size_t in_cap, in_off, in_len;
+	unsigned char *out;
+	size_t out_cap, out_off, out_len;
+	size_t out_max; /* push fails beyond this: bounds a connection's memory */
+	bool eof;
+};
+/* Switch @conn's GnuTLS transport to @mem (owned by the caller). */
+void record_set_transport_mem(struct ktls_conn *conn, struct record_mem *mem);
 /* Make rx_buf hold at least @size bytes; contents are kept. */
 int record_reserve(struct ktls_conn *conn, size_t size);
+/* gnutls_record_recv with libktls's handling of alerts and errors (userspace RX). */
+ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t len);
 /* Copy out plaintext held in rx_buf, wiping what was copied. */
 size_t record_take_buffered(struct ktls_conn *conn, void *buf, size_t len);
 

@@ -36,7 +36,7 @@ KTLS_EXPORT const char *ktls_cipher_name(enum ktls_cipher cipher)
 }
 
 /* An established loopback TCP pair: the ULP refuses listening or closed sockets. */
-static int probe_pair(int *ret_a, int *ret_b)
+int probe_pair(int *ret_a, int *ret_b)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

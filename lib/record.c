@@ -77,6 +77,81 @@ static int record_pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	return ret;
 }
 
+/* ---- GnuTLS transport on memory (the io_uring engine) -------------------- */
+
+static ssize_t record_pull_mem(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct ktls_conn *conn = ptr;
+	struct record_mem *mem = conn->mem;
+	size_t n = mem->in_len < len ? mem->in_len : len;
+
+	if (conn->rx.kernel) {
+		gnutls_transport_set_errno(conn->session, EIO);
+		return -1;
+	}
+	/* Empty memory is the engine's EAGAIN: record_recv_userspace must not spin on it. */
+	conn->pull_would_block = n == 0 && !mem->eof;
+	if (n == 0) {
+		if (mem->eof) {
+			conn->peer_eof = true;
+			return 0;
+		}
+		gnutls_transport_set_errno(conn->session, EAGAIN);
+		return -1;
+	}
+	memcpy(buf, mem->in + mem->in_off, n);
+	mem->in_off += n;
+	mem->in_len -= n;
+	if (mem->in_len == 0)
+		mem->in_off = 0;
+	return (ssize_t)n;
+}
+
+static ssize_t record_push_mem(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct ktls_conn *conn = ptr;
+	struct record_mem *mem = conn->mem;
+	size_t total = 0;
+
+	if (conn->tx.kernel) {
+		gnutls_transport_set_errno(conn->session, EIO);
+		return -1;
+	}
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (mem->out_off + mem->out_len + total > mem->out_cap) {
+		size_t need = mem->out_len + total, cap = mem->out_cap ? mem->out_cap : 4096;
+		unsigned char *grown;
+
+		while (cap < need)
+			cap *= 2;
+		if (need > mem->out_max || (grown = malloc(cap)) == NULL) {
+			gnutls_transport_set_errno(conn->session, ENOBUFS);
+			return -1;
+		}
+		if (mem->out_len > 0)
+			memcpy(grown, mem->out + mem->out_off, mem->out_len);
+		free(mem->out);
+		mem->out = grown;
+		mem->out_cap = cap;
+		mem->out_off = 0;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(mem->out + mem->out_off + mem->out_len, iov[i].iov_base, iov[i].iov_len);
+		mem->out_len += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+void record_set_transport_mem(struct ktls_conn *conn, struct record_mem *mem)
+{
+	conn->mem = mem;
+	conn->nonblocking = true;
+	gnutls_transport_set_ptr(conn->session, conn);
+	gnutls_transport_set_pull_function(conn->session, record_pull_mem);
+	gnutls_transport_set_vec_push_function(conn->session, record_push_mem);
+}
+
 void record_set_transport(struct ktls_conn *conn)
 {
 	/* Custom functions also keep GnuTLS's own kTLS (if built in) off our socket. */
@@ -90,6 +165,9 @@ void record_set_transport(struct ktls_conn *conn)
 
 static int record_check_ready(struct ktls_conn *conn)
 {
+	if (conn->mem != NULL)
+		return error_conn(conn, -EINVAL,
+				  "the connection is driven by an io_uring engine (ktls_conn_ring_*)");
 	if (conn->state == CONN_READY)
 		return 0;
 	if (conn->state == CONN_FAILED)
@@ -319,7 +397,7 @@ size_t record_take_buffered(struct ktls_conn *conn, void *buf, size_t len)
 	return n;
 }
 
-static ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t len)
+ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t len)
 {
 	ssize_t ret;
 

@@ -13,6 +13,7 @@ static const struct subcommand subcommands[] = {
 	{ "nic", cmd_nic, "NIC TLS offload per interface; switch it on or off" },
 	{ "bench", cmd_bench, "kTLS against userspace TLS over loopback: throughput, CPU, calls" },
 	{ "get", cmd_get, "fetch an https:// URL; -v traces the handshake and where the crypto ran" },
+	{ "serve", cmd_serve, "HTTPS/1.1 static file server on the io_uring engine" },
 };
 
 static void usage(FILE *out)

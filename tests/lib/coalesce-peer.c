@@ -17,6 +17,7 @@
  *
  * It sends MESSAGE (default "hello after Finished\n"), then echoes nothing,
  * waits for the other side's close and exits 0 if the handshake worked.
+ * With --output FILE, what it received is written there.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -81,9 +82,11 @@ int main(int argc, char **argv)
 		{ "tls", required_argument, NULL, 't' },  { "port", required_argument, NULL, 'p' },
 		{ "ca", required_argument, NULL, 'a' },   { "cert", required_argument, NULL, 'c' },
 		{ "key", required_argument, NULL, 'k' },  { "message", required_argument, NULL, 'm' },
-		{ "priority", required_argument, NULL, 'P' }, { NULL, 0, NULL, 0 },
+		{ "priority", required_argument, NULL, 'P' }, { "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *ca = NULL, *cert = NULL, *key = NULL, *prio = NULL;
+	const char *ca = NULL, *cert = NULL, *key = NULL, *prio = NULL, *output = NULL;
+	FILE *out = NULL;
 	const char *message = "hello after Finished\n";
 	bool tls13 = true;
 	int port = 0, opt, ret;
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 't': tls13 = strcmp(optarg, "1.2") != 0; break;
 		case 'p': port = atoi(optarg); break;
+		case 'o': output = optarg; break;
 		case 'a': ca = optarg; break;
 		case 'c': cert = optarg; break;
 		case 'k': key = optarg; break;
@@ -165,8 +169,17 @@ int main(int argc, char **argv)
 	fprintf(stderr, "coalesce-peer: sent %zu bytes (Finished + data) in one write\n", h.len);
 
 	/* Wait for the other side to finish (its close_notify or EOF). */
-	while ((ret = (int)gnutls_record_recv(s, buf, sizeof(buf))) > 0)
-		;
+	if (output != NULL && (out = fopen(output, "w")) == NULL) {
+		perror("coalesce-peer: --output");
+		return 1;
+	}
+	/* GnuTLS says AGAIN after a post-handshake message (a TLS 1.3 ticket): read on. */
+	while ((ret = (int)gnutls_record_recv(s, buf, sizeof(buf))) > 0 ||
+	       (ret < 0 && !gnutls_error_is_fatal(ret)))
+		if (ret > 0 && out != NULL)
+			fwrite(buf, 1, (size_t)ret, out);
+	if (out != NULL)
+		fclose(out);
 	gnutls_bye(s, GNUTLS_SHUT_WR);
 	close(h.fd);
 	gnutls_deinit(s);

@@ -1,0 +1,421 @@
+# ktls serve test cases, shared by the host test (tests/unit/test-serve.sh,
+# GnuTLS records: no kTLS there) and the kernel test (tests/kernel/serve.sh).
+# Sourced after the caller set: ktls coalesce work pki port; and ok, not_ok,
+# next_port, wait_port, wait_pid, sha (tests/kernel/lib.sh has them).
+#
+# SERVE_BIG: size of the big file (bytes); SERVE_VIA: what the access log
+# must say for file bodies (kernel-splice or userspace).
+
+www=$work/www
+srv_pid=
+srv_log=
+srv_err=
+
+serve_make_root() {
+	mkdir -p "$www/sub" "$work/outside"
+	head -c "$SERVE_BIG" /dev/urandom > "$www/big.bin"
+	head -c 65536 /dev/urandom > "$www/small.bin"
+	echo "<p>hello</p>" > "$www/index.html"
+	echo "sub index" > "$www/sub/index.html"
+	echo "secret outside the root" > "$work/outside/secret.txt"
+	ln -s ../outside/secret.txt "$www/escape.txt"
+	ln -s /etc/passwd "$www/abs.txt"
+	ln -s small.bin "$www/inside-link.bin"
+	touch -d "2020-01-01 00:00:00 UTC" "$www/index.html"
+}
+
+# serve_start [options]: a server on $port with the test PKI.
+serve_start() {
+	srv_log=$work/serve-$port.log
+	srv_err=$work/serve-$port.err
+	"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
+		--key "$pki/server-key.pem" "$@" > "$srv_log" 2> "$srv_err" &
+	srv_pid=$!
+	wait_port "$port"
+}
+
+# serve_stop: SIGTERM; the server must exit 0 by itself.
+serve_stop() {
+	kill -TERM "$srv_pid" 2>/dev/null
+	wait_pid "$srv_pid" 20
+}
+
+# A server that is still there answers the next client: 200 and the right bytes.
+serve_alive() {
+	[ "$(get "/small.bin" -o "$work/alive.bin" -w '%{http_code}')" = 200 ] &&
+		[ "$(sha "$work/alive.bin")" = "$(sha "$www/small.bin")" ]
+}
+
+get() { # path [curl options]
+	local p=$1
+	shift
+	curl -s --max-time 120 --cacert "$pki/ca.pem" --resolve "localhost:$port:127.0.0.1" \
+		"https://localhost:$port$p" "$@"
+}
+
+# raw "request text": one request over openssl s_client; the response on stdout.
+raw() {
+	printf "$1" | timeout "${RAW_TIMEOUT:-20}" openssl s_client -quiet -connect "127.0.0.1:$port" \
+		-servername localhost -CAfile "$pki/ca.pem" 2>/dev/null
+}
+status_of() { head -1 | tr -d '\r' | cut -d' ' -f2; }
+
+# Access-log lines for a request target.
+log_lines() { grep -F "\"GET $1\"" "$srv_log"; }
+
+case_downloads() { # the big file by curl, wget and openssl s_client
+	local want got n
+	want=$(sha "$www/big.bin")
+	got=$(get /big.bin -o "$work/curl.bin" -w '%{http_code}')
+	if [ "$got" = 200 ] && [ "$(sha "$work/curl.bin")" = "$want" ] &&
+		log_lines /big.bin | tail -1 | grep -q " 200 $SERVE_BIG via=$SERVE_VIA\$"; then
+		ok "curl downloads $SERVE_BIG bytes, sha256 equal, log says via=$SERVE_VIA"
+	else
+		not_ok "curl download (status $got)" "$srv_log" "$srv_err"
+	fi
+	rm -f "$work/curl.bin"
+	if wget -q --ca-certificate="$pki/ca.pem" -O "$work/wget.bin" \
+		"https://localhost:$port/big.bin" 2> "$work/wget.err" ||
+		[ -s "$work/wget.bin" ]; then :; fi
+	if [ "$(sha "$work/wget.bin")" = "$want" ]; then
+		ok "wget downloads the big file, sha256 equal"
+	else
+		not_ok "wget download" "$work/wget.err" "$srv_err"
+	fi
+	rm -f "$work/wget.bin"
+	RAW_TIMEOUT=600 raw "GET /big.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" \
+		> "$work/ossl.bin"
+	n=$(stat -c %s "$work/ossl.bin")
+	if head -1 "$work/ossl.bin" | grep -q "^HTTP/1.1 200 OK" &&
+		[ "$(tail -c "$SERVE_BIG" "$work/ossl.bin" | sha256sum | cut -d' ' -f1)" = "$want" ] &&
+		[ "$n" -gt "$SERVE_BIG" ] && [ "$n" -lt $((SERVE_BIG + 1024)) ]; then
+		ok "openssl s_client downloads the big file, sha256 equal"
+	else
+		not_ok "openssl s_client download ($n bytes)" "$srv_err"
+	fi
+	rm -f "$work/ossl.bin"
+}
+
+case_ranges() {
+	local code size
+	size=$SERVE_BIG
+	code=$(get /big.bin -r 1000-200999 -o "$work/r1" -D "$work/r1.h" -w '%{http_code}')
+	if [ "$code" = 206 ] && cmp -s "$work/r1" <(tail -c +1001 "$www/big.bin" | head -c 200000) &&
+		grep -qi "^Content-Range: bytes 1000-200999/$size" "$work/r1.h"; then
+		ok "range 1000-200999: 206, the right bytes and Content-Range"
+	else
+		not_ok "range 1000-200999 (status $code)" "$work/r1.h"
+	fi
+	code=$(get /big.bin -r -4096 -o "$work/r2" -w '%{http_code}')
+	if [ "$code" = 206 ] && cmp -s "$work/r2" <(tail -c 4096 "$www/big.bin"); then
+		ok "suffix range -4096: 206, the last 4096 bytes"
+	else
+		not_ok "suffix range (status $code)"
+	fi
+	code=$(get /big.bin -r $((size / 2))- -o "$work/r3" -w '%{http_code}')
+	if [ "$code" = 206 ] && cmp -s "$work/r3" <(tail -c +$((size / 2 + 1)) "$www/big.bin"); then
+		ok "open range from the middle: 206, sha256 equal"
+	else
+		not_ok "open range (status $code)"
+	fi
+	code=$(get /big.bin -r "$size"- -o "$work/r4" -D "$work/r4.h" -w '%{http_code}')
+	if [ "$code" = 416 ] && grep -qi "^Content-Range: bytes \*/$size" "$work/r4.h"; then
+		ok "range past the end: 416 with Content-Range bytes */$size"
+	else
+		not_ok "range past the end (status $code)" "$work/r4.h"
+	fi
+	rm -f "$work"/r[1-4]
+}
+
+case_head_conditional() {
+	local code
+	code=$(get /big.bin -I -o "$work/h.h" -w '%{http_code}')
+	if [ "$code" = 200 ] && grep -qi "^Content-Length: $SERVE_BIG" "$work/h.h" &&
+		grep -qi "^Last-Modified: " "$work/h.h" &&
+		grep -qi "^Content-Type: application/octet-stream" "$work/h.h"; then
+		ok "HEAD: 200 with Content-Length, Last-Modified, Content-Type and no body"
+	else
+		not_ok "HEAD (status $code)" "$work/h.h"
+	fi
+	code=$(get /index.html -o "$work/i.html" -D "$work/i.h" -w '%{http_code}')
+	if [ "$code" = 200 ] && grep -qi "^Content-Type: text/html" "$work/i.h" &&
+		grep -qi "^Last-Modified: Wed, 01 Jan 2020 00:00:00 GMT" "$work/i.h"; then
+		ok "Content-Type from the extension, Last-Modified from the file"
+	else
+		not_ok "index.html headers (status $code)" "$work/i.h"
+	fi
+	code=$(get /index.html -H "If-Modified-Since: Wed, 01 Jan 2020 00:00:00 GMT" -o /dev/null \
+		-w '%{http_code}')
+	code2=$(get /index.html -H "If-Modified-Since: Tue, 31 Dec 2019 23:59:59 GMT" -o /dev/null \
+		-w '%{http_code}')
+	if [ "$code" = 304 ] && [ "$code2" = 200 ]; then
+		ok "If-Modified-Since: 304 when not modified since, 200 when modified"
+	else
+		not_ok "If-Modified-Since ($code, $code2)"
+	fi
+	code=$(get /sub/ -o "$work/sub" -w '%{http_code}')
+	if [ "$code" = 200 ] && [ "$(cat "$work/sub")" = "sub index" ]; then
+		ok "a directory serves its index.html"
+	else
+		not_ok "directory index (status $code)"
+	fi
+}
+
+case_keepalive() {
+	local u="https://localhost:$port" peers
+	curl -s --cacert "$pki/ca.pem" --resolve "localhost:$port:127.0.0.1" "$u/small.bin" \
+		"$u/small.bin" "$u/index.html" -o "$work/k1" -o "$work/k2" -o "$work/k3" \
+		-w '%{num_connects}\n' > "$work/k.out"
+	peers=$(grep -F '"GET /small.bin"' "$srv_log" | tail -2 | cut -d' ' -f1 | sort -u | wc -l)
+	if cmp -s "$work/k1" "$www/small.bin" && cmp -s "$work/k2" "$www/small.bin" &&
+		[ "$peers" = 1 ] && [ "$(tr '\n' ' ' < "$work/k.out")" = "1 0 0 " ]; then
+		ok "keep-alive: three requests on one connection"
+	else
+		not_ok "keep-alive (peers $peers)" "$work/k.out"
+	fi
+}
+
+case_errors() { # status for bad requests and paths outside the root
+	local t want got
+	while IFS='|' read -r want t; do
+		got=$(raw "$t" | status_of)
+		if [ "$got" = "$want" ]; then
+			ok "$want for ${t%%\\r*}"
+		else
+			not_ok "expected $want, got '$got' for ${t%%\\r*}"
+		fi
+	done <<EOF
+404|GET /nothing-here HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET /../outside/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET /sub/../../outside/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET /%%2e%%2e/outside/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET /escape.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET /abs.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+400|GET http://localhost/etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n
+400|GET /%%2fetc%%2fpasswd HTTP/1.1\r\nHost: localhost\r\n\r\n
+405|POST /small.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n
+400|GET / HTTP/1.1\r\n\r\n
+400|GET / HTTP/1.1\r\nHost: localhost\r\nBad Header\r\n\r\n
+400|garbage\r\n\r\n
+EOF
+	got=$(raw "GET /$(head -c 3000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: localhost\r\n\r\n" |
+		status_of)
+	[ "$got" = 414 ] && ok "414 for a 3000-byte request-target" || not_ok "414 (got '$got')"
+	got=$(raw "GET / HTTP/1.1\r\nHost: localhost\r\n$(for i in $(seq 300); do
+		printf 'X-Pad-%d: %040d\\r\\n' "$i" 0; done)\r\n" | status_of)
+	[ "$got" = 431 ] && ok "431 for a 16 KiB request head" || not_ok "431 (got '$got')"
+	got=$(get /inside-link.bin -o "$work/il" -w '%{http_code}')
+	if [ "$got" = 200 ] && cmp -s "$work/il" "$www/small.bin"; then
+		ok "a symlink that stays inside the root is served"
+	else
+		not_ok "symlink inside the root (status $got)"
+	fi
+	if ! grep -q "secret outside" "$srv_log" && serve_alive; then
+		ok "after the bad requests the server still serves the next client"
+	else
+		not_ok "server after bad requests" "$srv_err"
+	fi
+}
+
+case_coalesce() { # the request arrives in the same segment as the client's Finished
+	local req=$'GET /small.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'
+	"$coalesce" --tls 1.3 --port "$port" --ca "$pki/ca.pem" --message "$req" \
+		--output "$work/co.out" 2> "$work/co.err"
+	local rc=$?
+	if [ $rc -eq 0 ] && head -1 "$work/co.out" | grep -q "^HTTP/1.1 200" &&
+		[ "$(tail -c 65536 "$work/co.out" | sha256sum | cut -d' ' -f1)" = "$(sha "$www/small.bin")" ]; then
+		ok "a request sent with the client's Finished (one segment) is answered: 200, sha256 equal"
+	else
+		not_ok "request coalesced with Finished (exit $rc)" "$work/co.err" "$srv_err"
+	fi
+}
+
+case_slowloris() { # needs a server with --header-timeout 1 --idle-timeout 2
+	local start end got
+	start=$(date +%s)
+	got=$( (printf 'GET /small.bin HTTP/1.1\r\nHost: local'; sleep 4) |
+		timeout 15 openssl s_client -quiet -connect "127.0.0.1:$port" -servername localhost \
+			-CAfile "$pki/ca.pem" 2>/dev/null | status_of)
+	end=$(date +%s)
+	if [ "$got" = 408 ] && serve_alive; then
+		ok "slowloris: an unfinished request head gets 408 and is closed; others are served"
+	else
+		not_ok "slowloris (got '$got' after $((end - start)) s)" "$srv_err"
+	fi
+	# idle keep-alive: closed with close_notify, seen by gnutls-cli as a proper close
+	(sleep 5) | timeout 15 gnutls-cli --x509cafile "$pki/ca.pem" -p "$port" localhost \
+		> "$work/idle.out" 2>&1
+	if grep -q "Peer has closed the GnuTLS connection" "$work/idle.out" && serve_alive; then
+		ok "an idle connection is closed after the idle timeout, with close_notify"
+	else
+		not_ok "idle timeout" "$work/idle.out"
+	fi
+}
+
+case_vanish() { # a client that goes away in the middle of a body
+	get /big.bin | head -c 100000 > /dev/null
+	sleep 0.5
+	if serve_alive; then
+		ok "a client that vanishes mid-transfer does not disturb the server"
+	else
+		not_ok "client vanishing mid-transfer" "$srv_err"
+	fi
+}
+
+case_sigterm() { # SIGTERM: connections are closed with close_notify; exit 0
+	(sleep 20) | timeout 25 gnutls-cli --x509cafile "$pki/ca.pem" -p "$port" localhost \
+		> "$work/term.out" 2>&1 &
+	local cli=$!
+	for _ in $(seq 1 100); do
+		grep -q "Handshake was completed" "$work/term.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.3
+	serve_stop
+	local rc=$?
+	wait "$cli" 2>/dev/null
+	if [ $rc -eq 0 ] && grep -q "Peer has closed the GnuTLS connection" "$work/term.out" &&
+		grep -q "ktls serve: stopped" "$srv_err"; then
+		ok "SIGTERM: an idle connection gets close_notify, the server exits 0"
+	else
+		not_ok "SIGTERM (exit $rc)" "$work/term.out" "$srv_err"
+	fi
+}
+
+case_selfsigned() { # no certificate: one is made and its fingerprint printed
+	"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" > /dev/null 2> "$work/ss.err" &
+	local pid=$!
+	wait_port "$port"
+	local fp printed
+	fp=$(openssl s_client -connect "127.0.0.1:$port" < /dev/null 2>/dev/null |
+		openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)
+	printed=$(grep -o "SHA-256 [0-9A-F:]*" "$work/ss.err" | cut -d' ' -f2)
+	kill -TERM $pid
+	wait_pid $pid 20
+	local rc=$?
+	if [ -n "$fp" ] && [ "$fp" = "$printed" ] && [ $rc -eq 0 ]; then
+		ok "no certificate given: a self-signed one is made and its fingerprint printed"
+	else
+		not_ok "self-signed certificate (served '$fp', printed '$printed', exit $rc)" "$work/ss.err"
+	fi
+}
+
+# case_many N: N connections open at once on one server thread (many-get
+# completes every handshake before any request), each body sha256-checked;
+# the server's memory per idle connection goes to the TAP log.  Needs a
+# server whose idle timeout outlasts N handshakes, and $many_get.
+case_many() { # N [path]
+	local n=$1 path=${2:-/small.bin} rss0 rss1 rc heap0 heap1
+	rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	kill -USR1 "$srv_pid"
+	sleep 0.3
+	"$many_get" --port "$port" --ca "$pki/ca.pem" --count "$n" --path "$path" \
+		--sha256 "$(sha "$www$path")" --hold-ms "${MANY_HOLD_MS:-1000}" \
+		> "$work/many.out" 2> "$work/many.err" &
+	local mpid=$!
+	for _ in $(seq 1 $((n * 2 + 600))); do
+		grep -q "^holding" "$work/many.out" 2>/dev/null && break
+		kill -0 $mpid 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.5
+	rss1=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
+	kill -USR1 "$srv_pid"
+	sleep 0.5
+	wait_pid $mpid $((n / 5 + 120))
+	rc=$?
+	heap0=$(grep -o "^ktls serve: 0 connections, heap in use [0-9]*" "$srv_err" | head -1 |
+		awk '{ print $NF }')
+	heap1=$(grep -o "^ktls serve: $n connections, heap in use [0-9]*" "$srv_err" | tail -1 |
+		awk '{ print $NF }')
+	echo "# $n idle connections: server VmRSS $rss0 -> $rss1 kB," \
+		"$(( (rss1 - rss0) * 1024 / n )) bytes per idle connection;" \
+		"heap in use ${heap0:-?} -> ${heap1:-?} bytes," \
+		"$(( (${heap1:-0} - ${heap0:-0}) / n )) bytes per idle connection"
+	if [ $rc -eq 0 ] && grep -q "^handshaken $n\$" "$work/many.out" &&
+		grep -q "^ok=$n failed=0\$" "$work/many.out" && serve_alive; then
+		ok "$n connections at once on one server thread: every handshake, then every $path sha256-correct"
+	else
+		grep -v "via=kernel-splice$" "$srv_log" | head -5 | sed 's/^/#   /'
+		grep -v "^ktls serve: [0-9]* connections" "$srv_err" | sed 's/127\.0\.0\.1:[0-9]*/PEER/' |
+			sort | uniq -c | sort -rn |
+			head -10 | sed 's/^/#   /'
+		not_ok "$n connections at once (many-get exit $rc)" "$work/many.out"
+	fi
+}
+
+# After serve_stop: the server had N connections open at the same time.
+check_peak() {
+	local peak
+	peak=$(grep -o "at most [0-9]* connections" "$srv_err" | cut -d' ' -f3)
+	if [ "${peak:-0}" -ge "$1" ]; then
+		ok "the server thread held $peak connections at once"
+	else
+		not_ok "peak connections ${peak:-?} < $1" "$srv_err"
+	fi
+}
+
+case_client_cert() { # needs a server with --ca "$pki/ca.pem": client certificates required
+	local with without
+	without=$(get /index.html -o /dev/null -w '%{http_code}' 2>/dev/null)
+	with=$(get /index.html --cert "$pki/client.pem" --key "$pki/client-key.pem" -o "$work/cc" \
+		-w '%{http_code}')
+	if [ "$without" != 200 ] && [ "$with" = 200 ] && grep -q hello "$work/cc"; then
+		ok "--ca: a client without a certificate is refused, one with a certificate is served"
+	else
+		not_ok "client certificates (without: '$without', with: '$with')" "$srv_err"
+	fi
+}
+
+case_psk() { # needs a server with --psk ktls-test:00112233445566778899aabbccddeeff, no --cert
+	(printf 'GET /index.html HTTP/1.1\nHost: localhost\nConnection: close\n\n'; sleep 3) |
+		timeout 15 gnutls-cli --pskusername ktls-test \
+			--pskkey 00112233445566778899aabbccddeeff \
+			--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK" -p "$port" localhost \
+			> "$work/psk.out" 2>&1
+	if grep -q "^HTTP/1.1 200 OK" "$work/psk.out" && grep -q "<p>hello</p>" "$work/psk.out"; then
+		ok "--psk: a TLS 1.3 PSK client (gnutls-cli) is served"
+	else
+		not_ok "PSK" "$work/psk.out" "$srv_err"
+	fi
+}
+
+case_threads() { # needs a server with --threads 2: SO_REUSEPORT spreads connections
+	local lines
+	"$many_get" --port "$port" --ca "$pki/ca.pem" --count 200 --path /small.bin \
+		--sha256 "$(sha "$www/small.bin")" > "$work/th.out" 2> "$work/th.err"
+	local rc=$?
+	serve_stop
+	lines=$(grep -Ec "thread [01]: at most [1-9][0-9]* connections" "$srv_err")
+	if [ $rc -eq 0 ] && [ "$lines" = 2 ]; then
+		ok "--threads 2: both threads (one ring and listener each) served connections, all correct"
+	else
+		not_ok "two threads (many-get exit $rc, $lines busy threads)" "$work/th.out" "$srv_err"
+	fi
+}
+
+case_emfile() { # out of descriptors: accepting pauses, and resumes once some are free
+	(ulimit -n 24; exec "$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
+		--key "$pki/server-key.pem" > "$work/emf.log" 2> "$work/emf.err") &
+	srv_pid=$! srv_err=$work/emf.err
+	wait_port "$port"
+	local fds="" fd t0 t1 code
+	for _ in $(seq 30); do
+		exec {fd}<>"/dev/tcp/127.0.0.1/$port" && fds="$fds $fd"
+	done
+	sleep 1
+	t0=$(awk '{ print $14 + $15 }' "/proc/$srv_pid/stat")
+	sleep 1
+	t1=$(awk '{ print $14 + $15 }' "/proc/$srv_pid/stat")
+	for fd in $fds; do exec {fd}>&-; done
+	sleep 0.5
+	code=$(get /index.html -o /dev/null -w '%{http_code}')
+	serve_stop
+	local rc=$?
+	if grep -q "accept: Too many open files" "$work/emf.err" && [ $((t1 - t0)) -lt 50 ] &&
+		[ "$code" = 200 ] && [ $rc -eq 0 ]; then
+		ok "out of descriptors: accepting pauses (no busy loop) and resumes; next client served"
+	else
+		not_ok "EMFILE (cpu ticks $((t1 - t0)), status $code, exit $rc)" "$work/emf.err"
+	fi
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The io_uring engine through the public API, on one thread: a client on a
+ * ring libktls owns and a server on the application's own struct io_uring
+ * (CQEs handed over with ktls_ring_process_cqe()).  Handshake, send, recv,
+ * sendfile, close_notify, timeouts, cancellation, one operation per
+ * direction, misuse.  On a kernel with kTLS the same program checks that the
+ * keys went to the kernel (the kernel suite runs it too).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "unit.h"
+
+#define TIMEOUT_MS 10000
+
+static struct unit_cert ca, leaf;
+
+struct result {
+	bool done;
+	ssize_t value;
+	unsigned char *data; /* received bytes, appended */
+	size_t len, cap;
+};
+
+static void on_done(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata)
+{
+	struct result *r = userdata;
+
+	(void)conn;
+	r->done = true;
+	r->value = value;
+	if (data != NULL && value > 0) {
+		if (r->len + (size_t)value > r->cap) {
+			r->cap = (r->len + (size_t)value) * 2;
+			r->data = realloc(r->data, r->cap);
+		}
+		memcpy(r->data + r->len, data, (size_t)value);
+		r->len += (size_t)value;
+	}
+}
+
+static struct io_uring app_uring;
+static struct ktls_ring *client_ring, *server_ring;
+static int foreign_cqes;
+
+/* Drive both rings until @a (and @b, if given) are done, or fail after a while. */
+static bool drive(struct result *a, struct result *b)
+{
+	for (int i = 0; i < TIMEOUT_MS / 10; i++) {
+		struct io_uring_cqe *cqe;
+
+		if (a->done && (b == NULL || b->done))
+			return true;
+		ktls_ring_run(client_ring, 0);
+		io_uring_submit(&app_uring);
+		while (io_uring_peek_cqe(&app_uring, &cqe) == 0) {
+			struct io_uring_cqe copy = *cqe;
+
+			io_uring_cqe_seen(&app_uring, cqe);
+			if (ktls_ring_process_cqe(server_ring, &copy) == 0)
+				foreign_cqes++;
+		}
+		usleep(2000);
+		if (a->done && (b == NULL || b->done))
+			return true;
+		usleep(8000);
+	}
+	return false;
+}
+
+static void reset(struct result *r)
+{
+	free(r->data);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Receive on @conn until @want bytes are in @r (or a receive fails). */
+static void recv_into(struct ktls_conn *conn, struct result *r, size_t want)
+{
+	while (r->len < want) {
+		struct result chunk = { 0 };
+
+		if (ktls_conn_ring_recv(conn, 65536, TIMEOUT_MS, on_done, &chunk) < 0 ||
+		    !drive(&chunk, NULL) || chunk.value <= 0) {
+			tap_diag("recv: %zd %s", chunk.value, ktls_conn_error(conn));
+			free(chunk.data);
+			return;
+		}
+		r->data = realloc(r->data, r->len + chunk.len);
+		memcpy(r->data + r->len, chunk.data, chunk.len);
+		r->len += chunk.len;
+		free(chunk.data);
+	}
+}
+
+/* sendfile @count bytes of @file from @offset; the peer gets exactly @data + @offset. */
+static bool sendfile_case(struct ktls_conn *from, struct ktls_conn *to, int file, off_t offset,
+			  size_t count, const unsigned char *data)
+{
+	struct result rs = { 0 }, rc = { 0 };
+	bool ok;
+
+	ktls_conn_ring_sendfile(from, file, offset, count, TIMEOUT_MS, on_done, &rs);
+	recv_into(to, &rc, count);
+	drive(&rs, NULL);
+	ok = rs.value == (ssize_t)count && rc.len == count &&
+	     memcmp(rc.data, data + offset, count) == 0;
+	if (!ok)
+		tap_diag("sendfile: %zd (%s), received %zu", rs.value, ktls_conn_error(from), rc.len);
+	reset(&rs);
+	reset(&rc);
+	return ok;
+}
+
+int main(void)
+{
+	const char *dir = unit_tmpdir();
+	struct ktls_config *ccfg, *scfg;
+	struct ktls_conn *client, *server;
+	struct result rc = { 0 }, rs = { 0 };
+	struct ktls_info info;
+	struct io_uring_sqe *sqe;
+	int cfd, sfd, ret;
+
+	if (io_uring_queue_init(64, &app_uring, 0) < 0)
+		tap_skip_all("io_uring is not available here");
+	if (unit_cert_make(&ca, dir, "ca", UNIT_CERT_CA, "ring CA", NULL, NULL, false) < 0 ||
+	    unit_cert_make(&leaf, dir, "server", UNIT_CERT_SERVER, "localhost", "localhost", &ca,
+			   false) < 0)
+		tap_bail("cannot make certificates");
+	if (ktls_config_new(KTLS_ROLE_CLIENT, &ccfg) < 0 ||
+	    ktls_config_set_ca_file(ccfg, ca.cert_path) < 0 ||
+	    ktls_config_new(KTLS_ROLE_SERVER, &scfg) < 0 ||
+	    ktls_config_add_cert_file(scfg, leaf.cert_path, leaf.key_path) < 0)
+		tap_bail("config set-up failed");
+	tap_check(ktls_ring_new(NULL, 0, &client_ring) == 0, "a ring libktls owns");
+	tap_check(ktls_ring_new(&app_uring, 0, &server_ring) == 0 &&
+			  ktls_ring_uring(server_ring) == &app_uring,
+		  "an engine on the application's ring");
+	if (unit_tcp_pair(&cfd, &sfd, false) < 0)
+		tap_bail("no TCP pair");
+	if (ktls_conn_new(ccfg, cfd, KTLS_CONN_OWN_FD, &client) < 0 ||
+	    ktls_conn_set_server_name(client, "localhost") < 0 ||
+	    ktls_conn_new(scfg, sfd, KTLS_CONN_OWN_FD, &server) < 0)
+		tap_bail("conn set-up failed");
+
+	/* misuse before attaching and before the handshake */
+	tap_check_err("handshake without a ring", ktls_conn_ring_handshake(client, 0, on_done, &rc),
+		      EINVAL, "not attached", NULL);
+	tap_check(ktls_conn_ring_attach(client, client_ring) == 0 &&
+			  ktls_conn_ring_attach(server, server_ring) == 0,
+		  "attach both connections");
+	tap_check_err("attach twice", ktls_conn_ring_attach(client, client_ring), EINVAL,
+		      "one ring", NULL);
+	tap_check_err("recv before the handshake", ktls_conn_ring_recv(client, 100, 0, on_done, &rc),
+		      EINVAL, "before the handshake", NULL);
+	tap_check_err("blocking API on a ring connection", ktls_conn_handshake(client), EINVAL,
+		      "io_uring", NULL);
+
+	/* an SQE of the application's own shares the ring */
+	sqe = io_uring_get_sqe(&app_uring);
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, 42);
+
+	ktls_conn_ring_handshake(client, TIMEOUT_MS, on_done, &rc);
+	ret = ktls_conn_ring_handshake(server, TIMEOUT_MS, on_done, &rs);
+	tap_check(ret == 0 && ktls_conn_ring_busy(server) == 1, "handshake started (busy 1)");
+	tap_check_err("a second operation beside the handshake",
+		      ktls_conn_ring_send(server, "x", 1, 0, on_done, &rs), EINVAL,
+		      "before the handshake", NULL);
+	tap_check(drive(&rc, &rs) && rc.value == 0 && rs.value == 0,
+		  "handshake through the rings: client %zd, server %zd", rc.value, rs.value);
+	if (rc.value != 0 || rs.value != 0)
+		tap_bail("client: %s; server: %s", ktls_conn_error(client), ktls_conn_error(server));
+	tap_check(foreign_cqes == 1, "the application's own CQE was left to it (%d)", foreign_cqes);
+	ktls_conn_get_info(server, &info);
+	tap_diag("server TX %s, RX %s", info.tx.kernel ? "kernel" : info.tx.reason,
+		 info.rx.kernel ? "kernel" : info.rx.reason);
+	{
+		struct ktls_caps caps;
+
+		ktls_probe(&caps);
+		tap_check(info.tx.kernel == caps.ulp_available && info.rx.kernel == caps.ulp_available,
+			  "the keys went to the kernel exactly when it has kTLS (%s)",
+			  caps.ulp_available ? "yes" : "no");
+	}
+
+	/* send and receive, both ways */
+	size_t total = 300000;
+	unsigned char *data = malloc(total);
+
+	unit_fill(data, total, 0, 11);
+	reset(&rc);
+	reset(&rs);
+	ktls_conn_ring_send(client, data, total, TIMEOUT_MS, on_done, &rc);
+	recv_into(server, &rs, total);
+	drive(&rc, NULL);
+	tap_check(rc.value == (ssize_t)total && rs.len == total && memcmp(rs.data, data, total) == 0,
+		  "%zu bytes client -> server, identical", total);
+
+	/* one receive at a time; a receive times out; a cancelled one says so */
+	struct result r1 = { 0 }, r2 = { 0 };
+
+	tap_check(ktls_conn_ring_recv(client, 100, 200, on_done, &r1) == 0 &&
+			  ktls_conn_ring_recv(client, 100, 0, on_done, &r2) == -EBUSY,
+		  "a second receive while one is in flight: EBUSY");
+	drive(&r1, NULL);
+	tap_check(r1.done && r1.value == -ETIMEDOUT,
+		  "a receive with nothing to read times out: %s", unit_errno_name((int)-r1.value));
+	reset(&r1);
+	ret = ktls_conn_ring_recv(client, 100, 0, on_done, &r1);
+	ret = ret == 0 ? ktls_conn_ring_cancel(client) : ret;
+	drive(&r1, NULL);
+	tap_check(ret == 1 && r1.done && r1.value == -ECANCELED && ktls_conn_ring_busy(client) == 0,
+		  "a cancelled receive ends with ECANCELED: %s", unit_errno_name((int)-r1.value));
+
+	/* sendfile server -> client, from an offset */
+	char path[4096];
+	int file;
+
+	unit_write_file(dir, "file.bin", data, total, path);
+	file = open(path, O_RDONLY);
+	{
+		/* No descriptor left for a pipe: kernel TX reads and sends instead. */
+		struct rlimit rl, low;
+		int next = dup(0);
+
+		close(next);
+		getrlimit(RLIMIT_NOFILE, &rl);
+		low = rl;
+		low.rlim_cur = (rlim_t)next;
+		setrlimit(RLIMIT_NOFILE, &low);
+		tap_check(sendfile_case(server, client, file, 0, total, data),
+			  "sendfile of %zu bytes with no descriptor left (%s), identical", total,
+			  info.tx.kernel ? "read + kernel TLS send" : "GnuTLS");
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	tap_check(sendfile_case(server, client, file, 1000, total - 1000, data),
+		  "sendfile of %zu bytes from offset 1000 (%s), identical", total - 1000,
+		  info.tx.kernel ? "splice" : "GnuTLS");
+	reset(&rs);
+	ktls_conn_ring_sendfile(server, file, total - 10, 100, TIMEOUT_MS, on_done, &rs);
+	drive(&rs, NULL);
+	tap_check(rs.done && rs.value == -ENODATA, "sendfile past the end of the file: %s",
+		  unit_errno_name((int)-rs.value));
+	close(file);
+	/* the 10 bytes it could send are in the stream: read them away */
+	reset(&rc);
+	ktls_conn_ring_recv(client, 16384, TIMEOUT_MS, on_done, &rc);
+	drive(&rc, NULL);
+
+	/* close_notify: the peer's receive ends with 0 */
+	reset(&rs);
+	reset(&rc);
+	ktls_conn_ring_shutdown(server, TIMEOUT_MS, on_done, &rs);
+	ktls_conn_ring_recv(client, 100, TIMEOUT_MS, on_done, &rc);
+	tap_check(drive(&rs, &rc) && rs.value == 0 && rc.value == 0,
+		  "close_notify sent (%zd) and seen as the end of the stream (%zd)", rs.value,
+		  rc.value);
+	tap_check_err("send after close_notify", ktls_conn_ring_send(server, "x", 1, 0, on_done, &rs),
+		      EPIPE, "after shutdown", NULL);
+
+	/* freeing with nothing in flight, then the rings */
+	ktls_conn_free(client);
+	ktls_conn_free(server);
+	ktls_ring_free(client_ring);
+	ktls_ring_free(server_ring);
+	io_uring_queue_exit(&app_uring);
+	reset(&rc);
+	reset(&rs);
+	free(data);
+	ktls_config_unref(ccfg);
+	ktls_config_unref(scfg);
+	unit_cert_free(&ca);
+	unit_cert_free(&leaf);
+	tap_check(ktls_ring_zerocopy_send() >= 0, "zero-copy send probe: %d",
+		  ktls_ring_zerocopy_send());
+	return tap_done();
+}

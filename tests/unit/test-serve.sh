@@ -1,0 +1,87 @@
+#!/bin/bash
+# ktls serve on the build host, whose kernel has no kTLS: every byte goes
+# through GnuTLS records on the io_uring engine.  The same cases as the
+# kernel suite's serve.sh (tests/lib/serve-cases.sh), with a smaller file.
+# Arguments: the ktls binary, coalesce-peer, the source directory.
+set -u
+ktls=$1
+coalesce=$2
+src=$3
+for tool in curl wget openssl gnutls-cli; do
+	command -v $tool > /dev/null || { echo "1..0 # SKIP $tool is not installed"; exit 0; }
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/ktls-serve.XXXXXX")
+pki=$work/pki
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$work"' EXIT
+"$src/tests/lib/make-certs.sh" "$pki" || { echo "Bail out! cannot make certificates"; exit 1; }
+
+case_no=0 failed=0
+ok() { echo "ok $((case_no += 1)) - $1"; }
+not_ok() {
+	echo "not ok $((case_no += 1)) - $1"
+	failed=$((failed + 1))
+	shift
+	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f"; done
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+port=$((30000 + $$ % 20000))
+next_port() { port=$((port + 1)); }
+wait_port() {
+	for _ in $(seq 1 100); do
+		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_pid() { # pid seconds -> its exit status, 124 after killing it
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
+		sleep 0.1
+	done
+	kill -KILL "$1"
+	wait "$1"
+	return 124
+}
+
+SERVE_BIG=$((8 << 20))
+SERVE_VIA=userspace
+. "$src/tests/lib/serve-cases.sh"
+serve_make_root
+
+serve_start --header-timeout 1 --idle-timeout 2
+case_downloads
+case_ranges
+case_head_conditional
+case_keepalive
+case_errors
+case_coalesce
+case_vanish
+case_slowloris
+case_sigterm
+next_port
+case_selfsigned
+many_get=$(dirname "$coalesce")/many-get
+next_port
+serve_start --quiet
+case_many 300
+serve_stop
+check_peak 300
+next_port
+serve_start --threads 2 --quiet
+case_threads
+next_port
+serve_start --ca "$pki/ca.pem"
+case_client_cert
+serve_stop
+next_port
+"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --psk ktls-test:00112233445566778899aabbccddeeff \
+	> "$work/psk.log" 2> "$work/psk.err" &
+srv_pid=$! srv_err=$work/psk.err
+wait_port "$port"
+case_psk
+serve_stop
+next_port
+case_emfile
+
+echo "1..$case_no"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,926 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ktls serve: an HTTPS/1.1 static file server on the io_uring engine.
+ *
+ * One thread per --threads, each with its own ring and SO_REUSEPORT
+ * listener.  A connection: multishot accept -> ring handshake -> read a
+ * request head (idle timeout for its first byte, header timeout for the
+ * rest) -> response head by send, body by sendfile (kernel splice when the
+ * kernel holds the TX key, GnuTLS otherwise) -> the next request, or
+ * close_notify.  Files are opened with openat2(RESOLVE_BENEATH) under the
+ * root, so nothing outside it can be reached by "..", symlinks or absolute
+ * paths.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <linux/openat2.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "tool.h"
+
+struct serve_opts {
+	const char *root;
+	const char *bind;
+	int port;
+	const char *cert, *key, *ca;
+	const char *psk;
+	enum ktls_offload offload;
+	int threads;
+	int max_conns;
+	unsigned int handshake_ms, idle_ms, header_ms, send_ms;
+	bool quiet;
+};
+
+struct server {
+	struct serve_opts o;
+	struct ktls_config *config;
+	int root_fd;
+	bool made_cert; /* a self-signed one, in a temporary directory */
+	pthread_mutex_t log_lock;
+};
+
+struct worker {
+	struct server *srv;
+	pthread_t thread;
+	struct ktls_ring *ring;
+	int index;
+	int listen_fd;
+	bool accepting;
+	bool stopping;
+	int n_conns;
+	int peak_conns; /* the most connections at once */
+	struct sconn *conns;
+	int ret;
+};
+
+enum sconn_state {
+	SC_HANDSHAKE,
+	SC_READ,     /* waiting for (the rest of) a request head */
+	SC_RESPOND,  /* sending a response */
+	SC_CLOSING,  /* close_notify on its way */
+};
+
+struct sconn {
+	struct worker *w;
+	struct ktls_conn *conn;
+	enum sconn_state state;
+	char peer[64];
+	bool tx_kernel;
+	char *req; /* request bytes; allocated only while some are there */
+	size_t req_len;
+	uint64_t head_deadline_ms;
+	/* the response in progress */
+	char head[1024];
+	size_t head_len;
+	int file_fd;
+	off_t body_off;
+	size_t body_len;
+	bool keep_alive;
+	int status;
+	char log_req[320];
+	struct sconn *prev, *next;
+};
+
+static volatile sig_atomic_t serve_stop, serve_report;
+
+static void serve_on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		serve_report = 1;
+	else
+		serve_stop = 1;
+}
+
+/*
+ * SIGUSR1: connections per thread and the heap in use (malloc's own count,
+ * which unlike the RSS does not include memory freed but kept by malloc).
+ */
+static void serve_print_report(struct server *srv, struct worker *workers, int n)
+{
+	struct mallinfo2 mi = mallinfo2();
+	int total = 0;
+
+	for (int i = 0; i < n; i++)
+		total += workers[i].n_conns;
+	pthread_mutex_lock(&srv->log_lock);
+	fprintf(stderr, "ktls serve: %d connections, heap in use %zu bytes\n", total,
+		mi.uordblks + mi.hblkhd);
+	pthread_mutex_unlock(&srv->log_lock);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void serve_conn_read(struct sconn *c);
+static void serve_conn_close(struct sconn *c, bool notify);
+
+/* ---- access log --------------------------------------------------------- */
+
+static void serve_log_request(struct sconn *c, size_t body, const char *via)
+{
+	struct server *srv = c->w->srv;
+	char date[32];
+
+	if (srv->o.quiet)
+		return;
+	http_date_format(time(NULL), date, sizeof(date));
+	pthread_mutex_lock(&srv->log_lock);
+	printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body, via);
+	fflush(stdout);
+	pthread_mutex_unlock(&srv->log_lock);
+}
+
+static void serve_log_error(struct sconn *c, const char *what, ssize_t err)
+{
+	struct server *srv = c->w->srv;
+
+	if (srv->o.quiet)
+		return;
+	pthread_mutex_lock(&srv->log_lock);
+	fprintf(stderr, "ktls serve: %s: %s: %s\n", c->peer, what,
+		c->conn && ktls_conn_error(c->conn)[0] ? ktls_conn_error(c->conn)
+						       : strerror((int)-err));
+	pthread_mutex_unlock(&srv->log_lock);
+}
+
+/* ---- connection lifetime ------------------------------------------------ */
+
+static void serve_conn_free(struct sconn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	ktls_conn_free(c->conn);
+	free(c->req);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+	free(c);
+}
+
+static void serve_on_shutdown(struct ktls_conn *conn, ssize_t result, const void *data,
+			      void *userdata)
+{
+	(void)conn;
+	(void)result;
+	(void)data;
+	serve_conn_free(userdata);
+}
+
+/* End the connection, with close_notify when the TLS session is sound. */
+static void serve_conn_close(struct sconn *c, bool notify)
+{
+	c->state = SC_CLOSING;
+	if (!notify || ktls_conn_ring_shutdown(c->conn, 2000, serve_on_shutdown, c) < 0)
+		serve_conn_free(c);
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void serve_on_body(struct ktls_conn *conn, ssize_t result, const void *data,
+			  void *userdata)
+{
+	struct sconn *c = userdata;
+
+	(void)conn;
+	(void)data;
+	close(c->file_fd);
+	c->file_fd = -1;
+	if (result < 0) {
+		/* The client vanished or stalled mid-body: the stream is broken. */
+		serve_log_request(c, 0, c->tx_kernel ? "kernel-splice" : "userspace");
+		serve_log_error(c, "sending the file", result);
+		serve_conn_close(c, false);
+		return;
+	}
+	serve_log_request(c, (size_t)result, c->tx_kernel ? "kernel-splice" : "userspace");
+	if (c->keep_alive && !c->w->stopping)
+		serve_conn_read(c);
+	else
+		serve_conn_close(c, true);
+}
+
+static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *data,
+			  void *userdata)
+{
+	struct sconn *c = userdata;
+	int ret;
+
+	(void)data;
+	if (result < 0) {
+		serve_log_request(c, 0, "none");
+		serve_log_error(c, "sending the response head", result);
+		serve_conn_close(c, false);
+		return;
+	}
+	if (c->file_fd >= 0 && c->body_len > 0) {
+		ret = ktls_conn_ring_sendfile(conn, c->file_fd, c->body_off, c->body_len,
+					      c->w->srv->o.send_ms, serve_on_body, c);
+		if (ret < 0) {
+			serve_log_error(c, "sendfile", ret);
+			serve_conn_close(c, false);
+		}
+		return;
+	}
+	if (c->file_fd >= 0) {
+		close(c->file_fd);
+		c->file_fd = -1;
+	}
+	/* Error bodies are part of the head buffer. */
+	serve_log_request(c, c->status >= 400 ? strlen(http_status_text(c->status)) + 1 : 0,
+			  "none");
+	if (c->keep_alive && !c->w->stopping)
+		serve_conn_read(c);
+	else
+		serve_conn_close(c, true);
+}
+
+static void serve_send_head(struct sconn *c)
+{
+	int ret;
+
+	c->state = SC_RESPOND;
+	ret = ktls_conn_ring_send(c->conn, c->head, c->head_len, c->w->srv->o.send_ms,
+				  serve_on_head, c);
+	if (ret < 0) {
+		serve_log_error(c, "send", ret);
+		serve_conn_close(c, false);
+	}
+}
+
+/* A response without a file: an error, or 304. */
+/* @extra: more header lines ("" for none). */
+static void serve_respond_status(struct sconn *c, int status, bool head_only, const char *extra)
+{
+	const char *text = http_status_text(status);
+	char date[32];
+	size_t n;
+
+	c->status = status;
+	if (status >= 400 && status != 404 && status != 403 && status != 416 && status != 503)
+		c->keep_alive = false;
+	http_date_format(time(NULL), date, sizeof(date));
+	n = (size_t)snprintf(c->head, sizeof(c->head),
+			     "HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\n%s%s%s", status, text,
+			     date, status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
+			     c->keep_alive ? "" : "Connection: close\r\n");
+	if (status == 304) {
+		n += (size_t)snprintf(c->head + n, sizeof(c->head) - n, "\r\n");
+	} else {
+		n += (size_t)snprintf(c->head + n, sizeof(c->head) - n,
+				      "Content-Type: text/plain; charset=utf-8\r\n"
+				      "Content-Length: %zu\r\n\r\n%s",
+				      strlen(text) + 1, head_only ? "" : text);
+		if (!head_only)
+			n += (size_t)snprintf(c->head + n, sizeof(c->head) - n, "\n");
+	}
+	c->head_len = n < sizeof(c->head) ? n : sizeof(c->head) - 1;
+	serve_send_head(c);
+}
+
+/* Why a file could not be opened, as a status: a missing file, a refused one, or us. */
+static int serve_open_status(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+		return -404;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		return -503; /* out of descriptors or memory: try again later */
+	default:
+		return -403; /* EXDEV (out of the root), ELOOP, EACCES... */
+	}
+}
+
+static int serve_open(struct server *srv, const char *path, int *ret_fd, struct stat *st)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, srv->root_fd, path[0] ? path : ".", &how, sizeof(how));
+
+	if (fd < 0)
+		return serve_open_status(errno);
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		return -403;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		int index = (int)syscall(SYS_openat2, fd, "index.html", &how, sizeof(how));
+
+		close(fd);
+		if (index < 0)
+			return serve_open_status(errno);
+		fd = index;
+		if (fstat(fd, st) != 0) {
+			close(fd);
+			return -403;
+		}
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -403;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static void serve_handle(struct sconn *c, const struct http_request *req)
+{
+	char path[HTTP_URI_MAX + 1], date[32], mtime[32], range[96] = "";
+	bool head_only = req->method == HTTP_METHOD_HEAD;
+	uint64_t first = 0, last = 0;
+	struct stat st;
+	int ret, fd = -1, status = 200;
+
+	c->keep_alive = req->keep_alive;
+	if (req->method == HTTP_METHOD_OTHER) {
+		serve_respond_status(c, 405, false, "");
+		return;
+	}
+	ret = http_target_path(req->target, path, sizeof(path));
+	if (ret == 0)
+		ret = serve_open(c->w->srv, path, &fd, &st);
+	if (ret < 0) {
+		serve_respond_status(c, -ret, head_only, "");
+		return;
+	}
+	if (req->has_if_modified_since && !req->has_range && st.st_mtime <= req->if_modified_since) {
+		close(fd);
+		serve_respond_status(c, 304, true, "");
+		return;
+	}
+	if (req->has_range) {
+		ret = http_parse_range(req->range, (uint64_t)st.st_size, &first, &last);
+		if (ret < 0) {
+			close(fd);
+			snprintf(range, sizeof(range), "Content-Range: bytes */%llu\r\n",
+				 (unsigned long long)st.st_size);
+			serve_respond_status(c, 416, head_only, range);
+			return;
+		}
+		if (ret > 0) {
+			status = 206;
+			snprintf(range, sizeof(range), "Content-Range: bytes %llu-%llu/%llu\r\n",
+				 (unsigned long long)first, (unsigned long long)last,
+				 (unsigned long long)st.st_size);
+		}
+	}
+	if (status == 200) {
+		first = 0;
+		last = st.st_size > 0 ? (uint64_t)st.st_size - 1 : 0;
+	}
+	c->status = status;
+	c->file_fd = fd;
+	c->body_off = (off_t)first;
+	c->body_len = st.st_size > 0 ? (size_t)(last - first + 1) : 0;
+	http_date_format(time(NULL), date, sizeof(date));
+	http_date_format(st.st_mtime, mtime, sizeof(mtime));
+	c->head_len = (size_t)snprintf(
+		c->head, sizeof(c->head),
+		"HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\nLast-Modified: %s\r\n"
+		"Content-Type: %s\r\nContent-Length: %zu\r\nAccept-Ranges: bytes\r\n%s%s\r\n",
+		status, http_status_text(status), date, mtime, http_mime_type(path), c->body_len,
+		range, c->keep_alive ? "" : "Connection: close\r\n");
+	if (head_only)
+		c->body_len = 0;
+	serve_send_head(c);
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Try to answer a request from what has arrived; returns true when one was handled. */
+static bool serve_try_request(struct sconn *c)
+{
+	struct http_request req;
+	int ret;
+
+	if (c->req_len == 0)
+		return false;
+	ret = http_parse_request(c->req, c->req_len, &req);
+	if (ret == 0)
+		return false;
+	snprintf(c->log_req, sizeof(c->log_req), "%s %.256s", req.method_name, req.target);
+	if (ret < 0) {
+		c->keep_alive = false;
+		c->req_len = 0;
+		serve_respond_status(c, -ret, false, "");
+		return true;
+	}
+	/* Pipelined bytes after this head stay for the next request. */
+	memmove(c->req, c->req + ret, c->req_len - (size_t)ret);
+	c->req_len -= (size_t)ret;
+	c->head_deadline_ms = c->req_len > 0 ? now_ms() + c->w->srv->o.header_ms : 0;
+	serve_handle(c, &req);
+	return true;
+}
+
+static void serve_on_recv(struct ktls_conn *conn, ssize_t result, const void *data,
+			  void *userdata)
+{
+	struct sconn *c = userdata;
+
+	(void)conn;
+	if (result == -ETIMEDOUT) {
+		if (c->req_len > 0) {
+			/* Slowloris: a head that does not finish in time. */
+			snprintf(c->log_req, sizeof(c->log_req), "-");
+			c->keep_alive = false;
+			c->req_len = 0;
+			serve_respond_status(c, 408, false, "");
+		} else {
+			serve_conn_close(c, true); /* idle keep-alive connection */
+		}
+		return;
+	}
+	if (result == -ECANCELED) {
+		serve_conn_close(c, true); /* the server is stopping */
+		return;
+	}
+	if (result <= 0) {
+		/* close_notify (0), or the peer went away */
+		if (result < 0 && result != -ECONNRESET)
+			serve_log_error(c, "receive", result);
+		serve_conn_close(c, result == 0);
+		return;
+	}
+	if (c->req == NULL) {
+		c->req = malloc(HTTP_HEADER_MAX);
+		if (c->req == NULL) {
+			serve_conn_close(c, true);
+			return;
+		}
+	}
+	if (c->req_len == 0)
+		c->head_deadline_ms = now_ms() + c->w->srv->o.header_ms;
+	memcpy(c->req + c->req_len, data, (size_t)result);
+	c->req_len += (size_t)result;
+	if (!serve_try_request(c))
+		serve_conn_read(c);
+}
+
+static void serve_conn_read(struct sconn *c)
+{
+	unsigned int timeout;
+	int ret;
+
+	c->state = SC_READ;
+	c->status = 0;
+	if (serve_try_request(c))
+		return;
+	if (c->req_len == 0) {
+		/* An idle connection holds no request buffer. */
+		free(c->req);
+		c->req = NULL;
+		timeout = c->w->srv->o.idle_ms;
+	} else {
+		uint64_t now = now_ms();
+
+		timeout = c->head_deadline_ms > now ? (unsigned int)(c->head_deadline_ms - now) : 1;
+	}
+	ret = ktls_conn_ring_recv(c->conn, HTTP_HEADER_MAX - c->req_len, timeout, serve_on_recv, c);
+	if (ret < 0) {
+		serve_log_error(c, "recv", ret);
+		serve_conn_close(c, false);
+	}
+}
+
+static void serve_on_handshake(struct ktls_conn *conn, ssize_t result, const void *data,
+			       void *userdata)
+{
+	struct sconn *c = userdata;
+	struct ktls_info info;
+
+	(void)data;
+	if (result < 0) {
+		if (result != -ECANCELED)
+			serve_log_error(c, "handshake", result);
+		serve_conn_free(c);
+		return;
+	}
+	if (ktls_conn_get_info(conn, &info) == 0)
+		c->tx_kernel = info.tx.kernel;
+	if (c->w->stopping) {
+		serve_conn_close(c, true);
+		return;
+	}
+	serve_conn_read(c);
+}
+
+static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
+{
+	struct worker *w = userdata;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+	struct sconn *c;
+	int ret;
+
+	(void)ring;
+	if (fd < 0) {
+		if (fd == -ECANCELED)
+			w->accepting = false;
+		else if (!w->srv->o.quiet)
+			fprintf(stderr, "ktls serve: accept: %s\n", strerror(-fd));
+		return;
+	}
+	if (w->stopping || w->n_conns >= w->srv->o.max_conns) {
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->file_fd = -1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	if (++w->n_conns > w->peak_conns)
+		w->peak_conns = w->n_conns;
+	ret = ktls_conn_new(w->srv->config, fd, KTLS_CONN_OWN_FD, &c->conn);
+	if (ret < 0) {
+		close(fd);
+		serve_conn_free(c);
+		return;
+	}
+	c->state = SC_HANDSHAKE;
+	ret = ktls_conn_ring_attach(c->conn, w->ring);
+	if (ret == 0)
+		ret = ktls_conn_ring_handshake(c->conn, w->srv->o.handshake_ms, serve_on_handshake, c);
+	if (ret < 0) {
+		serve_log_error(c, "handshake", ret);
+		serve_conn_free(c);
+	}
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static int serve_listen(const struct serve_opts *o)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICHOST };
+	struct addrinfo *ai;
+	char port[8];
+	int fd, one = 1, ret;
+
+	snprintf(port, sizeof(port), "%d", o->port);
+	ret = getaddrinfo(o->bind, port, &hints, &ai);
+	if (ret != 0) {
+		fprintf(stderr, "ktls serve: bind address %s: %s\n", o->bind, gai_strerror(ret));
+		return -EINVAL;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+		ret = -errno;
+		fprintf(stderr, "ktls serve: listening on %s port %d: %s\n", o->bind, o->port,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return ret;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+/* Stop accepting; cancel what waits for a request; let responses finish. */
+static void serve_worker_stop(struct worker *w)
+{
+	w->stopping = true;
+	if (w->accepting)
+		ktls_ring_accept_stop(w->ring, w->listen_fd);
+	for (struct sconn *c = w->conns; c != NULL; c = c->next)
+		if (c->state == SC_READ || c->state == SC_HANDSHAKE)
+			ktls_conn_ring_cancel(c->conn);
+}
+
+static void *serve_worker(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t give_up = 0;
+	int ret;
+
+	while (w->accepting || w->n_conns > 0) {
+		if (serve_stop && !w->stopping) {
+			serve_worker_stop(w);
+			give_up = now_ms() + 10000;
+		}
+		if (give_up && now_ms() > give_up)
+			break;
+		if (serve_report && w->index == 0) {
+			serve_report = 0;
+			serve_print_report(w->srv, w - w->index, w->srv->o.threads);
+		}
+		ret = ktls_ring_run(w->ring, 200);
+		if (ret < 0 && ret != -EINTR) {
+			fprintf(stderr, "ktls serve: io_uring: %s\n", strerror(-ret));
+			w->ret = 1;
+			break;
+		}
+	}
+	while (w->conns != NULL)
+		serve_conn_free(w->conns);
+	return NULL;
+}
+
+/* ---- set-up ------------------------------------------------------------- */
+
+static int serve_config(struct server *srv, char *tmpdir)
+{
+	struct serve_opts *o = &srv->o;
+	const char *cert = o->cert, *key = o->key;
+	char cert_path[512], key_path[512], fp[128];
+	int ret;
+
+	ret = ktls_config_new(KTLS_ROLE_SERVER, &srv->config);
+	if (ret < 0)
+		return ret;
+	if (cert == NULL && o->psk == NULL) {
+		if (mkdtemp(tmpdir) == NULL)
+			return -errno;
+		srv->made_cert = true;
+		ret = tool_selfsigned(tmpdir, "localhost", TOOL_KEY_ECDSA_P256, fp, sizeof(fp));
+		if (ret < 0) {
+			fprintf(stderr, "ktls serve: generating a certificate: %s\n", strerror(-ret));
+			return ret;
+		}
+		snprintf(cert_path, sizeof(cert_path), "%s/cert.pem", tmpdir);
+		snprintf(key_path, sizeof(key_path), "%s/key.pem", tmpdir);
+		cert = cert_path;
+		key = key_path;
+		fprintf(stderr, "ktls serve: self-signed certificate for localhost, SHA-256 %s\n", fp);
+	}
+	if (cert != NULL && (ret = ktls_config_add_cert_file(srv->config, cert, key ? key : cert)) < 0)
+		goto fail;
+	if (o->ca != NULL &&
+	    ((ret = ktls_config_set_ca_file(srv->config, o->ca)) < 0 ||
+	     (ret = ktls_config_set_client_auth(srv->config, KTLS_CLIENT_AUTH_REQUIRE)) < 0))
+		goto fail;
+	if (o->psk != NULL) {
+		const char *colon = strchr(o->psk, ':');
+		unsigned char k[64];
+		size_t n = 0;
+		char id[256];
+
+		if (colon == NULL || (size_t)(colon - o->psk) >= sizeof(id)) {
+			fprintf(stderr, "ktls serve: --psk IDENTITY:HEXKEY\n");
+			return -EINVAL;
+		}
+		snprintf(id, sizeof(id), "%.*s", (int)(colon - o->psk), o->psk);
+		for (const char *h = colon + 1; h[0] && h[1] && n < sizeof(k); h += 2)
+			if (sscanf(h, "%2hhx", &k[n++]) != 1)
+				n = sizeof(k) + 1;
+		ret = ktls_config_add_psk(srv->config, id, k, n <= sizeof(k) ? n : 0);
+		explicit_bzero(k, sizeof(k));
+		if (ret < 0)
+			goto fail;
+	}
+	if ((ret = ktls_config_set_alpn(srv->config, "http/1.1")) < 0 ||
+	    (ret = ktls_config_set_offload(srv->config, KTLS_DIR_BOTH, o->offload)) < 0)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "ktls serve: %s\n", ktls_config_error(srv->config));
+	return ret;
+}
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ktls serve [options]\n\n"
+		"HTTPS/1.1 static file server on libktls's io_uring engine (GET, HEAD, ranges,\n"
+		"keep-alive).  Files are sent by kernel TLS splice when the kernel holds the key.\n\n"
+		"  -r, --root DIR            directory to serve (default: .)\n"
+		"  -p, --port PORT           TCP port (default: 8443)\n"
+		"  -b, --bind ADDR           address to listen on (default: 0.0.0.0)\n"
+		"      --cert FILE           certificate chain (PEM); without one a self-signed\n"
+		"      --key FILE            certificate for localhost is made at start\n"
+		"      --ca FILE             require client certificates issued by these CAs\n"
+		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK\n"
+		"      --offload MODE        auto (default), require, off\n"
+		"  -t, --threads N           threads, each with its own ring and listener (1)\n"
+		"      --max-conns N         connections per thread (10000)\n"
+		"      --handshake-timeout S handshake limit (10)\n"
+		"      --idle-timeout S      keep-alive connection without a request (30)\n"
+		"      --header-timeout S    limit for a request head once it began (10)\n"
+		"      --send-timeout S      a response that makes no progress (30)\n"
+		"  -q, --quiet               no access log\n\n"
+		"Access log on stdout, one line per request: peer [date] \"request\" status\n"
+		"bytes via=kernel-splice|userspace|none.  SIGINT/SIGTERM: stop accepting, close\n"
+		"connections with close_notify.  SIGUSR1: print connections and heap use.\n");
+}
+
+static int serve_seconds(const char *s, unsigned int *ret_ms)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end != '\0' || v < 0 || v > 86400)
+		return -1;
+	*ret_ms = (unsigned int)(v * 1000);
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "psk", required_argument, NULL, 'P' },
+		{ "offload", required_argument, NULL, 'O' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "max-conns", required_argument, NULL, 'M' },
+		{ "handshake-timeout", required_argument, NULL, 'H' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "header-timeout", required_argument, NULL, 'R' },
+		{ "send-timeout", required_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server srv = {
+		.o = { .root = ".", .bind = "0.0.0.0", .port = 8443, .offload = KTLS_OFFLOAD_AUTO,
+		       .threads = 1, .max_conns = 10000, .handshake_ms = 10000, .idle_ms = 30000,
+		       .header_ms = 10000, .send_ms = 30000 },
+		.root_fd = -1,
+		.log_lock = PTHREAD_MUTEX_INITIALIZER,
+	};
+	char tmpdir[] = "/tmp/ktls-serve.XXXXXX";
+	struct worker *workers = NULL;
+	struct sigaction sa;
+	int opt, ret = 1, started = 0;
+
+	while ((opt = getopt_long(argc, argv, "r:p:b:t:qh", options, NULL)) != -1) {
+		unsigned int *ms = NULL;
+
+		switch (opt) {
+		case 'r': srv.o.root = optarg; break;
+		case 'p': srv.o.port = atoi(optarg); break;
+		case 'b': srv.o.bind = optarg; break;
+		case 'C': srv.o.cert = optarg; break;
+		case 'K': srv.o.key = optarg; break;
+		case 'A': srv.o.ca = optarg; break;
+		case 'P': srv.o.psk = optarg; break;
+		case 'O':
+			if (strcmp(optarg, "auto") == 0)
+				srv.o.offload = KTLS_OFFLOAD_AUTO;
+			else if (strcmp(optarg, "require") == 0)
+				srv.o.offload = KTLS_OFFLOAD_REQUIRE;
+			else if (strcmp(optarg, "off") == 0)
+				srv.o.offload = KTLS_OFFLOAD_OFF;
+			else {
+				fprintf(stderr, "ktls serve: --offload auto|require|off\n");
+				return 2;
+			}
+			break;
+		case 't': srv.o.threads = atoi(optarg); break;
+		case 'M': srv.o.max_conns = atoi(optarg); break;
+		case 'H': ms = &srv.o.handshake_ms; break;
+		case 'I': ms = &srv.o.idle_ms; break;
+		case 'R': ms = &srv.o.header_ms; break;
+		case 'S': ms = &srv.o.send_ms; break;
+		case 'q': srv.o.quiet = true; break;
+		case 'h': serve_usage(stdout); return 0;
+		default: serve_usage(stderr); return 2;
+		}
+		if (ms != NULL && serve_seconds(optarg, ms) < 0) {
+			fprintf(stderr, "ktls serve: %s: a number of seconds\n", optarg);
+			return 2;
+		}
+	}
+	if (optind < argc || srv.o.threads < 1 || srv.o.threads > 256 || srv.o.max_conns < 1 ||
+	    srv.o.port < 0 || srv.o.port > 65535) {
+		serve_usage(stderr);
+		return 2;
+	}
+	srv.root_fd = open(srv.o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (srv.root_fd < 0) {
+		fprintf(stderr, "ktls serve: root %s: %s\n", srv.o.root, strerror(errno));
+		return 1;
+	}
+	/* One descriptor per connection (and a file while it is sent). */
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* splice into a socket cannot ask for MSG_NOSIGNAL: a vanished client must not kill us */
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = serve_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (serve_config(&srv, tmpdir) < 0)
+		goto out;
+
+	workers = calloc((size_t)srv.o.threads, sizeof(*workers));
+	if (workers == NULL)
+		goto out;
+	for (int i = 0; i < srv.o.threads; i++) {
+		struct worker *w = &workers[i];
+
+		w->srv = &srv;
+		w->index = i;
+		w->listen_fd = serve_listen(&srv.o);
+		if (w->listen_fd < 0)
+			goto stop;
+		ret = ktls_ring_new(NULL, 1024, &w->ring);
+		if (ret == 0)
+			ret = ktls_ring_accept(w->ring, w->listen_fd, serve_on_accept, w);
+		if (ret < 0) {
+			fprintf(stderr, "ktls serve: io_uring: %s\n", strerror(-ret));
+			close(w->listen_fd);
+			ktls_ring_free(w->ring);
+			ret = 1;
+			goto stop;
+		}
+		w->accepting = true;
+		if (pthread_create(&w->thread, NULL, serve_worker, w) != 0) {
+			close(w->listen_fd);
+			ktls_ring_free(w->ring);
+			goto stop;
+		}
+		started++;
+	}
+	fprintf(stderr, "ktls serve: https://%s:%d/ serving %s, %d thread%s, offload %s%s\n",
+		srv.o.bind, srv.o.port, srv.o.root, srv.o.threads, srv.o.threads > 1 ? "s" : "",
+		srv.o.offload == KTLS_OFFLOAD_OFF ? "off"
+		: srv.o.offload == KTLS_OFFLOAD_REQUIRE ? "require" : "auto",
+		ktls_ring_zerocopy_send() == 1 ? ", zero-copy sends" : "");
+	ret = 0;
+stop:
+	if (started < srv.o.threads) {
+		serve_stop = 1;
+		ret = 1;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(workers[i].thread, NULL);
+		fprintf(stderr, "ktls serve: thread %d: at most %d connections at once\n", i,
+			workers[i].peak_conns);
+		close(workers[i].listen_fd);
+		ktls_ring_free(workers[i].ring);
+		if (workers[i].ret)
+			ret = 1;
+	}
+	fprintf(stderr, "ktls serve: stopped\n");
+out:
+	free(workers);
+	ktls_config_unref(srv.config);
+	close(srv.root_fd);
+	if (srv.made_cert) {
+		char p[sizeof(tmpdir) + 16];
+
+		snprintf(p, sizeof(p), "%s/cert.pem", tmpdir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/key.pem", tmpdir);
+		unlink(p);
+		rmdir(tmpdir);
+	}
+	return ret;
+}
