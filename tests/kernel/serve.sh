@@ -61,6 +61,8 @@ fi
 case_ranges
 case_head_conditional
 case_keepalive
+case_pipeline
+case_tls12
 case_errors
 t0=$(stat_get TlsRxSw)
 case_coalesce

@@ -421,3 +421,31 @@ case_emfile() { # out of descriptors: accepting pauses, and resumes once some ar
 		not_ok "EMFILE (cpu ticks $((t1 - t0)), status $code, exit $rc)" "$work/emf.err"
 	fi
 }
+
+case_pipeline() { # two requests in one write: answered in order on one connection
+	raw "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /small.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" \
+		> "$work/pipe.out"
+	if [ "$(grep -c "^HTTP/1.1 200 OK" "$work/pipe.out")" = 2 ] &&
+		grep -q "<p>hello</p>" "$work/pipe.out" && grep -qi "^Content-Length: 65536" "$work/pipe.out"; then
+		ok "pipelined requests in one segment are answered in order"
+	else
+		not_ok "pipelining" "$work/pipe.out"
+	fi
+}
+
+case_tls12() { # the same over TLS 1.2, and over each AES-GCM strength
+	local c code ok_all=1
+	for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 \
+		ECDHE-ECDSA-CHACHA20-POLY1305; do
+		code=$(get /small.bin --tls-max 1.2 --ciphers "$c" -o "$work/t12" -w '%{http_code}')
+		if [ "$code" != 200 ] || ! cmp -s "$work/t12" "$www/small.bin"; then
+			echo "# TLS 1.2 $c: status $code"
+			ok_all=0
+		fi
+	done
+	if [ $ok_all = 1 ] && tail -3 "$srv_log" | grep -c " 200 65536 via=$SERVE_VIA\$" | grep -qx 3; then
+		ok "TLS 1.2 with AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305: identical bytes, via=$SERVE_VIA"
+	else
+		not_ok "TLS 1.2 downloads" "$srv_err"
+	fi
+}

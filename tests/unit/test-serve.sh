@@ -53,6 +53,8 @@ case_downloads
 case_ranges
 case_head_conditional
 case_keepalive
+case_pipeline
+case_tls12
 case_errors
 case_coalesce
 case_vanish
