@@ -449,3 +449,28 @@ case_tls12() { # the same over TLS 1.2, and over each AES-GCM strength
 		not_ok "TLS 1.2 downloads" "$srv_err"
 	fi
 }
+
+case_handshake_timeout() { # needs --handshake-timeout 2: a silent client, and one sending garbage
+	local fd rc start end
+	start=$(date +%s)
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+	timeout 10 cat <&$fd > /dev/null
+	rc=$?
+	exec {fd}>&-
+	end=$(date +%s)
+	if [ $rc -eq 0 ] && [ $((end - start)) -lt 10 ] && serve_alive; then
+		ok "a client that never sends a ClientHello is closed by the handshake timeout"
+	else
+		not_ok "handshake timeout (cat exit $rc after $((end - start)) s)" "$srv_err"
+	fi
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&$fd
+	timeout 10 cat <&$fd > "$work/garbage.out"
+	rc=$?
+	exec {fd}>&-
+	if [ $rc -eq 0 ] && ! grep -q "HTTP/1.1" "$work/garbage.out" && serve_alive; then
+		ok "plain HTTP instead of a ClientHello: the handshake fails, the connection is closed"
+	else
+		not_ok "plain HTTP to the TLS port (cat exit $rc)" "$work/garbage.out" "$srv_err"
+	fi
+}
