@@ -783,8 +783,9 @@ int ktls_nic_feature_from_name(const char *name);
  * Operations and ownership:
  *  - At most one operation per direction per connection is in flight: one
  *    receive (ktls_conn_ring_recv) and one transmission (handshake, send,
- *    sendfile or shutdown; the handshake uses both directions, so nothing
- *    else may run beside it).  A second one gets -EBUSY.
+ *    sendfile or shutdown).  A second one in the same direction gets
+ *    -EBUSY.  The handshake uses both directions: nothing else may start
+ *    before it completed (-EINVAL).
  *  - Each operation ends with exactly one call of its callback, from
  *    ktls_ring_run() or ktls_ring_process_cqe(), never from inside the call
  *    that started it.  A callback may start the next operation and may free
@@ -795,10 +796,12 @@ int ktls_nic_feature_from_name(const char *name);
  *    ktls_conn_ring_sendfile() must stay open until then.
  *  - Received data lives in libktls's memory: the callback's @data is valid
  *    during the callback only.
- *  - A connection whose operations are in flight must not be freed: cancel
+ *  - A connection whose operations are in flight should not be freed: cancel
  *    them (ktls_conn_ring_cancel()) and free it from the last callback.
  *    libktls's own follow-up completions (linked timeouts, cancellations)
- *    are settled by the ring after the connection is gone.
+ *    are settled by the ring after the connection is gone.  Freed anyway,
+ *    its operations are cancelled and their callbacks never come, but a
+ *    send buffer may still be read until the ring has seen the cancellation.
  *
  * Memory, bounded per connection: an idle connection (a receive waiting for
  * data) holds no data buffer: a receive first waits for readiness with a
@@ -835,8 +838,9 @@ struct ktls_ring;
 /*
  * Completion of an operation on a connection.  @result: as each operation
  * says (bytes, 0, or a negative errno; -ETIMEDOUT when its timeout fired,
- * -ECANCELED after ktls_conn_ring_cancel()).  @data, @len: received data for
- * ktls_conn_ring_recv() (valid during the call only), else NULL and 0.
+ * -ECANCELED after ktls_conn_ring_cancel()).  @data: for ktls_conn_ring_recv()
+ * with @result > 0, the @result bytes received (valid during the call only);
+ * NULL otherwise.
  */
 typedef void (*ktls_ring_cb)(struct ktls_conn *conn, ssize_t result, const void *data,
 			     void *userdata);

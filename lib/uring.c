@@ -1475,16 +1475,23 @@ static void uring_op_kick(struct uring_op *op)
 	op->starting = false;
 }
 
-KTLS_EXPORT int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms,
-					 ktls_ring_cb cb, void *userdata)
+/* An operation with no arguments of its own (handshake, shutdown). */
+static int uring_start_kick(struct ktls_conn *conn, enum uring_type type, unsigned int timeout_ms,
+			    ktls_ring_cb cb, void *userdata)
 {
 	struct uring_op *op;
-	int ret = uring_op_start(conn, &op, false, OP_HANDSHAKE, timeout_ms, cb, userdata);
+	int ret = uring_op_start(conn, &op, false, type, timeout_ms, cb, userdata);
 
 	if (ret < 0)
 		return ret;
 	uring_op_kick(op);
 	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms,
+					 ktls_ring_cb cb, void *userdata)
+{
+	return uring_start_kick(conn, OP_HANDSHAKE, timeout_ms, cb, userdata);
 }
 
 KTLS_EXPORT int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
@@ -1564,13 +1571,7 @@ KTLS_EXPORT int ktls_conn_ring_recv(struct ktls_conn *conn, size_t max, unsigned
 KTLS_EXPORT int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms,
 					ktls_ring_cb cb, void *userdata)
 {
-	struct uring_op *op;
-	int ret = uring_op_start(conn, &op, false, OP_SHUTDOWN, timeout_ms, cb, userdata);
-
-	if (ret < 0)
-		return ret;
-	uring_op_kick(op);
-	return 0;
+	return uring_start_kick(conn, OP_SHUTDOWN, timeout_ms, cb, userdata);
 }
 
 KTLS_EXPORT int ktls_conn_ring_cancel(struct ktls_conn *conn)

@@ -11,7 +11,7 @@
 n=${KTLS_MEMORY_CONNS:-10000}
 # the server holds a socket, a file and (while sending) a pipe per connection,
 # the client a socket; root may raise the hard limit
-ulimit -n $((n * 3 + 1000)) || { echo "Bail out! ulimit -n"; exit 1; }
+ulimit -n "${KTLS_MEMORY_NOFILE:-$((n * 3 + 1000))}" || { echo "Bail out! ulimit -n"; exit 1; }
 SERVE_BIG=4096
 SERVE_VIA=kernel-splice
 many_get=$KTLS_BUILD/tests/lib/many-get

@@ -15,7 +15,7 @@ SERVE_VIA=kernel-splice
 . "$KTLS_SRC/tests/lib/serve-cases.sh"
 serve_make_root
 next_port
-serve_start --header-timeout 1 --idle-timeout 2
+serve_start --header-timeout 1 --idle-timeout 2 --handshake-timeout 2
 grep -q "serving" "$srv_err" || { echo "Bail out! ktls serve did not start"; cat "$srv_err"; exit 1; }
 
 # ---- one connection = one TX and one RX key in the kernel -----------------
@@ -61,6 +61,8 @@ fi
 case_ranges
 case_head_conditional
 case_keepalive
+case_pipeline
+case_tls12
 case_errors
 t0=$(stat_get TlsRxSw)
 case_coalesce
@@ -71,6 +73,7 @@ else
 	not_ok "RX offload after a coalesced request (TlsRxSw +$((t1 - t0)))"
 fi
 case_vanish
+case_handshake_timeout
 case_slowloris
 e1=$(stat_get TlsDecryptError)
 if [ "$e1" = "$e0" ] && ! grep -q "via=userspace" "$srv_log"; then

@@ -340,6 +340,8 @@ case_many() { # N [path]
 		grep -v "^ktls serve: [0-9]* connections" "$srv_err" | sed 's/127\.0\.0\.1:[0-9]*/PEER/' |
 			sort | uniq -c | sort -rn |
 			head -10 | sed 's/^/#   /'
+		sed 's/connection [0-9]*/connection N/; s/sha256 [0-9a-f]*/sha256 X/' "$work/many.err" |
+			sort | uniq -c | sort -rn | head -5 | sed 's/^/#   /'
 		not_ok "$n connections at once (many-get exit $rc)" "$work/many.out"
 	fi
 }
@@ -417,5 +419,58 @@ case_emfile() { # out of descriptors: accepting pauses, and resumes once some ar
 		ok "out of descriptors: accepting pauses (no busy loop) and resumes; next client served"
 	else
 		not_ok "EMFILE (cpu ticks $((t1 - t0)), status $code, exit $rc)" "$work/emf.err"
+	fi
+}
+
+case_pipeline() { # two requests in one write: answered in order on one connection
+	raw "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\nHEAD /small.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" \
+		> "$work/pipe.out"
+	if [ "$(grep -c "^HTTP/1.1 200 OK" "$work/pipe.out")" = 2 ] &&
+		grep -q "<p>hello</p>" "$work/pipe.out" && grep -qi "^Content-Length: 65536" "$work/pipe.out"; then
+		ok "pipelined requests in one segment are answered in order"
+	else
+		not_ok "pipelining" "$work/pipe.out"
+	fi
+}
+
+case_tls12() { # the same over TLS 1.2, and over each AES-GCM strength
+	local c code ok_all=1
+	for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 \
+		ECDHE-ECDSA-CHACHA20-POLY1305; do
+		code=$(get /small.bin --tls-max 1.2 --ciphers "$c" -o "$work/t12" -w '%{http_code}')
+		if [ "$code" != 200 ] || ! cmp -s "$work/t12" "$www/small.bin"; then
+			echo "# TLS 1.2 $c: status $code"
+			ok_all=0
+		fi
+	done
+	if [ $ok_all = 1 ] && tail -3 "$srv_log" | grep -c " 200 65536 via=$SERVE_VIA\$" | grep -qx 3; then
+		ok "TLS 1.2 with AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305: identical bytes, via=$SERVE_VIA"
+	else
+		not_ok "TLS 1.2 downloads" "$srv_err"
+	fi
+}
+
+case_handshake_timeout() { # needs --handshake-timeout 2: a silent client, and one sending garbage
+	local fd rc start end
+	start=$(date +%s)
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+	timeout 10 cat <&$fd > /dev/null
+	rc=$?
+	exec {fd}>&-
+	end=$(date +%s)
+	if [ $rc -eq 0 ] && [ $((end - start)) -lt 10 ] && serve_alive; then
+		ok "a client that never sends a ClientHello is closed by the handshake timeout"
+	else
+		not_ok "handshake timeout (cat exit $rc after $((end - start)) s)" "$srv_err"
+	fi
+	exec {fd}<>"/dev/tcp/127.0.0.1/$port"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' >&$fd
+	timeout 10 cat <&$fd > "$work/garbage.out"
+	rc=$?
+	exec {fd}>&-
+	if [ $rc -eq 0 ] && ! grep -q "HTTP/1.1" "$work/garbage.out" && serve_alive; then
+		ok "plain HTTP instead of a ClientHello: the handshake fails, the connection is closed"
+	else
+		not_ok "plain HTTP to the TLS port (cat exit $rc)" "$work/garbage.out" "$srv_err"
 	fi
 }

@@ -48,14 +48,17 @@ SERVE_VIA=userspace
 . "$src/tests/lib/serve-cases.sh"
 serve_make_root
 
-serve_start --header-timeout 1 --idle-timeout 2
+serve_start --header-timeout 1 --idle-timeout 2 --handshake-timeout 2
 case_downloads
 case_ranges
 case_head_conditional
 case_keepalive
+case_pipeline
+case_tls12
 case_errors
 case_coalesce
 case_vanish
+case_handshake_timeout
 case_slowloris
 case_sigterm
 next_port
