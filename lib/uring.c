@@ -43,7 +43,7 @@ enum uring_kind {
 #define RECORD_WIRE_MAX (RECORD_HEADER + RECORD_MAX_PLAINTEXT + 256)
 /* Pipes for kernel sendfile: reused across operations, at most this many kept. */
 #define PIPE_POOL_MAX 8
-#define PIPE_SIZE (256 * 1024)
+#define PIPE_SIZE (1024 * 1024)
 /* Receive buffers kept for reuse by the ring (not per connection). */
 #define RBUF_POOL_MAX 16
 
