@@ -42,6 +42,7 @@ struct serve_opts {
 	int port;
 	const char *cert, *key, *ca;
 	const char *psk;
+	const char *ticket_key; /* file with the shared session-ticket key */
 	enum ktls_offload offload;
 	int threads;
 	int max_conns;
@@ -722,6 +723,23 @@ static int serve_config(struct server *srv, char *tmpdir)
 		if (ret < 0)
 			goto fail;
 	}
+	if (o->ticket_key != NULL) {
+		unsigned char k[KTLS_TICKET_KEY_SIZE + 1];
+		FILE *f = fopen(o->ticket_key, "re");
+		size_t n = f != NULL ? fread(k, 1, sizeof(k), f) : 0;
+
+		if (f != NULL)
+			fclose(f);
+		/* Exactly the key: a longer file is probably not one. */
+		ret = n == KTLS_TICKET_KEY_SIZE ? ktls_config_set_ticket_key(srv->config, k, n) : -EINVAL;
+		explicit_bzero(k, sizeof(k));
+		if (ret < 0) {
+			fprintf(stderr, "ktls serve: --ticket-key %s: %s\n", o->ticket_key,
+				f == NULL ? strerror(errno)
+					  : "need a file of exactly 64 bytes (head -c 64 /dev/urandom)");
+			return -EINVAL;
+		}
+	}
 	if ((ret = ktls_config_set_alpn(srv->config, "http/1.1")) < 0 ||
 	    (ret = ktls_config_set_offload(srv->config, KTLS_DIR_BOTH, o->offload)) < 0)
 		goto fail;
@@ -744,6 +762,8 @@ static void serve_usage(FILE *out)
 		"      --key FILE            certificate for localhost is made at start\n"
 		"      --ca FILE             require client certificates issued by these CAs\n"
 		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK\n"
+		"      --ticket-key FILE     session-ticket key (64 bytes) shared with other\n"
+		"                            servers, so they resume each other's sessions\n"
 		"      --offload MODE        auto (default), require, off\n"
 		"  -t, --threads N           threads, each with its own ring and listener (1)\n"
 		"      --max-conns N         connections per thread (10000)\n"
@@ -778,6 +798,7 @@ int cmd_serve(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "ca", required_argument, NULL, 'A' },
 		{ "psk", required_argument, NULL, 'P' },
+		{ "ticket-key", required_argument, NULL, 'T' },
 		{ "offload", required_argument, NULL, 'O' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "max-conns", required_argument, NULL, 'M' },
@@ -812,6 +833,7 @@ int cmd_serve(int argc, char **argv)
 		case 'K': srv.o.key = optarg; break;
 		case 'A': srv.o.ca = optarg; break;
 		case 'P': srv.o.psk = optarg; break;
+		case 'T': srv.o.ticket_key = optarg; break;
 		case 'O':
 			if (strcmp(optarg, "auto") == 0)
 				srv.o.offload = KTLS_OFFLOAD_AUTO;

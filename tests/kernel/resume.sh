@@ -172,6 +172,33 @@ for v in 1.2 1.3; do
 	fi
 done
 
+# --- 3c. two ktls serve processes sharing --ticket-key: the second resumes the first's ---
+next_port
+mkdir -p "$work/www" && cp "$work/small" "$work/www/small"
+why=""
+rm -f "$work/get-sessions"
+for run in 1 2; do
+	"$ktls" serve --root "$work/www" --port $port --cert "$pki/server.pem" \
+		--key "$pki/server-key.pem" --ticket-key "$work/ticket.key" \
+		> "$work/serve$run.log" 2> "$work/serve$run.err" &
+	spid=$!
+	wait_port $port
+	"$ktls" get -v --ca "$pki/ca.pem" --session-file "$work/get-sessions" \
+		-o "$work/got$run" "https://localhost:$port/small" 2> "$work/get$run.err" ||
+		why="$why run $run failed;"
+	cmp -s "$work/got$run" "$work/small" || why="$why run $run body differs;"
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+done
+grep -Eq "resumed +no" "$work/get1.err" || why="$why first not a full handshake;"
+grep -Eq "resumed +yes" "$work/get2.err" || why="$why the second server did not resume the first's ticket;"
+grep -q "via=kernel-splice" "$work/serve2.log" || why="$why second response not by kernel splice;"
+if [ -z "$why" ]; then
+	ok "two ktls serve processes with one --ticket-key: the second resumes the first one's ticket, kernel splice"
+else
+	not_ok "ktls serve --ticket-key:$why" "$work/get1.err" "$work/get2.err" "$work/serve1.err" "$work/serve2.err"
+fi
+
 # --- 4. KeyUpdate with RX kept in userspace (KTLS_KEYUPDATE_FOLLOW) ---------------
 msg1="before the key update"
 msg2="after the key update"
