@@ -253,9 +253,10 @@ int offload_send_record(struct ktls_conn *conn, unsigned char type, const void *
 	return 0;
 }
 
-static int offload_send_alert(struct ktls_conn *conn, gnutls_alert_description_t alert)
+int offload_send_alert(struct ktls_conn *conn, gnutls_alert_level_t level,
+		       gnutls_alert_description_t alert)
 {
-	unsigned char body[2] = { GNUTLS_AL_FATAL, (unsigned char)alert };
+	unsigned char body[2] = { (unsigned char)level, (unsigned char)alert };
 
 	return offload_send_record(conn, RECORD_ALERT, body, sizeof(body));
 }
@@ -264,7 +265,7 @@ static int offload_send_alert(struct ktls_conn *conn, gnutls_alert_description_t
 static int offload_fail_rx(struct ktls_conn *conn, int err, gnutls_alert_description_t alert)
 {
 	if (conn->tx.kernel && !conn->tx_closed)
-		offload_send_alert(conn, alert);
+		offload_send_alert(conn, GNUTLS_AL_FATAL, alert);
 	else if (!conn->tx.kernel)
 		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, alert);
 	conn->tx_closed = true;
@@ -362,11 +363,9 @@ static int offload_post_handshake(struct ktls_conn *conn, const unsigned char *d
 			/* Renegotiation is refused (RFC 5746 makes it optional). */
 			if ((msg[0] == HS_HELLO_REQUEST && conn->config->role == KTLS_ROLE_CLIENT) ||
 			    (msg[0] == HS_CLIENT_HELLO && conn->config->role == KTLS_ROLE_SERVER)) {
-				unsigned char warn[2] = { GNUTLS_AL_WARNING,
-							  GNUTLS_A_NO_RENEGOTIATION };
-
 				if (conn->tx.kernel)
-					offload_send_record(conn, RECORD_ALERT, warn, sizeof(warn));
+					offload_send_alert(conn, GNUTLS_AL_WARNING,
+							   GNUTLS_A_NO_RENEGOTIATION);
 				else
 					gnutls_alert_send(conn->session, GNUTLS_AL_WARNING,
 							  GNUTLS_A_NO_RENEGOTIATION);

@@ -389,6 +389,9 @@ extern int (*offload_setsockopt)(int fd, int level, int name, const void *value,
 int offload_switch(struct ktls_conn *conn);
 /* Send one record of @type through the kernel's TX path. */
 int offload_send_record(struct ktls_conn *conn, unsigned char type, const void *data, size_t len);
+/* An alert record through the kernel's TX path (close_notify is a warning). */
+int offload_send_alert(struct ktls_conn *conn, gnutls_alert_level_t level,
+		       gnutls_alert_description_t alert);
 /* Read from a socket whose RX key is in the kernel, handling control records. */
 ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len);
 /* A failed recvmsg (positive errno) on a kernel-RX socket -> the conn's error. */

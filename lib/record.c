@@ -504,7 +504,6 @@ KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len
 
 KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 {
-	static const unsigned char close_notify[2] = { GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY };
 	int ret;
 
 	if (conn == NULL)
@@ -519,7 +518,7 @@ KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 		return ret;
 
 	if (conn->tx.kernel) {
-		ret = offload_send_record(conn, RECORD_ALERT, close_notify, sizeof(close_notify));
+		ret = offload_send_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
 	} else {
 		ret = gnutls_bye(conn->session, GNUTLS_SHUT_WR);
 		if (ret < 0 && ret != GNUTLS_E_AGAIN && ret != GNUTLS_E_INTERRUPTED)

@@ -107,9 +107,7 @@ static int rekey_kernel_tx_seq(struct ktls_conn *conn, uint64_t *ret_seq)
 static int rekey_fail_tx(struct ktls_conn *conn, int err)
 {
 	if (!conn->tx_closed && conn->tx.kernel) {
-		unsigned char alert[2] = { GNUTLS_AL_FATAL, GNUTLS_A_INTERNAL_ERROR };
-
-		offload_send_record(conn, RECORD_ALERT, alert, sizeof(alert));
+		offload_send_alert(conn, GNUTLS_AL_FATAL, GNUTLS_A_INTERNAL_ERROR);
 		conn->tx_closed = true;
 	}
 	conn->tx_error = err;
@@ -191,9 +189,7 @@ int rekey_tx_account(struct ktls_conn *conn, uint64_t calls, uint64_t bytes)
 				    "6.14 or later), so the connection was closed",
 				    (unsigned long long)seq, ktls_cipher_name(conn->cipher));
 	if (!conn->tx_closed) {
-		unsigned char close_notify[2] = { GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY };
-
-		offload_send_record(conn, RECORD_ALERT, close_notify, sizeof(close_notify));
+		offload_send_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
 		conn->tx_closed = true;
 	}
 	return conn->tx_error;

@@ -701,14 +701,12 @@ static void uring_sendfile_advance(struct uring_op *op)
 
 static void uring_shutdown_advance(struct uring_op *op)
 {
-	static const unsigned char close_notify[2] = { GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY };
 	struct ktls_conn *conn = op->uc->conn;
 	int ret;
 
 	if (conn->tx.kernel) {
 		if (!conn->tx_closed) {
-			ret = offload_send_record(conn, RECORD_ALERT, close_notify,
-						  sizeof(close_notify));
+			ret = offload_send_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
 			if (ret == -EAGAIN) {
 				ret = uring_submit_poll(op, POLLOUT);
 				if (ret < 0)
