@@ -800,6 +800,31 @@ static int uring_wait_for(struct ktls_ring *ring, struct uring_wait *w, uint64_t
 	return 0;
 }
 
+/* Mode 5's sendfile_fn: one ktls_conn_ring_sendfile, run to its completion. */
+struct uring_sendfile {
+	struct ktls_ring *ring;
+	struct ktls_conn *conn;
+	uint64_t enters;
+};
+
+static ssize_t uring_sendfile(void *ctx, int file_fd, off_t *off, size_t n, struct bench_mode *m)
+{
+	struct uring_sendfile *u = ctx;
+	struct uring_wait w = { 0 };
+	int ret = ktls_conn_ring_sendfile(u->conn, file_fd, *off, n, 30000, uring_done, &w);
+
+	if (ret == 0)
+		ret = uring_wait_for(u->ring, &w, &u->enters);
+	if (ret == 0 && w.result < 0)
+		ret = (int)w.result;
+	if (ret < 0) {
+		snprintf(m->reason, sizeof(m->reason), "ring sendfile: %s", ktls_conn_error(u->conn));
+		return ret;
+	}
+	*off += (off_t)w.result;
+	return w.result;
+}
+
 /*
  * Mode 5: libktls's io_uring engine end to end: the handshake by ring
  * completions, then ktls_conn_ring_sendfile() of the rest of the payload
@@ -811,10 +836,10 @@ static int send_uring(struct sender *s, int fd, struct bench_mode *m)
 	struct bench *b = s->b;
 	struct ktls_ring *ring = NULL;
 	struct ktls_conn *conn = NULL;
+	struct uring_sendfile ctx;
 	struct uring_wait w = { 0 };
 	struct ktls_info info;
 	uint64_t enters = 0;
-	off_t off = 0;
 	int ret;
 
 	/* splice(2) into a socket has no MSG_NOSIGNAL (see ktls.h). */
@@ -854,31 +879,15 @@ static int send_uring(struct sender *s, int fd, struct bench_mode *m)
 	}
 	m->kernel_tx = kernel_holds_key(ktls_conn_fd(conn), TLS_TX);
 	sender_start(s);
-	enters = 0;
 	m->records_derived = true;
 	snprintf(m->sender.syscalls_note, sizeof(m->sender.syscalls_note),
 		 "io_uring_enter calls (exact; each waits for one ring sendfile)");
-	for (size_t want; (want = sender_next(s, b->file_size)) > 0;) {
-		if (off >= (off_t)b->file_size)
-			off = 0;
-		if (want > b->file_size - (uint64_t)off)
-			want = (size_t)(b->file_size - (uint64_t)off);
-		w.done = false;
-		ret = ktls_conn_ring_sendfile(conn, b->file_fd, off, want, 30000, uring_done, &w);
-		if (ret == 0)
-			ret = uring_wait_for(ring, &w, &enters);
-		if (ret == 0 && w.result < 0)
-			ret = (int)w.result;
-		if (ret < 0) {
-			snprintf(m->reason, sizeof(m->reason), "ring sendfile: %s",
-				 ktls_conn_error(conn));
-			goto out;
-		}
-		off += (off_t)w.result;
-		s->bytes += (uint64_t)w.result;
-		s->records += records_for((uint64_t)w.result);
-	}
-	s->calls = enters;
+	ctx = (struct uring_sendfile){ .ring = ring, .conn = conn };
+	ret = sender_sendfile_loop(s, m, uring_sendfile, &ctx, true);
+	/* The loop counted operations; what enters the kernel is io_uring_enter. */
+	s->calls = ctx.enters;
+	if (ret < 0)
+		goto out;
 	w.done = false;
 	ret = ktls_conn_ring_shutdown(conn, 30000, uring_done, &w);
 	if (ret == 0)
@@ -1001,6 +1010,22 @@ static bool kernel_can(const struct bench *b, const uint32_t *ciphers)
  * One mode: a sender-side mode (@recv_mode 0; m->id is enum mode_id) or a
  * receive-side mode (@recv_mode is enum recv_mode_id).
  */
+/* A mode that needs the kernel to take @dir keys: when it cannot, say why in the row. */
+static bool kernel_unavailable(struct bench *b, struct bench_mode *m, const uint32_t *ciphers,
+			       const char *dir)
+{
+	if (!b->caps.ulp_available)
+		snprintf(m->reason, sizeof(m->reason), "no kernel TLS: %s", b->caps.summary);
+	else if (!kernel_can(b, ciphers))
+		snprintf(m->reason, sizeof(m->reason),
+			 "this kernel cannot take %s %s keys for TLS %s (ktls probe)",
+			 b->report->cipher, dir, b->report->tls_version);
+	else
+		return false;
+	m->status = BENCH_UNAVAILABLE;
+	return true;
+}
+
 static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 {
 	struct sender s = { .b = b, .max_bytes = b->max_bytes };
@@ -1011,20 +1036,9 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 	int cfd = -1, sfd = -1, pipefd[2], ret, status;
 	pid_t pid;
 
-	if (recv_mode != 0 && recv_mode != RECV_GNUTLS) {
-		if (!b->caps.ulp_available) {
-			m->status = BENCH_UNAVAILABLE;
-			snprintf(m->reason, sizeof(m->reason), "no kernel TLS: %s", b->caps.summary);
-			return;
-		}
-		if (!kernel_can(b, b->caps.rx_ciphers)) {
-			m->status = BENCH_UNAVAILABLE;
-			snprintf(m->reason, sizeof(m->reason),
-				 "this kernel cannot take %s RX keys for TLS %s (ktls probe)",
-				 b->report->cipher, b->report->tls_version);
-			return;
-		}
-	}
+	if (recv_mode != 0 && recv_mode != RECV_GNUTLS &&
+	    kernel_unavailable(b, m, b->caps.rx_ciphers, "RX"))
+		return;
 	if (recv_mode == RECV_SPLICE_FILE && (s.max_bytes == 0 || s.max_bytes > SPLICE_FILE_MAX))
 		s.max_bytes = SPLICE_FILE_MAX;
 #ifndef KTLS_BENCH_OPENSSL
@@ -1036,21 +1050,11 @@ static void run_mode(struct bench *b, struct bench_mode *m, int recv_mode)
 		return;
 	}
 #endif
-	if (recv_mode == 0 && (m->id == MODE_KTLS_SEND || m->id == MODE_KTLS_SENDFILE ||
-			       m->id == MODE_KTLS_URING_SPLICE || m->id == MODE_OPENSSL_SENDFILE)) {
-		if (!b->caps.ulp_available) {
-			m->status = BENCH_UNAVAILABLE;
-			snprintf(m->reason, sizeof(m->reason), "no kernel TLS: %s", b->caps.summary);
-			return;
-		}
-		if (!kernel_can(b, b->caps.tx_ciphers)) {
-			m->status = BENCH_UNAVAILABLE;
-			snprintf(m->reason, sizeof(m->reason),
-				 "this kernel cannot take %s TX keys for TLS %s (ktls probe)",
-				 b->report->cipher, b->report->tls_version);
-			return;
-		}
-	}
+	if (recv_mode == 0 &&
+	    (m->id == MODE_KTLS_SEND || m->id == MODE_KTLS_SENDFILE ||
+	     m->id == MODE_KTLS_URING_SPLICE || m->id == MODE_OPENSSL_SENDFILE) &&
+	    kernel_unavailable(b, m, b->caps.tx_ciphers, "TX"))
+		return;
 	if ((ret = tool_loopback_pair(&cfd, &sfd)) < 0) {
 		m->status = BENCH_FAILED;
 		snprintf(m->reason, sizeof(m->reason), "loopback connection: %s", strerror(-ret));
