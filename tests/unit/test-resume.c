@@ -11,10 +11,8 @@
  * Every connection to one server goes to the same listening port: the
  * client's store is keyed by server name and port.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +28,6 @@ static struct ktls_caps caps;
 static struct unit_cert ca, leaf;
 static const char *dir;
 static int listener = -1;
-static struct sockaddr_in listen_addr;
 
 static struct ktls_config *client_config(int version, const char *session_file)
 {
@@ -65,17 +62,12 @@ struct session {
 /* One connection to the listener; the handshake result is in rc/rs. */
 static bool session_open(struct session *x, struct ktls_config *cc, struct ktls_config *sc)
 {
-	int cfd, sfd;
+	int cfd, sfd, ret;
 
 	memset(x, 0, sizeof(*x));
-	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (cfd < 0 || connect(cfd, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) != 0)
-		tap_bail("connect: %s", strerror(errno));
-	sfd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-	if (sfd < 0)
-		tap_bail("accept: %s", strerror(errno));
-	unit_set_nonblock(cfd, true);
-	unit_set_nonblock(sfd, true);
+	ret = unit_tcp_pair_on(listener, &cfd, &sfd, true);
+	if (ret < 0)
+		tap_bail("loopback TCP: %s", strerror(-ret));
 	if (ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &x->c) != 0 ||
 	    ktls_conn_new(sc, sfd, KTLS_CONN_OWN_FD, &x->s) != 0 ||
 	    ktls_conn_set_server_name(x->c, "localhost") != 0)
@@ -476,8 +468,6 @@ static void test_follow(void)
 
 int main(void)
 {
-	socklen_t len = sizeof(listen_addr);
-
 	dir = unit_tmpdir();
 	if (ktls_probe(&caps) != 0)
 		tap_bail("ktls_probe");
@@ -486,12 +476,9 @@ int main(void)
 	    unit_cert_make(&leaf, dir, "server", UNIT_CERT_SERVER, "localhost", "localhost", &ca,
 			   false) < 0)
 		tap_bail("cannot make certificates");
-	listen_addr = (struct sockaddr_in){ .sin_family = AF_INET,
-					    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listener < 0 || bind(listener, (struct sockaddr *)&listen_addr, sizeof(listen_addr)) ||
-	    listen(listener, 8) || getsockname(listener, (struct sockaddr *)&listen_addr, &len))
-		tap_bail("listen: %s", strerror(errno));
+	listener = unit_tcp_listen();
+	if (listener < 0)
+		tap_bail("listen: %s", strerror(-listener));
 
 	test_setters();
 	ktls_config_unref(fresh(KTLS_ROLE_SERVER));

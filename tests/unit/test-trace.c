@@ -9,14 +9,11 @@
  * Runs on any kernel: with kTLS the post-handshake messages are read from the
  * kernel, without it GnuTLS reads them; the trace must be the same.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -104,18 +101,10 @@ static void check_sequence(const char *label, const struct trace *t, const struc
 /* A connected pair through @listener (one port, so the client's session store applies). */
 static void trace_pair(int listener, int *ret_c, int *ret_s)
 {
-	struct sockaddr_in addr;
-	socklen_t len = sizeof(addr);
+	int ret = unit_tcp_pair_on(listener, ret_c, ret_s, true);
 
-	*ret_c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*ret_c < 0 || getsockname(listener, (struct sockaddr *)&addr, &len) != 0 ||
-	    connect(*ret_c, (struct sockaddr *)&addr, len) != 0)
-		tap_bail("connect: %s", strerror(errno));
-	*ret_s = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
-	if (*ret_s < 0)
-		tap_bail("accept: %s", strerror(errno));
-	unit_set_nonblock(*ret_c, true);
-	unit_set_nonblock(*ret_s, true);
+	if (ret < 0)
+		tap_bail("loopback TCP: %s", strerror(-ret));
 }
 
 /*
@@ -126,7 +115,6 @@ static void test_full_handshake(int version, const char *server_priority, const 
 				const char *want_server, const char *want_resumed_client,
 				const char *want_resumed_server)
 {
-	struct sockaddr_in la = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int listener;
 	const char *vname = server_priority != NULL	  ? "HelloRetryRequest"
 			    : version == KTLS_VERSION_TLS13 ? "TLS 1.3"
@@ -147,10 +135,9 @@ static void test_full_handshake(int version, const char *server_priority, const 
 	    (server_priority != NULL && ktls_config_set_priority(sc, server_priority) != 0) ||
 	    ktls_config_set_handshake_trace(sc, trace_fn, &t) != 0)
 		tap_bail("server config: %s", sc ? ktls_config_error(sc) : "");
-	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listener < 0 || bind(listener, (struct sockaddr *)&la, sizeof(la)) != 0 ||
-	    listen(listener, 4) != 0)
-		tap_bail("listen: %s", strerror(errno));
+	listener = unit_tcp_listen();
+	if (listener < 0)
+		tap_bail("listen: %s", strerror(-listener));
 	trace_pair(listener, &cfd, &sfd);
 	if (ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &c) != 0 ||
 	    ktls_conn_new(sc, sfd, KTLS_CONN_OWN_FD, &s) != 0 ||

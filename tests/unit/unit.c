@@ -341,32 +341,38 @@ int unit_set_nonblock(int fd, bool on)
 	return fcntl(fd, F_SETFL, flags) == 0 ? 0 : -errno;
 }
 
-int unit_tcp_pair(int *ret_client, int *ret_server, bool nonblock)
+int unit_tcp_listen(void)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET,
 				    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(addr);
-	int listener, a = -1, b = -1, err;
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
 
-	listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (listener < 0)
 		return -errno;
-	if (bind(listener, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-	    listen(listener, 1) != 0 || getsockname(listener, (struct sockaddr *)&addr, &len) != 0)
-		goto fail;
+	if (bind(listener, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(listener, 8) != 0) {
+		err = -errno;
+		close(listener);
+		return err;
+	}
+	return listener;
+}
+
+int unit_tcp_pair_on(int listener, int *ret_client, int *ret_server, bool nonblock)
+{
+	struct sockaddr_in addr;
+	socklen_t len = sizeof(addr);
+	int a, b = -1, err;
+
+	if (getsockname(listener, (struct sockaddr *)&addr, &len) != 0)
+		return -errno;
 	a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (a < 0 || connect(a, (struct sockaddr *)&addr, sizeof(addr)) != 0)
 		goto fail;
 	b = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
 	if (b < 0)
 		goto fail;
-	close(listener);
-	if (nonblock && (unit_set_nonblock(a, true) < 0 || unit_set_nonblock(b, true) < 0)) {
-		err = -errno;
-		close(a);
-		close(b);
-		return err;
-	}
+	if (nonblock && (unit_set_nonblock(a, true) < 0 || unit_set_nonblock(b, true) < 0))
+		goto fail;
 	*ret_client = a;
 	*ret_server = b;
 	return 0;
@@ -374,8 +380,20 @@ fail:
 	err = -errno;
 	if (a >= 0)
 		close(a);
-	close(listener);
+	if (b >= 0)
+		close(b);
 	return err;
+}
+
+int unit_tcp_pair(int *ret_client, int *ret_server, bool nonblock)
+{
+	int listener = unit_tcp_listen(), ret;
+
+	if (listener < 0)
+		return listener;
+	ret = unit_tcp_pair_on(listener, ret_client, ret_server, nonblock);
+	close(listener);
+	return ret;
 }
 
 /* ---- handshakes ----------------------------------------------------------- */

@@ -96,6 +96,10 @@ void unit_cert_free(struct unit_cert *cert);
 
 /* A connected TCP pair on 127.0.0.1; @nonblock sets O_NONBLOCK on both. */
 int unit_tcp_pair(int *ret_client, int *ret_server, bool nonblock);
+/* A listening socket on 127.0.0.1, any port: the fd or a negative errno. */
+int unit_tcp_listen(void);
+/* A pair through @listener: every pair on one port (a client's session store needs that). */
+int unit_tcp_pair_on(int listener, int *ret_client, int *ret_server, bool nonblock);
 int unit_set_nonblock(int fd, bool on);
 
 /* ---- handshakes ----------------------------------------------------------- */
