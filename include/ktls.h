@@ -101,6 +101,8 @@ struct ktls_caps {
 	bool tx_zerocopy_sendfile; /* TLS_TX_ZEROCOPY_RO */
 	bool rx_expect_no_pad;     /* TLS_RX_EXPECT_NO_PAD */
 	bool tls13_rekey;          /* a second TLS_TX/TLS_RX on a TLS 1.3 socket */
+	bool tx_max_payload_len;   /* TLS_TX_MAX_PAYLOAD_LEN: records sized to the peer's
+				    * record_size_limit (Linux 6.19) */
 	char summary[160];         /* one line, e.g. why the ULP is missing */
 };
 
@@ -588,6 +590,8 @@ struct ktls_sock {
 	enum ktls_sock_conf tx, rx;
 	bool tx_zerocopy_sendfile;  /* TLS_TX_ZEROCOPY_RO set; the kernel reports it for hw TX only */
 	bool rx_no_pad;             /* TLS_RX_EXPECT_NO_PAD was set */
+	uint16_t tx_max_payload_len; /* largest TX record plaintext (TLS_TX_MAX_PAYLOAD_LEN,
+				      * 16384 unless limited); 0: not reported (before 6.19) */
 	uint64_t bytes_acked;       /* TCP payload bytes the peer acknowledged (tcp_info) */
 	uint64_t bytes_received;    /* TCP payload bytes received (tcp_info) */
 };

@@ -56,6 +56,7 @@ static const struct nla_policy tls_policy[TLS_INFO_MAX + 1] = {
 	[TLS_INFO_RXCONF] = { .type = NLA_U16 },
 	[TLS_INFO_ZC_RO_TX] = { .type = NLA_FLAG },
 	[TLS_INFO_RX_NO_PAD] = { .type = NLA_FLAG },
+	[TLS_INFO_TX_MAX_PAYLOAD_LEN] = { .type = NLA_U16 },
 };
 
 KTLS_EXPORT const char *ktls_sock_conf_name(enum ktls_sock_conf conf)
@@ -179,6 +180,8 @@ int diag_parse_msg(const struct nlmsghdr *nlh, struct ktls_sock *ret_sock)
 			s.rx = diag_conf(nla_get_u16(tls[TLS_INFO_RXCONF]));
 		s.tx_zerocopy_sendfile = tls[TLS_INFO_ZC_RO_TX] != NULL;
 		s.rx_no_pad = tls[TLS_INFO_RX_NO_PAD] != NULL;
+		if (tls[TLS_INFO_TX_MAX_PAYLOAD_LEN] != NULL)
+			s.tx_max_payload_len = nla_get_u16(tls[TLS_INFO_TX_MAX_PAYLOAD_LEN]);
 	}
 	if (tb[INET_DIAG_INFO] != NULL)
 		diag_tcp_info(&s, tb[INET_DIAG_INFO]);

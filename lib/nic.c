@@ -178,6 +178,64 @@ int nic_parse_buffer(const void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * Which of our feature names a STRSET_GET reply for ETH_SS_FEATURES lists:
+ * the features this kernel has at all (Linux 7.x dropped tls-hw-record).
+ * Return: 0 or -EBADMSG.
+ */
+static int nic_parse_feature_names(const struct nlmsghdr *nlh,
+				   bool ret_known[KTLS_NIC_FEATURE_COUNT])
+{
+	static const struct nla_policy strset_policy[ETHTOOL_A_STRSET_MAX + 1] = {
+		[ETHTOOL_A_STRSET_STRINGSETS] = { .type = NLA_NESTED },
+	};
+	static const struct nla_policy stringset_policy[ETHTOOL_A_STRINGSET_MAX + 1] = {
+		[ETHTOOL_A_STRINGSET_ID] = { .type = NLA_U32 },
+		[ETHTOOL_A_STRINGSET_STRINGS] = { .type = NLA_NESTED },
+	};
+	static const struct nla_policy string_policy[ETHTOOL_A_STRING_MAX + 1] = {
+		[ETHTOOL_A_STRING_VALUE] = { .type = NLA_STRING },
+	};
+	struct nlattr *tb[ETHTOOL_A_STRSET_MAX + 1], *set, *str;
+	bool known[KTLS_NIC_FEATURE_COUNT] = { false };
+	int rem, rem2;
+
+	if (netlink_parse_msg(nlh, GENL_HDRLEN, tb, ETHTOOL_A_STRSET_MAX, strset_policy) < 0 ||
+	    tb[ETHTOOL_A_STRSET_STRINGSETS] == NULL ||
+	    !netlink_attrs_exact(nla_data(tb[ETHTOOL_A_STRSET_STRINGSETS]),
+				 nla_len(tb[ETHTOOL_A_STRSET_STRINGSETS])))
+		return -EBADMSG;
+	nla_for_each_nested(set, tb[ETHTOOL_A_STRSET_STRINGSETS], rem) {
+		struct nlattr *s[ETHTOOL_A_STRINGSET_MAX + 1];
+
+		if (nla_type(set) != ETHTOOL_A_STRINGSETS_STRINGSET)
+			continue;
+		if (netlink_parse_nested(s, ETHTOOL_A_STRINGSET_MAX, set, stringset_policy) < 0)
+			return -EBADMSG;
+		if (s[ETHTOOL_A_STRINGSET_ID] == NULL ||
+		    nla_get_u32(s[ETHTOOL_A_STRINGSET_ID]) != ETH_SS_FEATURES ||
+		    s[ETHTOOL_A_STRINGSET_STRINGS] == NULL)
+			continue;
+		if (!netlink_attrs_exact(nla_data(s[ETHTOOL_A_STRINGSET_STRINGS]),
+					 nla_len(s[ETHTOOL_A_STRINGSET_STRINGS])))
+			return -EBADMSG;
+		nla_for_each_nested(str, s[ETHTOOL_A_STRINGSET_STRINGS], rem2) {
+			struct nlattr *v[ETHTOOL_A_STRING_MAX + 1];
+			int f;
+
+			if (netlink_parse_nested(v, ETHTOOL_A_STRING_MAX, str, string_policy) < 0)
+				return -EBADMSG;
+			if (v[ETHTOOL_A_STRING_VALUE] == NULL)
+				continue;
+			f = ktls_nic_feature_from_name(nla_get_string(v[ETHTOOL_A_STRING_VALUE]));
+			if (f >= 0)
+				known[f] = true;
+		}
+	}
+	memcpy(ret_known, known, sizeof(known));
+	return 0;
+}
+
 /* ---- talking to the kernel --------------------------------------------- */
 
 /* The kernel's dev_valid_name(): checked here so that bad input never reaches netlink. */
@@ -428,6 +486,65 @@ KTLS_EXPORT void ktls_nic_list_free(struct ktls_nic *nics)
 	free(nics);
 }
 
+struct nic_names {
+	int family;
+	bool known[KTLS_NIC_FEATURE_COUNT];
+	bool seen;
+};
+
+static int nic_on_names(struct nlmsghdr *nlh, void *arg)
+{
+	struct nic_names *n = arg;
+
+	if (nlh->nlmsg_type != n->family)
+		return 0;
+	n->seen = true;
+	return nic_parse_feature_names(nlh, n->known);
+}
+
+/*
+ * A feature the kernel has no name for (FEATURES_SET said "bit name not
+ * found"): say so, and which TLS features this kernel does have, from its
+ * ETH_SS_FEATURES string set.  Returns -EOPNOTSUPP, or 0 when the kernel
+ * does know @feature (the failure was something else).
+ */
+static int nic_unknown_feature(struct nic_ctx *c, enum ktls_nic_feature feature, char *errbuf,
+			       size_t errlen)
+{
+	struct nic_names names = { .family = c->family };
+	struct netlink_reply reply;
+	struct nlattr *hdr, *sets, *set;
+	struct nl_msg *msg = nlmsg_alloc();
+	char list[128] = "";
+	int ret = -ENOMEM;
+
+	if (msg != NULL &&
+	    genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, c->family, 0, NLM_F_REQUEST,
+			ETHTOOL_MSG_STRSET_GET, ETHTOOL_GENL_VERSION) != NULL &&
+	    (hdr = nla_nest_start(msg, ETHTOOL_A_STRSET_HEADER | NLA_F_NESTED)) != NULL &&
+	    nla_put_u32(msg, ETHTOOL_A_HEADER_FLAGS, 0) == 0) {
+		nla_nest_end(msg, hdr);
+		if ((sets = nla_nest_start(msg, ETHTOOL_A_STRSET_STRINGSETS | NLA_F_NESTED)) != NULL &&
+		    (set = nla_nest_start(msg, ETHTOOL_A_STRINGSETS_STRINGSET | NLA_F_NESTED)) !=
+			    NULL &&
+		    nla_put_u32(msg, ETHTOOL_A_STRINGSET_ID, ETH_SS_FEATURES) == 0) {
+			nla_nest_end(msg, set);
+			nla_nest_end(msg, sets);
+			ret = netlink_exchange(c->sk, msg, nic_on_names, &names, &reply);
+		}
+	}
+	nlmsg_free(msg);
+	if (ret < 0 || !names.seen || names.known[feature])
+		return 0;
+	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
+		if (names.known[f])
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 list[0] ? ", " : "", feature_names[f]);
+	return error_buf(errbuf, errlen, -EOPNOTSUPP,
+			 "this kernel has no NIC feature %s (the TLS features it knows: %s)",
+			 feature_names[feature], list[0] ? list : "none");
+}
+
 /* "driver veth of veth0", "lo (a virtual device)" */
 static int nic_no_offload(const struct ktls_nic *nic, enum ktls_nic_feature f, bool enable,
 			  char *errbuf, size_t errlen)
@@ -504,6 +621,11 @@ KTLS_EXPORT int ktls_nic_set(const char *ifname, enum ktls_nic_feature feature, 
 	}
 	if (ret == -ENODEV) {
 		ret = error_buf(errbuf, errlen, ret, "no interface %s", ifname);
+		goto out;
+	}
+	if ((ret == -EOPNOTSUPP || ret == -EINVAL) &&
+	    nic_unknown_feature(&c, feature, errbuf, errlen) < 0) {
+		ret = -EOPNOTSUPP;
 		goto out;
 	}
 	if (ret < 0) {

@@ -40,6 +40,22 @@ static void offload_set_reason(struct ktls_dir_info *dir, int err, const char *f
 	va_end(ap);
 }
 
+/*
+ * The plaintext bound the peer's record size limit puts on our records
+ * (RFC 8449 section 4: TLS 1.3's limit counts the inner content type), or 0
+ * when it is no smaller than what the kernel sends anyway.
+ */
+static uint16_t offload_tx_payload_limit(const struct ktls_conn *conn)
+{
+	size_t limit = conn->peer_record_limit;
+
+	if (limit == 0)
+		return 0;
+	if (conn->version == KTLS_VERSION_TLS13)
+		limit--;
+	return limit < RECORD_MAX_PLAINTEXT ? (uint16_t)limit : 0;
+}
+
 /* Decide, without touching the socket, whether a direction can go to the kernel. */
 static bool offload_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_offload policy,
 			 const struct ktls_caps *caps)
@@ -66,17 +82,18 @@ static bool offload_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_of
 		return false;
 	}
 	/*
-	 * The kernel fills records up to 16384 bytes; a peer that asked for
-	 * smaller ones (RFC 8449 record_size_limit, whose TLS 1.3 value counts
-	 * the content-type byte, or RFC 6066 max_fragment_length) would reject
-	 * them, so such a connection keeps TX in GnuTLS, which honours the limit.
+	 * The kernel fills records up to 16384 bytes unless told otherwise
+	 * (TLS_TX_MAX_PAYLOAD_LEN, Linux 6.19).  A peer that asked for smaller
+	 * ones (RFC 8449 record_size_limit, whose TLS 1.3 value counts the
+	 * content-type byte, or RFC 6066 max_fragment_length) would reject
+	 * them: the kernel takes TX with that limit where it can, and GnuTLS,
+	 * which honours it, keeps TX elsewhere.
 	 */
-	if (dir == KTLS_DIR_TX && conn->peer_record_limit > 0 &&
-	    conn->peer_record_limit - (conn->version == KTLS_VERSION_TLS13 ? 1 : 0) <
-		    RECORD_MAX_PLAINTEXT) {
+	if (dir == KTLS_DIR_TX && offload_tx_payload_limit(conn) > 0 && !caps->tx_max_payload_len) {
 		offload_set_reason(info, EMSGSIZE,
-				   "peer limits records to %zu bytes (record_size_limit); the "
-				   "kernel sends records of up to %d",
+				   "peer limits records to %zu bytes (record_size_limit); this "
+				   "kernel sends records of up to %d (TLS_TX_MAX_PAYLOAD_LEN needs "
+				   "Linux 6.19 or later)",
 				   conn->peer_record_limit, RECORD_MAX_PLAINTEXT);
 		return false;
 	}
@@ -168,6 +185,7 @@ int offload_switch(struct ktls_conn *conn)
 					  : 0;
 	conn->cipher = keys_cipher_from_gnutls(gnutls_cipher_get(conn->session));
 
+	conn->tx_payload_max = offload_tx_payload_limit(conn);
 	want_tx = offload_plan(conn, KTLS_DIR_TX, config->offload_tx, caps);
 	want_rx = offload_plan(conn, KTLS_DIR_RX, config->offload_rx, caps);
 	if (!want_tx && config->offload_tx == KTLS_OFFLOAD_REQUIRE)
@@ -198,6 +216,28 @@ int offload_switch(struct ktls_conn *conn)
 			return error_conn(conn, -EOPNOTSUPP, "offload required: %s",
 					  conn->tx.reason);
 		return 0;
+	}
+
+	/*
+	 * The record size bound goes in before the TX key, so that its refusal
+	 * (TLS 1.3's smallest value, 63, is only accepted after the key) keeps
+	 * TX with GnuTLS instead of failing after the kernel took the key.
+	 */
+	if (want_tx && offload_tx_payload_limit(conn) > 0) {
+		uint16_t limit = offload_tx_payload_limit(conn);
+
+		if (offload_setsockopt(conn->fd, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &limit,
+				       sizeof(limit)) != 0) {
+			offload_set_reason(&conn->tx, -errno,
+					   "peer limits records to %zu bytes (record_size_limit) "
+					   "and the kernel refused TLS_TX_MAX_PAYLOAD_LEN %u: %s",
+					   conn->peer_record_limit, (unsigned int)limit,
+					   strerror(errno));
+			want_tx = false;
+			if (config->offload_tx == KTLS_OFFLOAD_REQUIRE)
+				return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s",
+						  conn->tx.reason);
+		}
 	}
 
 	/*

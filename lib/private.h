@@ -169,6 +169,7 @@ struct ktls_conn {
 	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
 	bool pull_would_block;           /* the last recv() on the fd said EAGAIN */
 	size_t peer_record_limit;        /* record_size_limit / max_fragment_length asked, 0: none */
+	size_t tx_payload_max;           /* data bytes per record that limit allows, 0: no limit */
 
 	/* Where each direction's key lives, and if not in the kernel, why. */
 	struct ktls_dir_info tx, rx;
@@ -466,6 +467,8 @@ struct record_mem {
 };
 /* Switch @conn's GnuTLS transport to @mem (owned by the caller). */
 void record_set_transport_mem(struct ktls_conn *conn, struct record_mem *mem);
+/* Data bytes one GnuTLS record may carry to this peer (its record size limit). */
+size_t record_max_payload(struct ktls_conn *conn);
 /* Make rx_buf hold at least @size bytes; contents are kept. */
 int record_reserve(struct ktls_conn *conn, size_t size);
 /* gnutls_record_recv with libktls's handling of alerts and errors (userspace RX). */

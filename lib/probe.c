@@ -86,6 +86,25 @@ static bool probe_flag(int fd, int optname)
 	return offload_setsockopt(fd, SOL_TLS, optname, &one, sizeof(one)) == 0;
 }
 
+/*
+ * TLS_TX_MAX_PAYLOAD_LEN is set the way offload_switch() sets it: on a
+ * socket with the ULP and no key yet (nothing may fail once a key is in).
+ */
+static bool probe_payload_limit(void)
+{
+	uint16_t limit = 1024;
+	int a, b;
+	bool ok;
+
+	if (probe_pair(&a, &b) < 0)
+		return false;
+	ok = offload_setsockopt(a, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) == 0 &&
+	     offload_setsockopt(a, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &limit, sizeof(limit)) == 0;
+	close(a);
+	close(b);
+	return ok;
+}
+
 static int probe_run(struct ktls_caps *caps)
 {
 	int a, b, ret;
@@ -111,6 +130,7 @@ static int probe_run(struct ktls_caps *caps)
 	close(a);
 	close(b);
 	caps->ulp_available = true;
+	caps->tx_max_payload_len = probe_payload_limit();
 
 	for (int v = 0; v < 2; v++) {
 		int version = v == 0 ? KTLS_VERSION_TLS12 : KTLS_VERSION_TLS13;

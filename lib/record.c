@@ -163,6 +163,19 @@ void record_set_transport(struct ktls_conn *conn)
 
 /* ---- send -------------------------------------------------------------- */
 
+/*
+ * Data bytes per record GnuTLS may send.  GnuTLS 3.7 fills TLS 1.3 records
+ * to the peer's record_size_limit without counting the content-type byte
+ * that RFC 8449 section 4 counts, one byte too many: the limit computed at
+ * the switch caps it.
+ */
+size_t record_max_payload(struct ktls_conn *conn)
+{
+	size_t max = gnutls_record_get_max_size(conn->session);
+
+	return conn->tx_payload_max > 0 && conn->tx_payload_max < max ? conn->tx_payload_max : max;
+}
+
 static int record_check_ready(struct ktls_conn *conn)
 {
 	if (conn->mem != NULL)
@@ -215,7 +228,7 @@ static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, si
 		return ret;
 	while (done < len) {
 		size_t chunk = len - done;
-		size_t max = gnutls_record_get_max_size(conn->session);
+		size_t max = record_max_payload(conn);
 
 		if (chunk > max)
 			chunk = max;

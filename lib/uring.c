@@ -99,6 +99,8 @@ struct uring_op {
 	off_t offset;
 	int pipe[2];
 	size_t in_pipe;       /* bytes read (into the pipe, or plain) but not sent */
+	size_t asked;         /* bytes the last file read asked for */
+	bool short_read;      /* ... and it returned fewer: the file may end there */
 	unsigned char *plain; /* file bytes read to userspace: before GnuTLS, or without a pipe */
 	size_t plain_off;
 	/* recv */
@@ -590,7 +592,7 @@ static int uring_submit_send_user(struct uring_op *op)
 static ssize_t uring_encrypt(struct uring_op *op, const unsigned char *data, size_t len)
 {
 	struct ktls_conn *conn = op->uc->conn;
-	size_t done = 0, max = gnutls_record_get_max_size(conn->session);
+	size_t done = 0, max = record_max_payload(conn);
 
 	if (len > KTLS_RING_TX_CHUNK)
 		len = KTLS_RING_TX_CHUNK;
@@ -666,8 +668,14 @@ static int uring_sendfile_step(struct uring_op *op)
 		sqe = uring_sqe2(op->uc->ring);
 		if (sqe == NULL)
 			return -EBUSY;
+		/*
+		 * SPLICE_F_MORE keeps the kernel's record open for what follows;
+		 * after a short file read nothing may follow (end of file), and an
+		 * open record would wait for close_notify (Linux 7.x does so).
+		 */
 		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)op->in_pipe,
-				     SPLICE_F_MOVE | (op->in_pipe < want ? SPLICE_F_MORE : 0));
+				     SPLICE_F_MOVE |
+					     (op->in_pipe < want && !op->short_read ? SPLICE_F_MORE : 0));
 		op->stage = ST_SPLICE_OUT;
 		return uring_arm(op, sqe, true);
 	}
@@ -680,6 +688,7 @@ static int uring_sendfile_step(struct uring_op *op)
 		return -EBUSY;
 	if (want > chunk)
 		want = chunk;
+	op->asked = want;
 	if (splice) {
 		io_uring_prep_splice(sqe, op->file_fd, (int64_t)at, op->pipe[1], -1,
 				     (unsigned int)want, SPLICE_F_MOVE);
@@ -1041,6 +1050,7 @@ static void uring_op_complete(struct uring_op *op, int res, unsigned int flags)
 			uring_fail(op, res == 0 ? -ENODATA : res, "sendfile: reading the file");
 			return;
 		}
+		op->short_read = (size_t)res < op->asked;
 		if (op->stage == ST_SPLICE_IN || conn->tx.kernel) {
 			op->in_pipe = (size_t)res;
 			op->plain_off = 0;

@@ -1900,7 +1900,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	/* After the runs: /proc/crypto names the driver once the kernel instantiated the AEAD. */
 	tool_kernel_aead_driver(b.cipher, report.kernel_aead, sizeof(report.kernel_aead));
-	report.kernel_crypto_generic = strstr(report.kernel_aead, "generic") != NULL;
+	report.kernel_crypto_generic = tool_crypto_driver_portable(report.kernel_aead);
 
 	bench_report_table(stdout, &report);
 	if (json != NULL && write_file(json, &report, bench_report_json) < 0)

@@ -272,7 +272,7 @@ int cmd_loopback(int argc, char **argv)
 		tool_kernel_aead_driver(client.info.cipher, driver, sizeof(driver));
 		printf("  kernel AEAD driver: %s; userspace: GnuTLS %s\n", driver,
 		       gnutls_check_version(NULL));
-		if (strstr(driver, "generic") != NULL)
+		if (tool_crypto_driver_portable(driver))
 			printf("  (the kernel's crypto here is portable C, so these MiB/s say nothing about\n"
 			       "   kTLS against userspace TLS, which uses AES-NI/SIMD)\n");
 	}

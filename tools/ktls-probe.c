@@ -28,9 +28,10 @@ static void probe_print_json(const struct ktls_caps *caps, const struct utsname 
 			       caps->rx_ciphers[v] & (1u << c) ? "true" : "false",
 			       v == 1 && c == KTLS_CIPHER_COUNT - 1 ? "" : ",");
 	printf("  ],\n  \"tx_zerocopy_sendfile\": %s,\n  \"rx_expect_no_pad\": %s,\n"
-	       "  \"tls13_rekey\": %s\n}\n",
+	       "  \"tls13_rekey\": %s,\n  \"tx_max_payload_len\": %s\n}\n",
 	       caps->tx_zerocopy_sendfile ? "true" : "false",
-	       caps->rx_expect_no_pad ? "true" : "false", caps->tls13_rekey ? "true" : "false");
+	       caps->rx_expect_no_pad ? "true" : "false", caps->tls13_rekey ? "true" : "false",
+	       caps->tx_max_payload_len ? "true" : "false");
 }
 
 static void probe_print_table(const struct ktls_caps *caps, const struct utsname *u)
@@ -45,6 +46,7 @@ static void probe_print_table(const struct ktls_caps *caps, const struct utsname
 	printf("\nTX zero-copy sendfile (TLS_TX_ZEROCOPY_RO): %s\n", yes_no(caps->tx_zerocopy_sendfile));
 	printf("RX no-padding hint (TLS_RX_EXPECT_NO_PAD):  %s\n", yes_no(caps->rx_expect_no_pad));
 	printf("TLS 1.3 rekey (KeyUpdate on kTLS sockets):  %s\n", yes_no(caps->tls13_rekey));
+	printf("TX record size limit (TLS_TX_MAX_PAYLOAD_LEN): %s\n", yes_no(caps->tx_max_payload_len));
 	if (!caps->ulp_available)
 		printf("\nConnections will use GnuTLS's userspace record layer (offload policy auto),\n"
 		       "or fail with EOPNOTSUPP (offload policy require).\n");

@@ -72,10 +72,19 @@ bool stat_filter_match(const struct stat_filter *f, const struct ktls_sock *s)
 	return true;
 }
 
+/* "zc-sendfile,rx-no-pad,tx-max=1023"; "-" for none.  tx-max only when limited. */
 static void stat_flags(const struct ktls_sock *s, char *buf, size_t size)
 {
-	snprintf(buf, size, "%s%s%s", s->tx_zerocopy_sendfile ? "zc-sendfile" : "",
-		 s->tx_zerocopy_sendfile && s->rx_no_pad ? "," : "", s->rx_no_pad ? "rx-no-pad" : "");
+	size_t len = 0;
+
+	buf[0] = '\0';
+	if (s->tx_zerocopy_sendfile)
+		len += (size_t)snprintf(buf + len, size - len, "zc-sendfile");
+	if (s->rx_no_pad && len < size)
+		len += (size_t)snprintf(buf + len, size - len, "%srx-no-pad", len ? "," : "");
+	if (s->tx_max_payload_len > 0 && s->tx_max_payload_len < 16384 && len < size)
+		snprintf(buf + len, size - len, "%stx-max=%u", len ? "," : "",
+			 (unsigned int)s->tx_max_payload_len);
 	if (buf[0] == '\0')
 		snprintf(buf, size, "-");
 }
@@ -87,7 +96,7 @@ void stat_print_sockets_text(FILE *out, const struct ktls_sock *socks, size_t n,
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ktls_sock *s = &socks[i];
-		char local[64], peer[64], proc[40], flags[32];
+		char local[64], peer[64], proc[40], flags[48];
 		const char *version = stat_version_name(s->version);
 
 		if (!stat_filter_match(f, s))
@@ -162,11 +171,15 @@ static void stat_print_sock_json(FILE *out, const struct ktls_sock *s)
 	json_string_or_null(out, stat_version_name(s->version));
 	fputs(", \"cipher\": ", out);
 	json_string_or_null(out, s->cipher_name);
-	fprintf(out,
-		", \"tx\": \"%s\", \"rx\": \"%s\", \"tx_zerocopy_sendfile\": %s, \"rx_no_pad\": %s, "
-		"\"bytes_acked\": %" PRIu64 ", \"bytes_received\": %" PRIu64 "}",
+	fprintf(out, ", \"tx\": \"%s\", \"rx\": \"%s\", \"tx_zerocopy_sendfile\": %s, \"rx_no_pad\": %s, "
+		     "\"tx_max_payload_len\": ",
 		ktls_sock_conf_name(s->tx), ktls_sock_conf_name(s->rx),
-		s->tx_zerocopy_sendfile ? "true" : "false", s->rx_no_pad ? "true" : "false",
+		s->tx_zerocopy_sendfile ? "true" : "false", s->rx_no_pad ? "true" : "false");
+	if (s->tx_max_payload_len > 0)
+		fprintf(out, "%u", (unsigned int)s->tx_max_payload_len);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"bytes_acked\": %" PRIu64 ", \"bytes_received\": %" PRIu64 "}",
 		s->bytes_acked, s->bytes_received);
 }
 

@@ -117,6 +117,28 @@ const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t s
 	return buf;
 }
 
+static bool tool_ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+bool tool_crypto_driver_portable(const char *driver)
+{
+	/* Components are separated by the template syntax: "tmpl(a,b(c))". */
+	while (driver != NULL && *driver != '\0') {
+		size_t len = strcspn(driver, "(),");
+
+		if (tool_ends_with(driver, len, "-generic") || tool_ends_with(driver, len, "-lib"))
+			return true;
+		driver += len;
+		if (*driver != '\0')
+			driver++;
+	}
+	return false;
+}
+
 static int write_datum(const char *dir, const char *name, const gnutls_datum_t *d, mode_t mode)
 {
 	char path[4096];

@@ -68,6 +68,13 @@ int tool_selfsigned(const char *dir, const char *hostname, enum tool_key_type ty
  * "generic-gcm-aesni"; "unknown" before the kernel instantiated it.
  */
 const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size);
+/*
+ * Whether a crypto driver name has a portable C part: a component named
+ * "*-generic" (Linux 6.1: "gcm_base(ctr(aes-generic),ghash-generic)") or
+ * "*-lib" (7.x: "gcm_base(ctr(aes-lib),ghash-lib)").  "generic-gcm-aesni" is
+ * AES-NI despite its prefix.
+ */
+bool tool_crypto_driver_portable(const char *driver);
 
 /* A connected loopback TCP pair (127.0.0.1); 0 or a negative errno. */
 int tool_loopback_pair(int *ret_client, int *ret_server);

@@ -28,9 +28,13 @@ fi
 # deltas below can be exact: probe_tx/probe_rx per libktls process.
 t0=$(awk '$1 == "TlsTxSw" { print $2 }' /proc/net/tls_stat)
 r0=$(awk '$1 == "TlsRxSw" { print $2 }' /proc/net/tls_stat)
-"$ktls" probe > /dev/null
+"$ktls" probe --json > "$work/probe.json"
 probe_tx=$(( $(awk '$1 == "TlsTxSw" { print $2 }' /proc/net/tls_stat) - t0 ))
 probe_rx=$(( $(awk '$1 == "TlsRxSw" { print $2 }' /proc/net/tls_stat) - r0 ))
+
+# What this kernel can do, from that probe (never from uname): probe_has
+# tls13_rekey / tx_max_payload_len / ... succeeds when the probe says true.
+probe_has() { grep -q "\"$1\": true" "$work/probe.json"; }
 
 # Each case gets a fresh port, so a peer that lingers cannot confuse the next.
 next_port() { port=$((port + 1)); }

@@ -39,6 +39,7 @@ static void setup(void)
 	s->tx = KTLS_SOCK_CONF_SW;
 	s->rx = KTLS_SOCK_CONF_BASE;
 	s->tx_zerocopy_sendfile = true;
+	s->tx_max_payload_len = 16384; /* reported, not limited */
 	s->bytes_acked = 1000;
 	s->bytes_received = 20;
 
@@ -59,6 +60,7 @@ static void setup(void)
 	s->tx = KTLS_SOCK_CONF_SW;
 	s->rx = KTLS_SOCK_CONF_SW;
 	s->rx_no_pad = true;
+	s->tx_max_payload_len = 1023; /* a TLS 1.2 peer's record_size_limit of 1023 */
 
 	memset(&stats, 0, sizeof(stats));
 	stats.present = (1u << KTLS_STAT_CURR_TX_SW) | (1u << KTLS_STAT_TX_SW) |
@@ -106,13 +108,14 @@ static void test_stat_json(void)
 	     "\"local_port\": 4433, \"peer\": \"127.0.0.1\", \"peer_port\": 50122, \"inode\": "
 	     "123456, \"uid\": 0, \"pid\": 321, \"process\": \"openssl\", \"tls_info\": true, "
 	     "\"version\": \"TLS1.3\", \"cipher\": \"AES-256-GCM\", \"tx\": \"sw\", \"rx\": "
-	     "\"base\", \"tx_zerocopy_sendfile\": true, \"rx_no_pad\": false, \"bytes_acked\": "
-	     "1000, \"bytes_received\": 20},\n"
+	     "\"base\", \"tx_zerocopy_sendfile\": true, \"rx_no_pad\": false, "
+	     "\"tx_max_payload_len\": 16384, \"bytes_acked\": 1000, \"bytes_received\": 20},\n"
 	     "    {\"state\": \"CLOSE-WAIT\", \"family\": \"ipv6\", \"local\": \"::1\", "
 	     "\"local_port\": 50200, \"peer\": \"::1\", \"peer_port\": 8443, \"inode\": 654321, "
 	     "\"uid\": 1000, \"pid\": null, \"process\": null, \"tls_info\": true, \"version\": "
 	     "\"TLS1.2\", \"cipher\": \"CHACHA20-POLY1305\", \"tx\": \"sw\", \"rx\": \"sw\", "
-	     "\"tx_zerocopy_sendfile\": false, \"rx_no_pad\": true, \"bytes_acked\": 0, "
+	     "\"tx_zerocopy_sendfile\": false, \"rx_no_pad\": true, \"tx_max_payload_len\": 1023, "
+	     "\"bytes_acked\": 0, "
 	     "\"bytes_received\": 0}\n  ],\n"
 	     "  \"counters\": {\"TlsCurrTxSw\": 2, \"TlsTxSw\": 17, \"TlsDecryptError\": 1}\n}\n");
 	free(buf);
@@ -153,7 +156,7 @@ static void test_stat_text(void)
 	     "ESTAB       127.0.0.1:4433          127.0.0.1:50122         openssl/321            "
 	     "TLS1.3  AES-256-GCM        sw        base      zc-sendfile\n"
 	     "CLOSE-WAIT  [::1]:50200             [::1]:8443              -                      "
-	     "TLS1.2  CHACHA20-POLY1305  sw        sw        rx-no-pad\n");
+	     "TLS1.2  CHACHA20-POLY1305  sw        sw        rx-no-pad,tx-max=1023\n");
 	free(buf);
 
 	CAPTURE(buf, stat_print_sockets_text(out, NULL, 0, &any));
@@ -220,9 +223,34 @@ static void test_nic(void)
 	free(buf);
 }
 
+/* ktls bench and ktls loopback warn when the kernel's crypto is portable C. */
+static void test_crypto_driver(void)
+{
+	static const struct {
+		const char *driver;
+		bool portable;
+	} cases[] = {
+		{ "gcm_base(ctr(aes-generic),ghash-generic)", true }, /* Linux 6.1 */
+		{ "gcm_base(ctr(aes-lib),ghash-lib)", true },         /* Linux 7.x */
+		{ "ccm_base(ctr(aes-lib),cbcmac(aes-lib))", true },
+		{ "rfc7539(chacha20-generic,poly1305-generic)", true },
+		{ "generic-gcm-aesni", false },
+		{ "gcm_base(ctr(aes-aesni),ghash-clmulni)", false },
+		{ "rfc7539(chacha20-simd,poly1305-simd)", false },
+		{ "unknown", false },
+		{ "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tap_check(tool_crypto_driver_portable(cases[i].driver) == cases[i].portable,
+			  "crypto driver \"%s\" is %s", cases[i].driver,
+			  cases[i].portable ? "portable C" : "not portable C");
+}
+
 int main(void)
 {
 	setup();
+	test_crypto_driver();
 	test_stat_json();
 	test_stat_text();
 	test_nic();

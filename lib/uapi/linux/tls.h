@@ -16,6 +16,12 @@
 #define TLS_RX 2
 #define TLS_TX_ZEROCOPY_RO 3   /* Linux 6.0: sendfile without copying the file's pages */
 #define TLS_RX_EXPECT_NO_PAD 4 /* Linux 6.0: TLS 1.3 peer promises no record padding */
+/*
+ * Linux 6.19: largest plaintext per TX record, u16.  TLS 1.2: 64..16384;
+ * TLS 1.3: 63..16384 once the TX key is set (the peer's record_size_limit
+ * minus the content-type byte), 64..16384 before.
+ */
+#define TLS_TX_MAX_PAYLOAD_LEN 5
 
 #define TLS_1_2_VERSION 0x0303
 #define TLS_1_3_VERSION 0x0304
@@ -59,6 +65,7 @@ enum {
 	TLS_INFO_RXCONF,    /* u16, TLS_CONF_* */
 	TLS_INFO_ZC_RO_TX,  /* flag (Linux 6.0) */
 	TLS_INFO_RX_NO_PAD, /* flag (Linux 6.0) */
+	TLS_INFO_TX_MAX_PAYLOAD_LEN, /* u16 (Linux 6.19) */
 	__TLS_INFO_MAX,
 };
 #define TLS_INFO_MAX (__TLS_INFO_MAX - 1)
