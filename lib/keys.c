@@ -66,6 +66,21 @@ static const struct keys_layout layouts[KTLS_CIPHER_COUNT] = {
 						 tls12_crypto_info_chacha20_poly1305),
 };
 
+uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher)
+{
+	const unsigned char *seq = (const unsigned char *)info + layouts[cipher].rec_seq_off;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | seq[i];
+	return v;
+}
+
+socklen_t keys_size(enum ktls_cipher cipher)
+{
+	return layouts[cipher].size;
+}
+
 void keys_wipe(union keys_crypto_info *info)
 {
 	explicit_bzero(info, sizeof(*info));

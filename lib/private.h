@@ -377,6 +377,10 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 /* Dummy (zero) keys of the right shape, for the capability probe. */
 socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info);
 void keys_wipe(union keys_crypto_info *info);
+/* The kernel's struct size for @cipher: getsockopt(SOL_TLS) wants it exactly. */
+socklen_t keys_size(enum ktls_cipher cipher);
+/* rec_seq of a crypto_info for @cipher (the next record's sequence number). */
+uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher);
 
 /* ---- offload.c --------------------------------------------------------- */
 

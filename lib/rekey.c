@@ -19,6 +19,7 @@
  * the old key and then give the kernel the new one.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -43,9 +44,31 @@ uint64_t rekey_record_limit(enum ktls_cipher cipher)
 	}
 }
 
+/*
+ * Tests only: KTLS_TEST_KEY_RECORD_LIMIT=N makes every key's usage limit N
+ * records, so that a transfer of a few megabytes reaches it.  Read at each
+ * key installation (cheap next to a setsockopt), so a test can change it
+ * between connections.  Ignored in set-uid programs (secure_getenv).
+ */
+static uint64_t rekey_test_limit(void)
+{
+	const char *s = secure_getenv("KTLS_TEST_KEY_RECORD_LIMIT");
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0' && v >= 16 ? v : 0;
+}
+
 void rekey_budget_init(struct rekey_budget *budget, enum ktls_cipher cipher)
 {
-	uint64_t limit = rekey_record_limit(cipher);
+	uint64_t limit = rekey_test_limit();
+
+	if (limit == 0)
+		limit = rekey_record_limit(cipher);
 
 	memset(budget, 0, sizeof(*budget));
 	/* Act with 1/16 of the budget to spare: the update itself takes records. */
@@ -73,32 +96,23 @@ bool rekey_budget_settle(struct rekey_budget *budget, uint64_t kernel_seq)
 	return kernel_seq >= budget->threshold;
 }
 
-/* The kernel's next TX sequence number: its rec_seq, big-endian (tls.rst). */
+/*
+ * The kernel's next TX sequence number: its rec_seq, big-endian (tls.rst).
+ * The kernel wants the exact struct size of the cipher it holds.
+ */
 static int rekey_kernel_tx_seq(struct ktls_conn *conn, uint64_t *ret_seq)
 {
 	union keys_crypto_info info;
-	socklen_t len = sizeof(info);
-	const unsigned char *seq = NULL;
+	socklen_t len = keys_size(conn->cipher);
 	int ret = 0;
 
 	/* The reply carries the key too: wiped below, like every crypto_info. */
 	if (getsockopt(conn->fd, SOL_TLS, TLS_TX, &info, &len) != 0)
 		ret = -errno;
-	else if (info.info.cipher_type == TLS_CIPHER_AES_GCM_128)
-		seq = info.aes_gcm_128.rec_seq;
-	else if (info.info.cipher_type == TLS_CIPHER_AES_GCM_256)
-		seq = info.aes_gcm_256.rec_seq;
-	else if (info.info.cipher_type == TLS_CIPHER_AES_CCM_128)
-		seq = info.aes_ccm_128.rec_seq;
-	else if (info.info.cipher_type == TLS_CIPHER_CHACHA20_POLY1305)
-		seq = info.chacha20_poly1305.rec_seq;
-	else
+	else if (len != keys_size(conn->cipher))
 		ret = -EPROTO;
-	if (seq != NULL) {
-		*ret_seq = 0;
-		for (int i = 0; i < 8; i++)
-			*ret_seq = *ret_seq << 8 | seq[i];
-	}
+	else
+		*ret_seq = keys_rec_seq(&info, conn->cipher);
 	keys_wipe(&info);
 	return ret;
 }

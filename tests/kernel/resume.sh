@@ -9,11 +9,9 @@
 #      versions, from a session file written by the previous run; for TLS 1.3
 #      the ticket arrived after the switch (read back from the kernel); and
 #      `ktls get --session-file` resuming in a second run, with the shorter trace
-#   4. KeyUpdate from openssl s_client on this kernel (no TLS 1.3 rekey) with
-#      RX kept in userspace by config: 'k' is followed and service goes on,
-#      'K' (asks for ours) ends with EKEYEXPIRED
-#   5. TLS 1.2 renegotiation ('R' in s_client) refused cleanly
-# The default (RX in the kernel) KeyUpdate case is in switch.sh.
+#   4. TLS 1.2 renegotiation ('R' in s_client) refused cleanly
+# TLS 1.3 KeyUpdate, on kernels that can rekey and on those that cannot, is
+# in keyupdate.sh.
 . "$KTLS_SRC/tests/kernel/lib.sh"
 
 make_payload "$work/small" 20000
@@ -199,47 +197,9 @@ else
 	not_ok "ktls serve --ticket-key:$why" "$work/get1.err" "$work/get2.err" "$work/serve1.err" "$work/serve2.err"
 fi
 
-# --- 4. KeyUpdate with RX kept in userspace (KTLS_KEYUPDATE_FOLLOW) ---------------
-msg1="before the key update"
-msg2="after the key update"
-next_port
-"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" --tls 1.3 \
-	--keyupdate-follow --recv-bytes $((${#msg1} + ${#msg2} + 2)) --expect-kernel tx \
-	--timeout 20 > "$work/s.out" 2> "$work/s.err" &
-spid=$!
-wait_port $port
-{ echo "$msg1"; sleep 1; echo k; sleep 1; echo "$msg2"; sleep 2; } |
-	timeout 20 openssl s_client -connect 127.0.0.1:$port -tls1_3 -CAfile "$pki/ca.pem" \
-		> "$work/oc.out" 2> "$work/oc.err"
-wait_pid $spid 20
-src=$?
-if [ $src -eq 0 ] && [ "$(field "$work/s.out" end)" = done ] &&
-	[ "$(field "$work/s.out" key_updates_in)" = 1 ] &&
-	[ "$(field "$work/s.out" kernel_tx)" = ok ] && [ "$(field "$work/s.out" rx)" = user ] &&
-	grep -q 'rx_reason=".*KeyUpdate' "$work/s.out"; then
-	ok "KeyUpdate ('k') with RX kept in userspace by config: followed, all $(field "$work/s.out" bytes_in) bytes received, TX still in the kernel"
-else
-	not_ok "KeyUpdate ('k') with KTLS_KEYUPDATE_FOLLOW" "$work/s.out" "$work/s.err" "$work/oc.err"
-fi
-
-next_port
-"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" --tls 1.3 \
-	--keyupdate-follow --expect-error EKEYEXPIRED --timeout 20 > "$work/s.out" 2> "$work/s.err" &
-spid=$!
-wait_port $port
-{ echo "$msg1"; sleep 1; echo K; sleep 3; } |
-	timeout 20 openssl s_client -connect 127.0.0.1:$port -tls1_3 -CAfile "$pki/ca.pem" \
-		> "$work/oc.out" 2> "$work/oc.err"
-wait_pid $spid 20
-src=$?
-if [ $src -eq 0 ] && [ "$(field "$work/s.out" bytes_in)" = $((${#msg1} + 1)) ] &&
-	grep -q "requesting ours" "$work/s.out"; then
-	ok "KeyUpdate ('K', asks for ours) with RX in userspace and TX in a kernel without rekey: EKEYEXPIRED, data before it intact"
-else
-	not_ok "KeyUpdate ('K') with KTLS_KEYUPDATE_FOLLOW" "$work/s.out" "$work/s.err" "$work/oc.err"
-fi
-
-# --- 5. TLS 1.2 renegotiation refused ---------------------------------------------
+# --- 4. TLS 1.2 renegotiation refused ---------------------------------------------
+msg1="before the renegotiation request"
+msg2="after it"
 next_port
 "$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" --tls 1.2 \
 	--recv-bytes -1 --expect-kernel both --timeout 20 -v > "$work/s.out" 2> "$work/s.err" &

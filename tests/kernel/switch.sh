@@ -1,8 +1,8 @@
 #!/bin/bash
 # The moment of the switch and what follows it: application data that arrives
 # in the same segment as the last handshake message, NewSessionTicket
-# records after the switch, close_notify, and a peer's KeyUpdate on a kernel
-# without TLS 1.3 rekey.
+# records after the switch, a peer's record size limit, and a peer that
+# vanishes during sendfile.  (KeyUpdate: keyupdate.sh.)
 . "$KTLS_SRC/tests/kernel/lib.sh"
 
 msg="hello after Finished, in the same write"
@@ -143,35 +143,6 @@ if [ $src -ne 141 ] && [ $src -ne 124 ] && [ "$(field "$work/s.out" end)" = send
 	ok "peer gone during kernel sendfile: $(grep -o 'sendfile: [A-Za-z ]*' "$work/s.err" | head -1), no SIGPIPE death"
 else
 	not_ok "peer gone during kernel sendfile (exit $src)" "$work/s.out" "$work/s.err"
-fi
-
-# 6. KeyUpdate from openssl s_client ('K': update and request ours) on a
-#    kernel without TLS 1.3 rekey: our server must end promptly with
-#    EKEYEXPIRED and an alert, never hang and never deliver garbage.
-if probe_has tls13_rekey; then
-	echo "# this kernel has TLS 1.3 rekey; the no-rekey case does not apply"
-else
-	for cmd in K k; do
-		next_port
-		"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
-			--tls 1.3 --expect-kernel both --expect-error EKEYEXPIRED --timeout 20 \
-			> "$work/s.out" 2> "$work/s.err" &
-		spid=$!
-		wait_port $port
-		{ printf '%s\n' "$msg"; sleep 1; echo $cmd; sleep 4; } |
-			timeout 20 openssl s_client -connect 127.0.0.1:$port -tls1_3 -CAfile "$pki/ca.pem" \
-				> "$work/oc.out" 2> "$work/oc.err"
-		wait_pid $spid 20
-		src=$?
-		if [ $src -eq 0 ] && [ "$(field "$work/s.out" end)" = EKEYEXPIRED ] &&
-			[ "$(field "$work/s.out" bytes_in)" = $((${#msg} + 1)) ] &&
-			grep -q "KeyUpdate" "$work/s.out" &&
-			grep -qi "alert" "$work/oc.err" "$work/oc.out"; then
-			ok "KeyUpdate ('$cmd' in s_client) on a kernel without rekey: EKEYEXPIRED $(field "$work/s.out" elapsed_ms) ms after the handshake, alert sent, data before it intact"
-		else
-			not_ok "KeyUpdate ('$cmd') on a kernel without rekey" "$work/s.out" "$work/s.err" "$work/oc.err"
-		fi
-	done
 fi
 
 done_testing

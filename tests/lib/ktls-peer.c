@@ -65,6 +65,7 @@ struct opts {
 	const char *ticket_key_file; /* server: 64-byte ticket key shared between runs */
 	bool keyupdate_follow;      /* KTLS_KEYUPDATE_FOLLOW */
 	bool no_hash;               /* benchmarks: do not hash what arrives (sha256_in is empty's) */
+	int rekeys;                 /* ktls_conn_rekey() this many times, spread over the send */
 };
 
 static void log_cb(enum ktls_log_level level, const char *msg, void *ud)
@@ -236,7 +237,8 @@ static void usage(void)
 		"  [--recv-first] [--chunk BYTES]\n"
 		"  [--offload auto|require|off] [--client-auth request|require] [--timeout S] [-v]\n"
 		"  [--rx-no-pad] [--accept N] [--resumption off|tickets|session-id|both]\n"
-		"  [--session-file F] [--ticket-key-file F] [--keyupdate-follow] [--no-hash]\n");
+		"  [--session-file F] [--ticket-key-file F] [--keyupdate-follow] [--no-hash]\n"
+		"  [--rekey N]\n");
 }
 
 /* One connection: handshake, summary, transfer, final line.  Return: exit status. */
@@ -252,6 +254,7 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 	int r, status = 1;
 	off_t send_off = 0;
 	long long bytes_in = 0, bytes_out = 0;
+	int rekeys_done = 0;
 	const char *end = "none";
 	bool send_done, recv_done, shut = false;
 	time_t deadline;
@@ -404,19 +407,32 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 				end = "send-error";
 				break;
 			}
+			/* --rekey N: KeyUpdates at even steps through the data. */
+			while (n > 0 && rekeys_done < o.rekeys &&
+			       send_off >= send_size / (o.rekeys + 1) * (rekeys_done + 1)) {
+				if (ktls_conn_rekey(conn, false) < 0) {
+					fprintf(stderr, "ktls-peer: rekey %d: %s\n", rekeys_done + 1,
+						ktls_conn_error(conn));
+					end = "rekey-error";
+					goto transfer_done;
+				}
+				rekeys_done++;
+			}
 			if (send_off >= send_size)
 				send_done = true;
 		}
 	}
+transfer_done:
 	gnutls_hash_deinit(hash, digest);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
 	ktls_conn_get_info(conn, &info);
 	printf("bytes_in=%lld sha256_in=%s bytes_out=%lld end=%s resumed=%d tickets=%u "
-	       "tickets_after_switch=%u key_updates_in=%u elapsed_ms=%lld error=\"%s\"\n",
+	       "tickets_after_switch=%u key_updates_in=%u key_updates_out=%u elapsed_ms=%lld "
+	       "error=\"%s\"\n",
 	       bytes_in, hex, bytes_out, end, info.resumed, info.tickets_received,
-	       info.tickets_after_switch, info.key_updates_received,
+	       info.tickets_after_switch, info.key_updates_received, info.key_updates_sent,
 	       (long long)(t_end.tv_sec - t_start.tv_sec) * 1000 +
 		       (t_end.tv_nsec - t_start.tv_nsec) / 1000000,
 	       ktls_conn_error(conn));
@@ -464,6 +480,7 @@ int main(int argc, char **argv)
 		{ "ticket-key-file", required_argument, NULL, 'Y' },
 		{ "keyupdate-follow", no_argument, NULL, 'J' },
 		{ "no-hash", no_argument, NULL, 'G' },
+		{ "rekey", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { .host = "127.0.0.1", .recv_bytes = -1, .timeout_s = 120, .chunk = 65536,
@@ -520,6 +537,7 @@ int main(int argc, char **argv)
 		case 'Y': o.ticket_key_file = optarg; break;
 		case 'J': o.keyupdate_follow = true; break;
 		case 'G': o.no_hash = true; break;
+		case 'y': o.rekeys = atoi(optarg); break;
 		default: usage(); return 2;
 		}
 	}
