@@ -607,10 +607,12 @@ struct ktls_sock {
  * @ret_count: its length.
  * @errbuf, @errlen: the reason on failure (see the top of this header).
  *
- * The kernel reports a socket's ULP only to CAP_NET_ADMIN: without it, every
- * TCP socket looks like a plain one, so this fails with -EPERM rather than
- * pretend that there are no kTLS sockets.  (A kernel too old to report ULP
- * info through sock_diag shows none either; nothing tells the two apart.)
+ * Some kernels (6.1) report a socket's ULP only to CAP_NET_ADMIN (7.x
+ * reports it to everyone): when none is shown and the caller lacks that
+ * capability, every TCP socket may just look like a plain one, so this
+ * fails with -EPERM rather than pretend that there are no kTLS sockets.
+ * (A kernel too old to report ULP info through sock_diag shows none
+ * either; nothing tells the two apart.)
  *
  * Return: 0; -EPERM (no CAP_NET_ADMIN); -EPROTONOSUPPORT (no sock_diag in this
  *         kernel); -ENOMEM; -EBADMSG (a reply that does not parse).
