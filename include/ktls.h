@@ -457,14 +457,28 @@ int ktls_conn_flush(struct ktls_conn *conn);
  *
  * Data that GnuTLS had already read before the kernel took over is returned
  * first, in order.  Non-data records are handled here: a TLS 1.3
- * NewSessionTicket is given to GnuTLS and reading continues.
+ * NewSessionTicket is given to GnuTLS and reading continues, a KeyUpdate is
+ * checked (RFC 8446 section 4.6.3) and followed, a TLS 1.2 renegotiation
+ * request is declined.  A record that breaks the protocol ends the stream
+ * with the alert the RFC names for it (bad_record_mac, record_overflow,
+ * unexpected_message, decode_error, illegal_parameter), sent when the call
+ * returns the failure; the sentence says what the peer did.
+ *
+ * Waiting on a non-blocking fd with the kernel holding RX: poll(2) and
+ * level-triggered epoll report a kTLS socket readable as soon as the first
+ * bytes of a record are in, and this call then answers -EAGAIN until the
+ * rest comes, so a level-triggered loop spins while a slow or hostile peer
+ * holds a partial record.  Wait with EPOLLET (kTLS wakes edge-triggered
+ * waiters only for a whole record, an error or the end; read until
+ * -EAGAIN), with a blocking fd, or with the io_uring engine, which does so.
  *
  * Return: bytes received; 0 at the peer's close_notify (clean end of stream);
  *         -EAGAIN; -ECONNABORTED (peer's fatal alert, named in the error text);
  *         -EKEYEXPIRED (the peer sent a TLS 1.3 KeyUpdate that this kernel
  *         cannot follow: an alert was sent and the connection is finished);
  *         -ECONNRESET (the peer closed without close_notify: truncation);
- *         -EBADMSG (record authentication failed); -EPROTO.
+ *         -EBADMSG (record authentication failed); -EMSGSIZE (a record too
+ *         long); -EPROTO (any other protocol violation).
  */
 ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len);
 

@@ -472,9 +472,8 @@ static int config_psk_lookup(gnutls_session_t session, const gnutls_datum_t *ide
 
 	psk = config_find_psk(conn->config, (const char *)identity->data, identity->size);
 	if (psk == NULL) {
-		/* Kept so the handshake failure can name it; cut to fit. */
-		snprintf(conn->unknown_psk_identity, sizeof(conn->unknown_psk_identity), "%.*s",
-			 (int)identity->size, (const char *)identity->data);
+		/* Kept so the handshake failure can name it. */
+		handshake_note_unknown_psk(conn, identity->data, identity->size);
 		return -1;
 	}
 	key->data = gnutls_malloc(psk->key_len);
@@ -525,7 +524,7 @@ static int config_verify_optional(gnutls_session_t session)
 		return 0;
 	if (gnutls_certificate_verify_peers2(session, &status) < 0)
 		status = GNUTLS_CERT_INVALID;
-	conn->client_cert_status = status;
+	handshake_note_client_cert(conn, status);
 	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
 }
 

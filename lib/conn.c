@@ -46,7 +46,7 @@ int conn_create(struct ktls_config *config, int fd, unsigned int flags,
 	conn->config = ktls_config_ref(config);
 	conn->fd = fd;
 	conn->flags = flags;
-	conn->cipher = KTLS_CIPHER_NONE;
+	proto_init(conn);
 	*ret_conn = conn;
 	return 0;
 }
@@ -81,49 +81,73 @@ KTLS_EXPORT int ktls_conn_new(struct ktls_config *config, int fd, unsigned int f
 /*
  * close(2) on a socket with unread input sends a reset instead of a FIN,
  * and a reset makes the peer's kernel drop what it has not yet read: the
- * end of an upload, our close_notify.  A TLS 1.3 client that only sends
- * typically leaves the server's NewSessionTickets unread, so what is
- * already queued is read and discarded first (bounded; recvmsg with room
- * for the record-type message, which a kTLS socket needs for non-data
- * records).
+ * end of an upload, our close_notify or alert.  A TLS 1.3 client that only
+ * sends typically leaves the server's NewSessionTickets unread, so what is
+ * already queued is read and discarded first, bounded.  With RX in the
+ * kernel the records go through proto.c: a KeyUpdate among them must be
+ * followed, or the kernel would hold everything behind it unreadable.
  */
-static void conn_discard_input(int fd)
+#define CONN_DRAIN_RECORDS 64
+
+static void conn_drain(struct ktls_conn *conn)
 {
 	unsigned char buf[RECORD_MAX_PLAINTEXT];
-	char control[CMSG_SPACE(sizeof(unsigned char))];
 
-	for (int i = 0; i < 16; i++) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
-				      .msg_controllen = sizeof(control) };
-		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+	for (int i = 0; i < CONN_DRAIN_RECORDS; i++) {
+		unsigned char type;
+		bool got;
+		ssize_t n;
 
-		if (n <= 0)
-			break;
+		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.rx.kernel) {
+			n = kernel_recv(conn->fd, buf, sizeof(buf), MSG_DONTWAIT, &type, &got);
+			if (n < 0 || !got)
+				break;
+			if (type != RECORD_APPLICATION_DATA &&
+			    proto_rx_record(conn, type, buf, (size_t)n) == PROTO_FAIL)
+				break;
+		} else {
+			n = recv(conn->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n <= 0)
+				break;
+		}
 		explicit_bzero(buf, (size_t)n);
 	}
+}
+
+/* What proto.c queued and nothing sent yet (an alert), if the socket takes it now. */
+static void conn_flush_control(struct ktls_conn *conn)
+{
+	const struct proto_out *o;
+
+	while ((o = proto_out_peek(conn)) != NULL && o->kind == PROTO_OUT_RECORD &&
+	       kernel_send_record(conn->fd, o->type, o->data, o->len, MSG_DONTWAIT) == 0)
+		proto_out_done(conn);
 }
 
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
 	if (conn == NULL)
 		return;
-	uring_conn_release(conn);
-	if (conn->session != NULL)
-		gnutls_deinit(conn->session);
-	if (conn->rx_buf != NULL) {
-		explicit_bzero(conn->rx_buf, conn->rx_cap);
-		free(conn->rx_buf);
-	}
-	if (conn->hs_buf != NULL) {
-		explicit_bzero(conn->hs_buf, conn->hs_len);
-		free(conn->hs_buf);
-	}
+	ring_conn_release(conn);
 	if (conn->flags & KTLS_CONN_OWN_FD) {
-		conn_discard_input(conn->fd);
+		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel)
+			conn_flush_control(conn);
+		conn_drain(conn);
+		/*
+		 * What could not be drained (a partial record, or records behind one
+		 * kTLS could not decrypt) makes close(2) a reset, which drops what
+		 * we sent but TCP has not transmitted yet (Nagle holds a small
+		 * alert while data is unacknowledged).  A FIN first pushes it all out.
+		 */
+		if (kernel_rx_pending(conn->fd))
+			shutdown(conn->fd, SHUT_WR);
 		close(conn->fd);
 	}
-	free(conn->server_name);
+	proto_free(conn);
+	rxbuf_free(conn);
+	if (conn->session != NULL)
+		gnutls_deinit(conn->session);
+	free(conn->hs.server_name);
 	ktls_config_unref(conn->config);
 	free(conn);
 }
@@ -136,25 +160,6 @@ KTLS_EXPORT const char *ktls_conn_error(const struct ktls_conn *conn)
 KTLS_EXPORT int ktls_conn_fd(const struct ktls_conn *conn)
 {
 	return conn != NULL ? conn->fd : -EINVAL;
-}
-
-KTLS_EXPORT int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name)
-{
-	char *copy;
-
-	if (conn == NULL)
-		return -EINVAL;
-	if (conn->config->role != KTLS_ROLE_CLIENT || conn->state != CONN_NEW)
-		return error_conn(conn, -EINVAL,
-				  "the server name is set by a client before the handshake");
-	if (name == NULL || name[0] == '\0' || strlen(name) > 253)
-		return error_conn(conn, -EINVAL, "server name must be 1..253 characters");
-	copy = strdup(name);
-	if (copy == NULL)
-		return -ENOMEM;
-	free(conn->server_name);
-	conn->server_name = copy;
-	return 0;
 }
 
 /*
@@ -200,9 +205,10 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 	if (ret < 0)
 		return ret;
 	conn->session = session;
-	conn->state = CONN_HANDSHAKING;
 	/* The application's transport stays in place until each direction moves. */
-	ret = offload_switch(conn);
+	ret = handshake_drain(conn);
+	if (ret == 0)
+		ret = switch_keys(conn);
 	if (ret < 0) {
 		snprintf(config->error, sizeof(config->error), "%s", conn->error);
 		conn->session = NULL; /* still the caller's */
@@ -211,8 +217,10 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 		return ret;
 	}
 	gnutls_session_set_ptr(session, conn);
-	record_set_transport(conn);
-	conn->state = CONN_READY;
+	transport_set_fd(conn);
+	transport_check_blocking(conn);
+	proto_start(conn);
+	handshake_adopted(conn);
 	*ret_conn = conn;
 	return 0;
 }
@@ -270,12 +278,12 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	gnutls_datum_t alpn;
 	const char *name;
 
-	if (conn == NULL || ret_info == NULL || conn->state != CONN_READY)
+	if (conn == NULL || ret_info == NULL || conn->hs.state != HANDSHAKE_DONE)
 		return -EINVAL;
 	s = conn->session;
 	memset(&info, 0, sizeof(info));
-	info.version = conn->version;
-	info.cipher = conn->cipher;
+	info.version = conn->sw.version;
+	info.cipher = conn->sw.cipher;
 	conn_copy(info.version_name, sizeof(info.version_name),
 		  gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
 		  strlen(gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
@@ -286,9 +294,9 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	if (gnutls_alpn_get_selected_protocol(s, &alpn) == 0)
 		conn_copy(info.alpn, sizeof(info.alpn), alpn.data, alpn.size);
 	if (conn->config->role == KTLS_ROLE_CLIENT) {
-		if (conn->server_name != NULL && !handshake_name_is_address(conn->server_name))
-			conn_copy(info.server_name, sizeof(info.server_name), conn->server_name,
-				  strlen(conn->server_name));
+		if (conn->hs.server_name != NULL && !handshake_name_is_address(conn->hs.server_name))
+			conn_copy(info.server_name, sizeof(info.server_name), conn->hs.server_name,
+				  strlen(conn->hs.server_name));
 	} else {
 		size_t len = sizeof(info.server_name) - 1;
 		unsigned int type;
@@ -298,12 +306,12 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	}
 	info.resumed = gnutls_session_is_resumed(s) != 0;
 	conn_peer_identity(conn, &info);
-	info.tx = conn->tx;
-	info.rx = conn->rx;
-	info.tickets_received = conn->tickets_received;
-	info.tickets_after_switch = conn->tickets_after_switch;
-	info.key_updates_sent = conn->tx_updates;
-	info.key_updates_received = conn->rx_updates;
+	info.tx = conn->sw.tx;
+	info.rx = conn->sw.rx;
+	info.tickets_received = conn->rs.tickets;
+	info.tickets_after_switch = conn->rs.tickets_after_switch;
+	info.key_updates_sent = conn->pr.tx_updates;
+	info.key_updates_received = conn->pr.rx_updates;
 	*ret_info = info;
 	return 0;
 }

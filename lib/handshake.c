@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "private.h"
@@ -26,41 +27,9 @@ static int handshake_note_extension(void *ctx, unsigned int tls_id, const unsign
 		limit = (size_t)data[0] << 8 | data[1];
 	else if (tls_id == EXT_MAX_FRAGMENT_LENGTH && size == 1 && data[0] >= 1 && data[0] <= 4)
 		limit = (size_t)1 << (8 + data[0]);
-	if (limit > 0 && (conn->peer_record_limit == 0 || limit < conn->peer_record_limit))
-		conn->peer_record_limit = limit;
+	if (limit > 0 && (conn->hs.peer_record_limit == 0 || limit < conn->hs.peer_record_limit))
+		conn->hs.peer_record_limit = limit;
 	return 0;
-}
-
-KTLS_EXPORT const char *ktls_handshake_type_name(unsigned int type)
-{
-	/* RFC 8446 section 4, RFC 5246 section 7.4, RFC 6066 section 8 */
-	static const char *const names[] = {
-		[0] = "HelloRequest",	      [1] = "ClientHello",
-		[2] = "ServerHello",	      [3] = "HelloVerifyRequest",
-		[4] = "NewSessionTicket",     [5] = "EndOfEarlyData",
-		[8] = "EncryptedExtensions",  [11] = "Certificate",
-		[12] = "ServerKeyExchange",   [13] = "CertificateRequest",
-		[14] = "ServerHelloDone",     [15] = "CertificateVerify",
-		[16] = "ClientKeyExchange",   [20] = "Finished",
-		[22] = "CertificateStatus",   [23] = "SupplementalData",
-		[24] = "KeyUpdate",	      [25] = "CompressedCertificate",
-	};
-
-	if (type == KTLS_HANDSHAKE_CHANGE_CIPHER_SPEC)
-		return "ChangeCipherSpec";
-	if (type == KTLS_HANDSHAKE_HELLO_RETRY_REQUEST)
-		return "HelloRetryRequest";
-	if (type < sizeof(names) / sizeof(names[0]) && names[type] != NULL)
-		return names[type];
-	return "unknown";
-}
-
-void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len)
-{
-	const struct ktls_config *config = conn->config;
-
-	if (config->trace_fn != NULL)
-		config->trace_fn(conn, !incoming, type, len, config->trace_userdata);
 }
 
 /* GnuTLS's message description -> the wire type of ktls_handshake_type_name(). */
@@ -95,40 +64,31 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 
 	/* GnuTLS's record layer sent a KeyUpdate (its own answer, or ktls_conn_rekey). */
 	if (when == GNUTLS_HOOK_POST && !incoming && htype == GNUTLS_HANDSHAKE_KEY_UPDATE &&
-	    !conn->tx.kernel)
-		conn->tx_updates++;
+	    !conn->sw.tx.kernel)
+		proto_note_gnutls_key_update(conn, false, false);
 	/*
 	 * Received messages are traced before GnuTLS parses them (after, a
 	 * TLS 1.3 post-handshake message's datum holds only what its parser
 	 * left over), sent ones once queued.  Messages read from a kernel-RX
-	 * socket after the switch are traced by offload.c as it reads them;
+	 * socket after the switch are traced by proto.c as it reads them;
 	 * GnuTLS sees them again when it is handed a NewSessionTicket.
 	 */
 	if ((when == GNUTLS_HOOK_PRE) == (incoming != 0) &&
-	    !(incoming && conn->state == CONN_READY && conn->rx.kernel))
-		handshake_trace_message(conn, incoming != 0, handshake_wire_type(htype),
-					msg != NULL ? msg->size : 0);
+	    !(incoming && conn->hs.state == HANDSHAKE_DONE && conn->sw.rx.kernel))
+		trace_message(conn, incoming != 0, handshake_wire_type(htype),
+			      msg != NULL ? msg->size : 0);
 	if (when != GNUTLS_HOOK_POST || !incoming || msg == NULL || msg->data == NULL)
 		return 0;
 	switch (htype) {
 	case GNUTLS_HANDSHAKE_KEY_UPDATE:
-		/*
-		 * GnuTLS's record layer (RX) took a KeyUpdate.  If it asks for
-		 * ours and the kernel holds TX, GnuTLS cannot answer it:
-		 * record.c does, once gnutls_record_recv returns.
-		 */
-		if (!conn->rx.kernel && conn->tx.kernel && len == 1 && p[0] == 1)
-			conn->peer_wants_update = true;
-		if (!conn->rx.kernel)
-			conn->rx_updates++;
+		/* GnuTLS's record layer (RX) took a KeyUpdate. */
+		if (!conn->sw.rx.kernel)
+			proto_note_gnutls_key_update(conn, true, len == 1 && p[0] == 1);
 		break;
 	case GNUTLS_HANDSHAKE_NEW_SESSION_TICKET:
-		/* Saved once GnuTLS has taken it in (resume_client_save). */
-		if (conn->config->role == KTLS_ROLE_CLIENT && !conn->rx.kernel) {
-			conn->ticket_received = true;
-			conn->ticket_pending = true;
-			conn->tickets_received++;
-		}
+		/* Saved once GnuTLS has taken it in (resume_save_pending). */
+		if (conn->config->role == KTLS_ROLE_CLIENT && !conn->sw.rx.kernel)
+			resume_ticket_arrived(conn, false);
 		break;
 	case GNUTLS_HANDSHAKE_CLIENT_HELLO:
 		gnutls_ext_raw_parse(conn, handshake_note_extension, msg,
@@ -214,7 +174,7 @@ int handshake_session_init(struct ktls_conn *conn)
 
 	gnutls_handshake_set_hook_function(conn->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH,
 					   handshake_hook);
-	record_set_transport(conn);
+	transport_set_fd(conn);
 	return 0;
 
 gnutls_fail:
@@ -234,7 +194,7 @@ bool handshake_name_is_address(const char *name)
 static int handshake_client_prepare(struct ktls_conn *conn)
 {
 	const struct ktls_config *config = conn->config;
-	const char *name = conn->server_name;
+	const char *name = conn->hs.server_name;
 	int ret;
 
 	/*
@@ -274,35 +234,34 @@ static void handshake_verify_text(struct ktls_conn *conn, unsigned int status, c
 		out[--len] = '\0';
 }
 
-int handshake_fail(struct ktls_conn *conn, int gnutls_err)
+static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 {
 	int err = error_from_gnutls(gnutls_err);
 	char text[200];
 
-	conn->state = CONN_FAILED;
-	if (conn->unknown_psk_identity[0] != '\0') {
+	if (conn->hs.unknown_psk_identity[0] != '\0') {
 		/* RFC 8446 section 6.2 lets a server name the problem. */
 		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, GNUTLS_A_UNKNOWN_PSK_IDENTITY);
 		err = error_conn(conn, -EACCES, "unknown PSK identity \"%s\" (GnuTLS: %s)",
-				 conn->unknown_psk_identity, gnutls_strerror(gnutls_err));
+				 conn->hs.unknown_psk_identity, gnutls_strerror(gnutls_err));
 	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		unsigned int status = gnutls_session_get_verify_cert_status(conn->session);
 
 		handshake_verify_text(conn, status, text, sizeof(text));
-		if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && conn->server_name != NULL)
+		if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && conn->hs.server_name != NULL)
 			err = error_conn(conn, err, "peer certificate rejected: %s (expected \"%s\")",
-					 text, conn->server_name);
+					 text, conn->hs.server_name);
 		else
 			err = error_conn(conn, err, "peer certificate rejected: %s", text);
-	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_ERROR && conn->client_cert_status != 0) {
-		handshake_verify_text(conn, conn->client_cert_status, text, sizeof(text));
+	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_ERROR && conn->hs.client_cert_status != 0) {
+		handshake_verify_text(conn, conn->hs.client_cert_status, text, sizeof(text));
 		err = error_conn(conn, -EACCES, "client certificate rejected: %s", text);
 	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
 		gnutls_alert_description_t alert = gnutls_alert_get(conn->session);
 
 		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
 				 error_alert_text(alert, text, sizeof(text)));
-	} else if (err == -ECONNRESET || conn->peer_eof) {
+	} else if (err == -ECONNRESET || conn->tp.peer_eof) {
 		err = error_conn(conn, -ECONNRESET,
 				 "peer closed the connection during the handshake (GnuTLS: %s)",
 				 gnutls_strerror(gnutls_err));
@@ -313,55 +272,111 @@ int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 		err = error_conn(conn, err, "TLS handshake failed: %s", gnutls_strerror(gnutls_err));
 	}
 
-	/* Tell the peer why, unless the transport itself is gone. */
+	/*
+	 * Tell the peer why, unless the transport itself is gone.  GnuTLS
+	 * writes the alert through the transport: on the fd now, into the
+	 * engine's memory for the engine to send before it reports the failure.
+	 */
 	if (err != -ECONNRESET && err != -ETIMEDOUT && gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
-	    conn->unknown_psk_identity[0] == '\0')
+	    conn->hs.unknown_psk_identity[0] == '\0')
 		gnutls_alert_send_appropriate(conn->session, gnutls_err);
-	conn->failure = err;
+	conn->hs.state = HANDSHAKE_FAILED;
+	conn->hs.failure = err;
 	return err;
 }
 
 /*
- * GnuTLS's part of the handshake.  Return: 1 when already ready, 0 when
- * GnuTLS has finished (the keys have not moved yet: handshake_finish()),
- * -EAGAIN, or the failure.  The io_uring engine sends GnuTLS's last flight
- * between the two.
+ * Bounds the AGAIN loop below: GnuTLS consumes a record each round, so this
+ * many rounds without the transport running dry means something else.
  */
+#define HANDSHAKE_ROUNDS_MAX 256
+
 int handshake_step(struct ktls_conn *conn)
 {
-	int ret;
+	int ret, rounds = 0;
 
-	switch (conn->state) {
-	case CONN_READY:
+	switch (conn->hs.state) {
+	case HANDSHAKE_DONE:
 		return 1;
-	case CONN_FAILED:
-		return conn->failure;
-	case CONN_NEW:
-		conn->nonblocking = conn->mem != NULL ||
-				    (fcntl(conn->fd, F_GETFL) & O_NONBLOCK) != 0;
+	case HANDSHAKE_FAILED:
+		return conn->hs.failure;
+	case HANDSHAKE_NEW:
+		transport_check_blocking(conn);
 		ret = conn->config->role == KTLS_ROLE_CLIENT ? handshake_client_prepare(conn) : 0;
-		if (ret < 0) {
-			conn->state = CONN_FAILED;
-			conn->failure = ret;
-			return ret;
-		}
-		conn->state = CONN_HANDSHAKING;
+		if (ret < 0)
+			return handshake_fail_with(conn, ret);
+		conn->hs.state = HANDSHAKE_RUNNING;
 		break;
-	case CONN_HANDSHAKING:
+	case HANDSHAKE_RUNNING:
 		break;
 	}
 
+	/*
+	 * GnuTLS reads one record per call and says AGAIN when the message it
+	 * waits for is not whole yet, even with more records already read from
+	 * the peer behind it (a ClientHello split into ten records, a flight
+	 * coalesced in one segment).  Only the transport running dry is a
+	 * reason to wait for the peer: until then, go on.
+	 */
 	do {
+		transport_clear_would_block(conn);
 		ret = gnutls_handshake(conn->session);
-	} while (ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN);
+	} while ((ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN) ||
+		 (ret == GNUTLS_E_AGAIN && !conn->tp.would_block &&
+		  gnutls_record_get_direction(conn->session) == 0 && ++rounds < HANDSHAKE_ROUNDS_MAX));
 
 	if (ret == GNUTLS_E_AGAIN) {
-		conn->wants = gnutls_record_get_direction(conn->session) ? KTLS_WANT_WRITE
-									  : KTLS_WANT_READ;
+		conn->hs.wants = gnutls_record_get_direction(conn->session) ? KTLS_WANT_WRITE
+									     : KTLS_WANT_READ;
 		return -EAGAIN;
 	}
 	if (ret < 0)
 		return handshake_fail(conn, ret);
+	return 0;
+}
+
+int handshake_fail_with(struct ktls_conn *conn, int err)
+{
+	if (conn->hs.state != HANDSHAKE_FAILED) {
+		conn->hs.state = HANDSHAKE_FAILED;
+		conn->hs.failure = err;
+	}
+	return conn->hs.failure;
+}
+
+/*
+ * Records that arrived with the peer's last handshake flight (an HTTP
+ * request in the same segment as the client's Finished, say) must reach the
+ * application before anything the kernel decrypts, and the kernel never
+ * sees them: GnuTLS decrypts them into rxbuf now.  On the fd, GnuTLS never
+ * reads past the record it needs, so only plaintext it already decrypted can
+ * be left; in the engine's memory whole records can wait (the engine reads
+ * on to a record boundary first).  What they mean (data, tickets, an alert)
+ * is proto.c's to say.
+ */
+int handshake_drain(struct ktls_conn *conn)
+{
+	for (int rounds = 0; rounds < HANDSHAKE_ROUNDS_MAX; rounds++) {
+		size_t pending = gnutls_record_check_pending(conn->session);
+		enum proto_verdict v;
+		ssize_t n;
+		int ret;
+
+		if (pending == 0 && transport_buffered(conn) == 0)
+			return 0;
+		ret = rxbuf_reserve(conn, pending > 0 ? pending : RECORD_MAX_PLAINTEXT);
+		if (ret < 0)
+			return error_conn(conn, ret, "out of memory");
+		transport_clear_would_block(conn);
+		n = gnutls_record_recv(conn->session, rxbuf_tail(conn),
+				       pending > 0 ? pending : RECORD_MAX_PLAINTEXT);
+		v = proto_rx_gnutls(conn, n);
+		if (v == PROTO_DATA)
+			rxbuf_commit(conn, (size_t)n);
+		else if (v != PROTO_NEXT)
+			break; /* the end, or a failure: recv reports it after the data */
+	}
+	rxbuf_trim(conn);
 	return 0;
 }
 
@@ -372,14 +387,36 @@ int handshake_finish(struct ktls_conn *conn)
 	error_log(conn->config, KTLS_LOG_DEBUG, "handshake done: %s %s",
 		  gnutls_protocol_get_name(gnutls_protocol_get_version(conn->session)),
 		  gnutls_cipher_get_name(gnutls_cipher_get(conn->session)));
-	ret = offload_switch(conn);
-	if (ret < 0) {
-		conn->state = CONN_FAILED;
-		conn->failure = ret;
-		return ret;
-	}
-	conn->state = CONN_READY;
+	ret = handshake_drain(conn);
+	if (ret == 0)
+		ret = switch_keys(conn);
+	if (ret < 0)
+		return handshake_fail_with(conn, ret);
+	proto_start(conn);
+	conn->hs.state = HANDSHAKE_DONE;
 	return 0;
+}
+
+void handshake_note_wants(struct ktls_conn *conn, int wants)
+{
+	conn->hs.wants = wants;
+}
+
+void handshake_adopted(struct ktls_conn *conn)
+{
+	conn->hs.state = HANDSHAKE_DONE;
+}
+
+void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, size_t len)
+{
+	/* Cut to fit: it only names the problem in the failure's sentence. */
+	snprintf(conn->hs.unknown_psk_identity, sizeof(conn->hs.unknown_psk_identity), "%.*s",
+		 (int)len, (const char *)identity);
+}
+
+void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status)
+{
+	conn->hs.client_cert_status = status;
 }
 
 KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
@@ -388,7 +425,7 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
-	if (conn->mem != NULL)
+	if (conn->tp.mem != NULL)
 		return error_conn(conn, -EINVAL,
 				  "the connection is driven by an io_uring engine "
 				  "(ktls_conn_ring_handshake)");
@@ -400,5 +437,24 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 
 KTLS_EXPORT int ktls_conn_wants(const struct ktls_conn *conn)
 {
-	return conn != NULL ? conn->wants : 0;
+	return conn != NULL ? conn->hs.wants : 0;
+}
+
+KTLS_EXPORT int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name)
+{
+	char *copy;
+
+	if (conn == NULL)
+		return -EINVAL;
+	if (conn->config->role != KTLS_ROLE_CLIENT || conn->hs.state != HANDSHAKE_NEW)
+		return error_conn(conn, -EINVAL,
+				  "the server name is set by a client before the handshake");
+	if (name == NULL || name[0] == '\0' || strlen(name) > 253)
+		return error_conn(conn, -EINVAL, "server name must be 1..253 characters");
+	copy = strdup(name);
+	if (copy == NULL)
+		return -ENOMEM;
+	free(conn->hs.server_name);
+	conn->hs.server_name = copy;
+	return 0;
 }

@@ -22,63 +22,14 @@
 
 #include "private.h"
 
-enum ktls_cipher keys_cipher_from_gnutls(gnutls_cipher_algorithm_t cipher)
-{
-	switch (cipher) {
-	case GNUTLS_CIPHER_AES_128_GCM:
-		return KTLS_CIPHER_AES_128_GCM;
-	case GNUTLS_CIPHER_AES_256_GCM:
-		return KTLS_CIPHER_AES_256_GCM;
-	case GNUTLS_CIPHER_AES_128_CCM:
-		return KTLS_CIPHER_AES_128_CCM;
-	case GNUTLS_CIPHER_CHACHA20_POLY1305:
-		return KTLS_CIPHER_CHACHA20_POLY1305;
-	default:
-		return KTLS_CIPHER_NONE;
-	}
-}
-
-struct keys_layout {
-	unsigned short kernel_cipher;
-	socklen_t size;
-	size_t key_size, salt_size, iv_size;
-	size_t key_off, salt_off, iv_off, rec_seq_off;
-};
-
-#define LAYOUT(kc, type)                                                                 \
-	{                                                                                        \
-		.kernel_cipher = kc,                                                             \
-		.size = sizeof(struct type),                                                     \
-		.key_size = sizeof(((struct type *)0)->key),                                     \
-		.salt_size = sizeof(((struct type *)0)->salt),                                   \
-		.iv_size = sizeof(((struct type *)0)->iv),                                       \
-		.key_off = offsetof(struct type, key),                                           \
-		.salt_off = offsetof(struct type, salt),                                         \
-		.iv_off = offsetof(struct type, iv),                                             \
-		.rec_seq_off = offsetof(struct type, rec_seq),                                   \
-	}
-
-static const struct keys_layout layouts[KTLS_CIPHER_COUNT] = {
-	[KTLS_CIPHER_AES_128_GCM] = LAYOUT(TLS_CIPHER_AES_GCM_128, tls12_crypto_info_aes_gcm_128),
-	[KTLS_CIPHER_AES_256_GCM] = LAYOUT(TLS_CIPHER_AES_GCM_256, tls12_crypto_info_aes_gcm_256),
-	[KTLS_CIPHER_AES_128_CCM] = LAYOUT(TLS_CIPHER_AES_CCM_128, tls12_crypto_info_aes_ccm_128),
-	[KTLS_CIPHER_CHACHA20_POLY1305] = LAYOUT(TLS_CIPHER_CHACHA20_POLY1305,
-						 tls12_crypto_info_chacha20_poly1305),
-};
-
 uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher)
 {
-	const unsigned char *seq = (const unsigned char *)info + layouts[cipher].rec_seq_off;
+	const unsigned char *seq = (const unsigned char *)info + cipher_get(cipher)->rec_seq_off;
 	uint64_t v = 0;
 
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | seq[i];
 	return v;
-}
-
-socklen_t keys_size(enum ktls_cipher cipher)
-{
-	return layouts[cipher].size;
 }
 
 void keys_wipe(union keys_crypto_info *info)
@@ -88,12 +39,12 @@ void keys_wipe(union keys_crypto_info *info)
 
 socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info)
 {
-	const struct keys_layout *l = &layouts[cipher];
+	const struct cipher_desc *c = cipher_get(cipher);
 
 	memset(ret_info, 0, sizeof(*ret_info));
 	ret_info->info.version = (unsigned short)version;
-	ret_info->info.cipher_type = l->kernel_cipher;
-	return l->size;
+	ret_info->info.cipher_type = c->kernel_type;
+	return c->info_size;
 }
 
 int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
@@ -101,10 +52,10 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 {
 	gnutls_datum_t mac_key, iv, key;
 	unsigned char seq[8];
-	const struct keys_layout *l;
+	const struct cipher_desc *l;
 	unsigned char *base = (unsigned char *)ret_info;
 	gnutls_protocol_t proto = gnutls_protocol_get_version(session);
-	enum ktls_cipher cipher = keys_cipher_from_gnutls(gnutls_cipher_get(session));
+	enum ktls_cipher cipher = cipher_from_gnutls(gnutls_cipher_get(session));
 	bool tls13 = proto == GNUTLS_TLS1_3;
 	int ret;
 
@@ -119,7 +70,7 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 			 gnutls_cipher_get_name(gnutls_cipher_get(session)));
 		return -EOPNOTSUPP;
 	}
-	l = &layouts[cipher];
+	l = cipher_get(cipher);
 
 	/* The datums point into GnuTLS's session; nothing to free. */
 	ret = gnutls_record_get_state(session, dir == KTLS_DIR_RX, &mac_key, &iv, &key, seq);
@@ -141,7 +92,7 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 	}
 
 	ret_info->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
-	ret_info->info.cipher_type = l->kernel_cipher;
+	ret_info->info.cipher_type = l->kernel_type;
 	memcpy(base + l->key_off, key.data, l->key_size);
 	memcpy(base + l->salt_off, iv.data, l->salt_size);
 	if (whole_iv)
@@ -150,6 +101,6 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 		memcpy(base + l->iv_off, seq, l->iv_size);
 	memcpy(base + l->rec_seq_off, seq, sizeof(seq));
 	explicit_bzero(seq, sizeof(seq));
-	*ret_len = l->size;
+	*ret_len = l->info_size;
 	return 0;
 }

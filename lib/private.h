@@ -1,7 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Internal declarations shared between lib/ files.  Every function here
- * carries the prefix of the file that defines it.
+ * carries the prefix of the file that defines it, and every part of
+ * struct ktls_conn is written only by the file named above it.
+ *
+ * The files, from the bottom up (a file calls only files above it):
+ *   error.c session-cache.c       errors and log; the bounded secret cache
+ *   cipher.c                       everything per cipher, in one table
+ *   keys.c                         GnuTLS record state -> kernel crypto_info
+ *   kernel.c                       the kTLS socket: ULP, keys, typed records
+ *   probe.c                        what this kernel can do, found by trying
+ *   trace.c                        the handshake trace callback
+ *   transport.c                    GnuTLS's transport: the fd, or memory
+ *   rxbuf.c                        plaintext held for the application
+ *   config.c resume.c              configuration; resumption
+ *   rekey.c                        AEAD usage limits: when a key must change
+ *   switch.c                       the switch policy: which key goes where
+ *   proto.c                        the protocol core after the handshake
+ *   handshake.c                    the GnuTLS handshake
+ *   record.c                       the blocking / non-blocking calls (a driver)
+ *   ring*.c (ring.h)               the io_uring engine (the other driver)
+ *   conn.c                         struct ktls_conn: lifetime, adoption, info
+ *   diag.c nic.c netlink.c tls-stat.c   kTLS sockets, NICs and counters
  */
 #ifndef KTLS_PRIVATE_H
 #define KTLS_PRIVATE_H
@@ -36,6 +56,11 @@
 
 /* Largest plaintext a record can carry (RFC 8446 section 5.1). */
 #define RECORD_MAX_PLAINTEXT 16384
+/* A record on the wire: header plus the largest ciphertext (RFC 8446 section 5.2). */
+#define RECORD_HEADER 5
+#define RECORD_WIRE_MAX (RECORD_HEADER + RECORD_MAX_PLAINTEXT + 256)
+
+struct ktls_conn;
 
 /* ---- session-cache.c --------------------------------------------------- */
 
@@ -135,99 +160,6 @@ int config_freeze(struct ktls_config *config);
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
 
-/* ---- rekey.c (budget) -------------------------------------------------- */
-
-/* Records sent under one TX key, counted cheaply (see rekey_budget_charge). */
-struct rekey_budget {
-	uint64_t threshold; /* rekey at this many records; UINT64_MAX: never */
-	uint64_t checked;   /* the kernel's count when last read */
-	uint64_t unchecked; /* upper bound on records sent since */
-};
-
-/* ---- conn.c ------------------------------------------------------------ */
-
-enum conn_state {
-	CONN_NEW,
-	CONN_HANDSHAKING,
-	CONN_READY,
-	CONN_FAILED,
-};
-
-struct ktls_conn {
-	struct ktls_config *config;
-	int fd;
-	unsigned int flags;
-	gnutls_session_t session;
-	enum conn_state state;
-	int failure; /* negative errno that put the conn in CONN_FAILED */
-	int wants;
-	char *server_name;
-	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
-	unsigned int client_cert_status; /* why config_verify_optional() refused */
-	bool peer_eof;                   /* recv() saw the TCP connection end */
-	int pull_errno;                  /* the last recv() failure under GnuTLS */
-	bool nonblocking;                /* the fd was O_NONBLOCK when the handshake began */
-	bool pull_would_block;           /* the last recv() on the fd said EAGAIN */
-	size_t peer_record_limit;        /* record_size_limit / max_fragment_length asked, 0: none */
-	size_t tx_payload_max;           /* data bytes per record that limit allows, 0: no limit */
-
-	/* Where each direction's key lives, and if not in the kernel, why. */
-	struct ktls_dir_info tx, rx;
-	int version;
-	enum ktls_cipher cipher;
-
-	/*
-	 * Plaintext waiting to be handed to the application: records GnuTLS
-	 * had decrypted before the kernel took over, and the rest of a kernel
-	 * record read into this buffer because the caller's was small.
-	 */
-	unsigned char *rx_buf;
-	size_t rx_cap, rx_off, rx_len;
-
-	/* A handshake message split across kernel records (rare). */
-	unsigned char *hs_buf;
-	size_t hs_len;
-
-	/* TLS 1.3 KeyUpdate (rekey.c) */
-	int tx_error;                  /* sticky send failure (limit reached, rekey failed) */
-	struct rekey_budget tx_budget; /* records under the current TX key */
-	unsigned int tx_updates, rx_updates;
-	bool peer_wants_update; /* GnuTLS took a KeyUpdate asking for ours; TX is the kernel's */
-
-	bool rx_eof;        /* close_notify received */
-	int rx_error;       /* sticky receive failure, negative errno */
-	bool tx_closed;     /* close_notify sent */
-	size_t tx_buffered; /* bytes GnuTLS holds after returning AGAIN */
-
-	/* Client resumption: the store key, and whether a new ticket waits to be saved. */
-	char resume_key[SESSION_KEY_MAX + 1];
-	bool ticket_received; /* a TLS 1.3 NewSessionTicket was processed */
-	unsigned int tickets_received, tickets_after_switch;
-	bool ticket_pending;  /* ... and not yet saved to the store */
-	/* The io_uring engine (uring.c): GnuTLS's transport is then memory. */
-	struct record_mem *mem;
-	struct uring_conn *uring;
-
-	char error[ERROR_TEXT_MAX];
-};
-
-int conn_create(struct ktls_config *config, int fd, unsigned int flags,
-		struct ktls_conn **ret_conn);
-
-/* ---- resume.c ---------------------------------------------------------- */
-
-/* At config freeze: the server's ticket key, caches, the client's file. */
-int resume_config_freeze(struct ktls_config *config);
-void resume_config_free(struct ktls_config *config);
-/* GNUTLS_NO_TICKETS when tickets are off. */
-unsigned int resume_init_flags(const struct ktls_config *config);
-/* Server: tickets and the session-ID cache on a new session. */
-int resume_session_init(struct ktls_conn *conn);
-/* Client: offer the stored session for this server, if any. */
-int resume_client_prepare(struct ktls_conn *conn);
-/* Client: store what resumes this connection (TLS 1.2 session, TLS 1.3 ticket). */
-void resume_client_save(struct ktls_conn *conn);
-
 /* ---- error.c ----------------------------------------------------------- */
 
 /* Record the first failure on a conn / config; returns @err for chaining. */
@@ -248,6 +180,441 @@ void error_log(const struct ktls_config *config, enum ktls_log_level level, cons
  */
 int error_buf(char *errbuf, size_t errlen, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* ---- cipher.c ---------------------------------------------------------- */
+
+/* Everything libktls knows about one AEAD cipher. */
+struct cipher_desc {
+	enum ktls_cipher id;
+	const char *name;                 /* "AES-128-GCM" */
+	gnutls_cipher_algorithm_t gnutls; /* GnuTLS's id */
+	uint16_t kernel_type;             /* TLS_CIPHER_* */
+	/* struct tls12_crypto_info_*: size, and where each field sits */
+	socklen_t info_size;
+	size_t key_size, salt_size, iv_size;
+	size_t key_off, salt_off, iv_off, rec_seq_off;
+	/* records one key may protect (RFC 8446 section 5.5); UINT64_MAX: none */
+	uint64_t record_limit;
+};
+
+/* The cipher's entry, or NULL for KTLS_CIPHER_NONE and out-of-range values. */
+const struct cipher_desc *cipher_get(enum ktls_cipher cipher);
+enum ktls_cipher cipher_from_gnutls(gnutls_cipher_algorithm_t cipher);
+enum ktls_cipher cipher_from_kernel(uint16_t kernel_type);
+
+/* ---- keys.c ------------------------------------------------------------ */
+
+/* Big enough for every struct tls12_crypto_info_* */
+union keys_crypto_info {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 aes_gcm_128;
+	struct tls12_crypto_info_aes_gcm_256 aes_gcm_256;
+	struct tls12_crypto_info_aes_ccm_128 aes_ccm_128;
+	struct tls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
+};
+
+/*
+ * Fill @ret_info (and its size) from GnuTLS's record state for one
+ * direction.  @ret_info must be wiped with keys_wipe() on every path.
+ */
+int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
+		      socklen_t *ret_len, char *reason, size_t reason_size);
+/* Dummy (zero) keys of the right shape, for the capability probe. */
+socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info);
+/* rec_seq of a crypto_info for @cipher (the next record's sequence number). */
+uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher);
+void keys_wipe(union keys_crypto_info *info);
+
+/* ---- kernel.c ---------------------------------------------------------- */
+
+/*
+ * Every SOL_TLS / TCP_ULP setsockopt goes through this pointer, so that unit
+ * tests can inspect the key structs on a kernel without kTLS.
+ */
+extern int (*kernel_setsockopt)(int fd, int level, int name, const void *value, socklen_t len);
+
+/* setsockopt(TCP_ULP, "tls").  Return: 0 or a negative errno. */
+int kernel_attach(int fd);
+/* One direction's key (TLS_TX / TLS_RX; a second one is a rekey). */
+int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info, socklen_t len);
+/* TLS_TX_MAX_PAYLOAD_LEN: the largest plaintext per TX record. */
+int kernel_set_tx_payload_limit(int fd, uint16_t limit);
+/* The kernel's next TX record sequence number (getsockopt(TLS_TX)). */
+int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq);
+
+/*
+ * A typed record in or out: the msghdr, its one iovec and room for the
+ * record-type control message (Documentation/networking/tls.rst, "Send/
+ * receive TLS control messages").  The io_uring engine keeps one per
+ * operation, the blocking calls one on the stack.
+ */
+struct kernel_msg {
+	struct msghdr msg;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(unsigned char))];
+		size_t align; /* a cmsghdr's alignment (its first field) */
+	} control;
+};
+/* Ready for recvmsg into @buf. */
+void kernel_msg_in(struct kernel_msg *m, void *buf, size_t len);
+/* Ready for sendmsg of @len bytes as one record of @type. */
+void kernel_msg_out(struct kernel_msg *m, unsigned char type, const void *data, size_t len);
+/*
+ * After a recvmsg that returned @n: whether a record came, and its type;
+ * false when there was none (0 bytes without a record is the peer's FIN).
+ */
+bool kernel_msg_record(const struct kernel_msg *m, ssize_t n, unsigned char *ret_type);
+/*
+ * One recvmsg (EINTR retried) of data records, or of exactly one other
+ * record (tls_sw_recvmsg never mixes them).  Return: bytes, 0 with
+ * *@ret_type set for a record (possibly empty), 0 with *@ret_got false at
+ * the peer's FIN, or the negative errno.
+ */
+ssize_t kernel_recv(int fd, void *buf, size_t len, int flags, unsigned char *ret_type,
+		    bool *ret_got);
+/*
+ * The socket's pending error, taken (SO_ERROR): kTLS leaves a record it
+ * could not decrypt there, even after a recvmsg that returned data.  0: none.
+ */
+int kernel_take_error(int fd);
+/* Bytes the socket holds that no recvmsg has returned (part of a record). */
+bool kernel_rx_pending(int fd);
+/* One sendmsg (EINTR retried) of a whole control record.  0 or a negative errno. */
+int kernel_send_record(int fd, unsigned char type, const void *data, size_t len, int flags);
+
+/* ---- probe.c ----------------------------------------------------------- */
+
+const struct ktls_caps *probe_get(void);
+/* An established loopback TCP pair (close-on-exec); 0 or a negative errno. */
+int probe_pair(int *ret_a, int *ret_b);
+/* Unit tests only: forget the cached result so that the next call probes again. */
+void probe_reset(void);
+bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_cipher cipher,
+		       enum ktls_dir dir);
+
+/* ---- trace.c ----------------------------------------------------------- */
+
+/*
+ * Report one handshake message to the config's trace callback, if any.
+ * @type is the wire type (or KTLS_HANDSHAKE_*); @len the body length.
+ */
+void trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len);
+
+/* ---- transport.c ------------------------------------------------------- */
+
+/*
+ * The io_uring engine's transport: GnuTLS pulls from @in (ring RECV fills
+ * it) and pushes to @out (ring SEND drains it).  An empty @in makes GnuTLS
+ * see EAGAIN, or the end of the stream once @eof is set.
+ */
+struct transport_mem {
+	unsigned char *in;
+	size_t in_cap, in_off, in_len;
+	unsigned char *out;
+	size_t out_cap, out_off, out_len;
+	size_t out_max; /* push fails beyond this: bounds a connection's memory */
+	bool eof;
+};
+
+/* What GnuTLS's transport saw last; written by transport.c only. */
+struct conn_transport {
+	struct transport_mem *mem; /* the engine's memory, or NULL: the fd */
+	bool nonblocking;          /* the fd was O_NONBLOCK (or memory) when the handshake began */
+	bool peer_eof;             /* a pull saw the TCP connection end */
+	bool would_block;          /* the last pull had nothing to give (EAGAIN) */
+	int pull_errno;            /* the last pull's failure */
+};
+
+/* GnuTLS reads and writes the fd. */
+void transport_set_fd(struct ktls_conn *conn);
+/* GnuTLS reads and writes @mem (owned by the caller). */
+void transport_set_mem(struct ktls_conn *conn, struct transport_mem *mem);
+/* Note whether the fd is non-blocking now (memory always is). */
+void transport_check_blocking(struct ktls_conn *conn);
+/* Before a GnuTLS call: forget the last pull's EAGAIN. */
+void transport_clear_would_block(struct ktls_conn *conn);
+/* Data bytes one GnuTLS record may carry to this peer (its record size limit). */
+size_t transport_max_payload(struct ktls_conn *conn);
+/* Bytes read from the peer that GnuTLS has not pulled yet (the engine's memory). */
+size_t transport_buffered(const struct ktls_conn *conn);
+
+/* ---- rxbuf.c ----------------------------------------------------------- */
+
+/*
+ * Plaintext held for the application: records GnuTLS had decrypted before
+ * the kernel took RX, and the rest of a kernel record that did not fit the
+ * caller's buffer.  Handed out first, in order; wiped as it goes.
+ */
+struct conn_rxbuf {
+	unsigned char *buf;
+	size_t cap, off, len;
+};
+
+/* Room for @size more bytes after what is held (realloc would leave copies). */
+int rxbuf_reserve(struct ktls_conn *conn, size_t size);
+/* Where rxbuf_reserve() made room; rxbuf_commit() adds what was written there. */
+unsigned char *rxbuf_tail(struct ktls_conn *conn);
+void rxbuf_commit(struct ktls_conn *conn, size_t len);
+/* Copy in @len bytes; 0 or -ENOMEM. */
+int rxbuf_append(struct ktls_conn *conn, const void *data, size_t len);
+/* Copy out up to @len bytes, wiping them. */
+size_t rxbuf_take(struct ktls_conn *conn, void *buf, size_t len);
+size_t rxbuf_held(const struct ktls_conn *conn);
+/* Free the buffer when it holds nothing (idle connections keep none). */
+void rxbuf_trim(struct ktls_conn *conn);
+void rxbuf_free(struct ktls_conn *conn);
+
+/* ---- resume.c ---------------------------------------------------------- */
+
+struct conn_resume {
+	char key[SESSION_KEY_MAX + 1]; /* client: "name/port" in the store */
+	bool ticket_seen;              /* a TLS 1.3 NewSessionTicket was taken in */
+	bool ticket_unsaved;           /* ... and not yet saved to the store */
+	unsigned int tickets, tickets_after_switch;
+};
+
+/* At config freeze: the server's ticket key, caches, the client's file. */
+int resume_config_freeze(struct ktls_config *config);
+void resume_config_free(struct ktls_config *config);
+/* GNUTLS_NO_TICKETS when tickets are off. */
+unsigned int resume_init_flags(const struct ktls_config *config);
+/* Server: tickets and the session-ID cache on a new session. */
+int resume_session_init(struct ktls_conn *conn);
+/* Client: offer the stored session for this server, if any. */
+int resume_client_prepare(struct ktls_conn *conn);
+/* Client: store what resumes this connection (TLS 1.2 session, TLS 1.3 ticket). */
+void resume_client_save(struct ktls_conn *conn);
+/*
+ * Client: GnuTLS took in a NewSessionTicket; saved at the next save.
+ * @after_switch: read back from the kernel (ktls_info.tickets_after_switch).
+ */
+void resume_ticket_arrived(struct ktls_conn *conn, bool after_switch);
+/* Client: save a ticket that arrived since the last save, if any. */
+void resume_save_pending(struct ktls_conn *conn);
+
+/* ---- rekey.c ----------------------------------------------------------- */
+
+/*
+ * Records sent under one TX key, counted cheaply: an upper bound from the
+ * send calls, checked against the kernel's own count only near the limit.
+ */
+struct rekey_budget {
+	uint64_t threshold; /* rekey at this many records; UINT64_MAX: never */
+	uint64_t checked;   /* the kernel's count when last read */
+	uint64_t unchecked; /* upper bound on records sent since */
+};
+
+void rekey_budget_init(struct rekey_budget *budget, enum ktls_cipher cipher);
+/* Add a send's calls and bytes; true when the kernel's count must be read. */
+bool rekey_budget_charge(struct rekey_budget *budget, uint64_t calls, uint64_t bytes);
+/* Record the kernel's count; true when the key has reached its budget. */
+bool rekey_budget_settle(struct rekey_budget *budget, uint64_t kernel_seq);
+
+/* ---- switch.c ---------------------------------------------------------- */
+
+/* Where each direction's key lives, and what was negotiated; written by switch.c. */
+struct conn_switch {
+	struct ktls_dir_info tx, rx;
+	int version;                /* KTLS_VERSION_* (0 before the switch) */
+	enum ktls_cipher cipher;
+	size_t tx_payload_max;      /* data bytes per record the peer's limit allows, 0: none */
+};
+
+/* After a completed handshake: move keys to the kernel per policy. */
+int switch_keys(struct ktls_conn *conn);
+/*
+ * Give the kernel this direction's current key from GnuTLS (a rekey after
+ * a KeyUpdate).  On failure the direction is marked as no longer the
+ * kernel's, with the reason.
+ */
+int switch_install(struct ktls_conn *conn, enum ktls_dir dir);
+
+/* ---- proto.c ----------------------------------------------------------- */
+
+/*
+ * A control record (or a GnuTLS action) that must go out before any more
+ * application data, oldest first.  Drivers see only PROTO_OUT_RECORD and
+ * the GnuTLS kinds; a key change that must follow a record is made by
+ * proto_out_done() itself.
+ */
+enum proto_out_kind {
+	PROTO_OUT_RECORD,      /* kernel TX: one record of @type */
+	PROTO_OUT_INSTALL_TX,  /* the next TX key, once the record before it is out */
+	PROTO_OUT_GNUTLS,      /* userspace TX: transport_gnutls_out() does it */
+};
+enum proto_gnutls_op {
+	PROTO_GNUTLS_ALERT,      /* gnutls_alert_send(data[0], data[1]) */
+	PROTO_GNUTLS_BYE,        /* gnutls_bye(GNUTLS_SHUT_WR) */
+	PROTO_GNUTLS_KEY_UPDATE, /* gnutls_session_key_update(data[0]) */
+};
+struct proto_out {
+	uint8_t kind;
+	uint8_t type;   /* PROTO_OUT_RECORD: content type; PROTO_OUT_GNUTLS: the op */
+	uint8_t len;
+	unsigned char data[8]; /* an alert (2 bytes) or a KeyUpdate (5) */
+};
+#define PROTO_OUT_MAX 6
+
+/* The protocol state after the handshake; written by proto.c only. */
+struct conn_proto {
+	bool rx_eof;   /* close_notify received */
+	int rx_error;  /* sticky receive failure, negative errno */
+	bool tx_closed; /* close_notify or a fatal alert queued: no more data */
+	int tx_error;  /* sticky send failure */
+	/* A post-handshake message split across kernel records. */
+	unsigned char *hs_buf;
+	size_t hs_len;
+	struct rekey_budget budget; /* records under the current kernel TX key */
+	unsigned int tx_updates, rx_updates;
+	bool answer_due; /* GnuTLS (RX) took a KeyUpdate asking for ours; TX is the kernel's */
+	int pending_alert; /* for rx_error, sent once the application reads up to it; -1: none */
+	struct proto_out out[PROTO_OUT_MAX];
+	unsigned int out_head, out_count;
+};
+
+/* What one typed record, or a receive error, means for the stream. */
+enum proto_verdict {
+	PROTO_DATA, /* application data: hand the body to the application */
+	PROTO_NEXT, /* consumed (ticket, KeyUpdate, warning): read on */
+	PROTO_WAIT, /* GnuTLS needs more bytes from the peer */
+	PROTO_END,  /* close_notify: the end of the stream */
+	PROTO_FAIL, /* the stream is over: rx_error says why, an alert may be queued */
+};
+
+/* A new connection. */
+void proto_init(struct ktls_conn *conn);
+/* After the switch: start counting what the kernel sends under its key. */
+void proto_start(struct ktls_conn *conn);
+/*
+ * One record the kernel handed back (RX in the kernel).  Control records
+ * are acted on and wiped; application data is left in @body.  Records are
+ * checked as RFC 8446 sections 5.1 and 4.6.3 require (RFC 5246 for TLS 1.2).
+ */
+enum proto_verdict proto_rx_record(struct ktls_conn *conn, unsigned char type,
+				   unsigned char *body, size_t len);
+/* A failed receive on a kernel-RX socket (@err a positive errno, not EAGAIN). */
+enum proto_verdict proto_rx_kernel_error(struct ktls_conn *conn, int err);
+/*
+ * The peer's FIN with no close_notify (any RX path); @mid_record: bytes of
+ * an unfinished record were left (decode_error, as GnuTLS answers).
+ */
+enum proto_verdict proto_rx_fin(struct ktls_conn *conn, bool mid_record);
+/*
+ * What gnutls_record_recv's result @ret means (RX in GnuTLS); for a
+ * positive one the data is the caller's.  PROTO_NEXT: call it again at once.
+ */
+enum proto_verdict proto_rx_gnutls(struct ktls_conn *conn, ssize_t ret);
+/* The stream is over: close_notify received, or a failure. */
+bool proto_rx_ended(const struct ktls_conn *conn);
+/*
+ * The application reached the end of the stream: 0 (close_notify) or the
+ * failure.  The alert a failure calls for is queued now (send it next).
+ */
+int proto_rx_end(struct ktls_conn *conn);
+
+/* May application data be sent now?  0, -EPIPE after close_notify, or the sticky error. */
+int proto_tx_check(struct ktls_conn *conn, const char *what);
+/* @calls sends of @bytes went through the kernel's TX: maybe time for a KeyUpdate. */
+void proto_tx_account(struct ktls_conn *conn, uint64_t calls, uint64_t bytes);
+/* Queue our KeyUpdate (ktls_conn_rekey, a requested answer, the usage limit). */
+int proto_key_update(struct ktls_conn *conn, bool request_peer);
+/* Queue close_notify.  0, or -EPIPE if a fatal alert was queued instead. */
+int proto_shutdown(struct ktls_conn *conn);
+/* A failure of our own (out of memory) ends the connection: internal_error. */
+void proto_local_failure(struct ktls_conn *conn, int err);
+
+/* The next thing to send before anything else, or NULL. */
+const struct proto_out *proto_out_peek(const struct ktls_conn *conn);
+/* The one proto_out_peek() returned went out: drop it, make the key changes behind it. */
+int proto_out_done(struct ktls_conn *conn);
+/* A send of it failed for good (not EAGAIN): nothing more can be sent. */
+void proto_out_failed(struct ktls_conn *conn, int err);
+/* Forget what is queued (the connection is being freed). */
+void proto_free(struct ktls_conn *conn);
+
+/* GnuTLS's part of the connection after the handshake (handshake.c's hook). */
+/* A KeyUpdate went through GnuTLS's own record layer (@incoming: the peer's). */
+void proto_note_gnutls_key_update(struct ktls_conn *conn, bool incoming, bool requested);
+
+/*
+ * The GnuTLS kinds of proto_out, run through the connection's transport
+ * (GnuTLS writes the fd, or the engine's memory).  transport.c.
+ * Return: 0, -EAGAIN (try again when writable), or a negative errno.
+ */
+int transport_gnutls_out(struct ktls_conn *conn, const struct proto_out *out);
+
+/* ---- handshake.c ------------------------------------------------------- */
+
+enum handshake_state {
+	HANDSHAKE_NEW,
+	HANDSHAKE_RUNNING,
+	HANDSHAKE_DONE,   /* keys switched: data may move */
+	HANDSHAKE_FAILED,
+};
+
+/* The handshake's part of a connection; written by handshake.c only. */
+struct conn_handshake {
+	enum handshake_state state;
+	int failure;                   /* negative errno that ended it in HANDSHAKE_FAILED */
+	int wants;                     /* KTLS_WANT_* after -EAGAIN */
+	char *server_name;
+	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
+	unsigned int client_cert_status; /* why config_verify_optional() refused */
+	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
+};
+
+int handshake_session_init(struct ktls_conn *conn);
+/*
+ * GnuTLS's part of the handshake: 1 when already done, 0 when GnuTLS is
+ * done but the keys have not moved, -EAGAIN, or the failure.  Messages
+ * already buffered are processed before it asks for more input.
+ */
+int handshake_step(struct ktls_conn *conn);
+/* After handshake_step() returned 0: handshake_drain(), switch_keys(), HANDSHAKE_DONE. */
+int handshake_finish(struct ktls_conn *conn);
+/* Records GnuTLS read with the last flight: decrypted into rxbuf before the switch. */
+int handshake_drain(struct ktls_conn *conn);
+/* End the handshake with @err (a driver's timeout or I/O failure). */
+int handshake_fail_with(struct ktls_conn *conn, int err);
+/* A session adopted from the application: done, no GnuTLS handshake here. */
+void handshake_adopted(struct ktls_conn *conn);
+/* An IPv4 or IPv6 address, which SNI never carries (RFC 6066 section 3). */
+bool handshake_name_is_address(const char *name);
+/* After -EAGAIN from any call: what ktls_conn_wants() reports. */
+void handshake_note_wants(struct ktls_conn *conn, int wants);
+/* From config.c's GnuTLS callbacks: what the handshake's failure message needs. */
+void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, size_t len);
+void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status);
+
+/* ---- ring-conn.c (the engine's part; lib/ring.h has the rest) ------------ */
+
+struct ring_conn;
+/* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
+void ring_conn_release(struct ktls_conn *conn);
+
+/* ---- conn.c ------------------------------------------------------------ */
+
+struct ktls_conn {
+	struct ktls_config *config;
+	int fd;
+	unsigned int flags;
+	gnutls_session_t session;
+
+	struct conn_handshake hs; /* handshake.c */
+	struct conn_transport tp; /* transport.c */
+	struct conn_switch sw;    /* switch.c */
+	struct conn_proto pr;     /* proto.c */
+	struct conn_rxbuf rxb;    /* rxbuf.c */
+	struct conn_resume rs;    /* resume.c */
+	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
+	struct ring_conn *ring;   /* ring-conn.c */
+
+	char error[ERROR_TEXT_MAX]; /* error.c */
+};
+
+int conn_create(struct ktls_config *config, int fd, unsigned int flags,
+		struct ktls_conn **ret_conn);
 
 /* ---- diag.c ------------------------------------------------------------ */
 
@@ -333,151 +700,5 @@ int netlink_open(int protocol, struct nl_sock **ret_sk, char *errbuf, size_t err
  */
 int netlink_exchange(struct nl_sock *sk, struct nl_msg *msg, netlink_msg_fn fn, void *arg,
 		     struct netlink_reply *reply);
-
-/* ---- handshake.c ------------------------------------------------------- */
-
-int handshake_session_init(struct ktls_conn *conn);
-/*
- * GnuTLS's part of the handshake: 1 when already ready, 0 when GnuTLS is
- * done but the keys have not moved, -EAGAIN, or the failure.
- */
-int handshake_step(struct ktls_conn *conn);
-/* After handshake_step() returned 0: offload_switch() and CONN_READY. */
-int handshake_finish(struct ktls_conn *conn);
-/* Human-readable reason for a failed handshake, GnuTLS's words included. */
-int handshake_fail(struct ktls_conn *conn, int gnutls_err);
-/*
- * Report one handshake message to the config's trace callback, if any.
- * @type is the wire type (or KTLS_HANDSHAKE_*); @len the body length.  For
- * messages read from a kernel-RX socket after the switch, which GnuTLS does
- * not see as it reads them.
- */
-void handshake_trace_message(struct ktls_conn *conn, bool incoming, unsigned int type, size_t len);
-/* An IPv4 or IPv6 address, which SNI never carries (RFC 6066 section 3). */
-bool handshake_name_is_address(const char *name);
-
-/* ---- keys.c ------------------------------------------------------------ */
-
-/* Big enough for every struct tls12_crypto_info_* */
-union keys_crypto_info {
-	struct tls_crypto_info info;
-	struct tls12_crypto_info_aes_gcm_128 aes_gcm_128;
-	struct tls12_crypto_info_aes_gcm_256 aes_gcm_256;
-	struct tls12_crypto_info_aes_ccm_128 aes_ccm_128;
-	struct tls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
-};
-
-enum ktls_cipher keys_cipher_from_gnutls(gnutls_cipher_algorithm_t cipher);
-/*
- * Fill @ret_info (and its size) from GnuTLS's record state for one
- * direction.  @ret_info must be wiped with keys_wipe() on every path.
- */
-int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
-		      socklen_t *ret_len, char *reason, size_t reason_size);
-/* Dummy (zero) keys of the right shape, for the capability probe. */
-socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info);
-void keys_wipe(union keys_crypto_info *info);
-/* The kernel's struct size for @cipher: getsockopt(SOL_TLS) wants it exactly. */
-socklen_t keys_size(enum ktls_cipher cipher);
-/* rec_seq of a crypto_info for @cipher (the next record's sequence number). */
-uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher);
-
-/* ---- offload.c --------------------------------------------------------- */
-
-/*
- * All SOL_TLS / TCP_ULP setsockopt calls go through this pointer so that
- * unit tests can inspect the key structs on a kernel without kTLS.
- */
-extern int (*offload_setsockopt)(int fd, int level, int name, const void *value, socklen_t len);
-
-/* Move keys to the kernel per policy, after a completed handshake. */
-int offload_switch(struct ktls_conn *conn);
-/* Send one record of @type through the kernel's TX path. */
-int offload_send_record(struct ktls_conn *conn, unsigned char type, const void *data, size_t len);
-/* An alert record through the kernel's TX path (close_notify is a warning). */
-int offload_send_alert(struct ktls_conn *conn, gnutls_alert_level_t level,
-		       gnutls_alert_description_t alert);
-/* Read from a socket whose RX key is in the kernel, handling control records. */
-ssize_t offload_recv(struct ktls_conn *conn, void *buf, size_t len);
-/* A failed recvmsg (positive errno) on a kernel-RX socket -> the conn's error. */
-ssize_t offload_recv_error(struct ktls_conn *conn, int err);
-/* The record type in a recvmsg's TLS_GET_RECORD_TYPE control message (23 if none). */
-unsigned char offload_record_type(struct msghdr *msg);
-/*
- * Act on one non-data record read from the kernel, then wipe it.
- * Return: 1 to read on, 0 at close_notify, or a negative errno.
- */
-int offload_control_record(struct ktls_conn *conn, unsigned char type, unsigned char *body,
-			   size_t len);
-
-/* Give the kernel this direction's current key from GnuTLS (also a rekey). */
-int offload_install(struct ktls_conn *conn, enum ktls_dir dir);
-/* Route GnuTLS's outgoing post-handshake messages to the kernel (true) or back. */
-void offload_capture_handshake(struct ktls_conn *conn, bool on);
-
-/* ---- rekey.c ----------------------------------------------------------- */
-
-/* Records one key may protect (RFC 8446 section 5.5); UINT64_MAX: no limit. */
-uint64_t rekey_record_limit(enum ktls_cipher cipher);
-void rekey_budget_init(struct rekey_budget *budget, enum ktls_cipher cipher);
-/* Add a send's calls and bytes; true when the kernel's count must be read. */
-bool rekey_budget_charge(struct rekey_budget *budget, uint64_t calls, uint64_t bytes);
-/* Record the kernel's count; true when the key has reached its budget. */
-bool rekey_budget_settle(struct rekey_budget *budget, uint64_t kernel_seq);
-/*
- * After @calls sends of @bytes through the kernel's TX: at the usage limit,
- * update the key (kernels that can) or end the connection (-EKEYEXPIRED,
- * sticky in tx_error, close_notify sent).
- */
-int rekey_tx_account(struct ktls_conn *conn, uint64_t calls, uint64_t bytes);
-/* Send KeyUpdate under the kernel's current key, then install the next one. */
-int rekey_tx(struct ktls_conn *conn, bool request_peer);
-/* The peer's KeyUpdate read back from the kernel: follow it (kernel rekey). */
-int rekey_rx(struct ktls_conn *conn, const unsigned char *msg, size_t len);
-/* GnuTLS (RX) took a KeyUpdate that asks for ours while the kernel holds TX. */
-int rekey_answer_in_kernel(struct ktls_conn *conn);
-/* ---- uring.c ----------------------------------------------------------- */
-
-/* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
-void uring_conn_release(struct ktls_conn *conn);
-
-/* ---- probe.c ----------------------------------------------------------- */
-
-const struct ktls_caps *probe_get(void);
-/* An established loopback TCP pair (close-on-exec); 0 or a negative errno. */
-int probe_pair(int *ret_a, int *ret_b);
-/* Unit tests only: forget the cached result so that the next call probes again. */
-void probe_reset(void);
-bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_cipher cipher,
-		       enum ktls_dir dir);
-
-/* ---- record.c ---------------------------------------------------------- */
-
-/* Transport callbacks GnuTLS uses on our fd. */
-void record_set_transport(struct ktls_conn *conn);
-
-/*
- * The io_uring engine's transport: GnuTLS pulls from @in (ring RECV fills
- * it) and pushes to @out (ring SEND drains it).  An empty @in makes GnuTLS
- * see EAGAIN, or the end of the stream once @eof is set.
- */
-struct record_mem {
-	unsigned char *in;
-	size_t in_cap, in_off, in_len;
-	unsigned char *out;
-	size_t out_cap, out_off, out_len;
-	size_t out_max; /* push fails beyond this: bounds a connection's memory */
-	bool eof;
-};
-/* Switch @conn's GnuTLS transport to @mem (owned by the caller). */
-void record_set_transport_mem(struct ktls_conn *conn, struct record_mem *mem);
-/* Data bytes one GnuTLS record may carry to this peer (its record size limit). */
-size_t record_max_payload(struct ktls_conn *conn);
-/* Make rx_buf hold at least @size bytes; contents are kept. */
-int record_reserve(struct ktls_conn *conn, size_t size);
-/* gnutls_record_recv with libktls's handling of alerts and errors (userspace RX). */
-ssize_t record_recv_userspace(struct ktls_conn *conn, void *buf, size_t len);
-/* Copy out plaintext held in rx_buf, wiping what was copied. */
-size_t record_take_buffered(struct ktls_conn *conn, void *buf, size_t len);
 
 #endif /* KTLS_PRIVATE_H */

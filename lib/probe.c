@@ -21,20 +21,6 @@ static bool probe_done;
 static int probe_result;
 static struct ktls_caps probe_caps;
 
-static const char *const cipher_names[KTLS_CIPHER_COUNT] = {
-	[KTLS_CIPHER_AES_128_GCM] = "AES-128-GCM",
-	[KTLS_CIPHER_AES_256_GCM] = "AES-256-GCM",
-	[KTLS_CIPHER_AES_128_CCM] = "AES-128-CCM",
-	[KTLS_CIPHER_CHACHA20_POLY1305] = "CHACHA20-POLY1305",
-};
-
-KTLS_EXPORT const char *ktls_cipher_name(enum ktls_cipher cipher)
-{
-	if (cipher < 0 || cipher >= KTLS_CIPHER_COUNT)
-		return "none";
-	return cipher_names[cipher];
-}
-
 /* An established loopback TCP pair: the ULP refuses listening or closed sockets. */
 int probe_pair(int *ret_a, int *ret_b)
 {
@@ -73,7 +59,7 @@ static bool probe_key(int fd, int optname, int version, enum ktls_cipher cipher)
 {
 	union keys_crypto_info info;
 	socklen_t len = keys_dummy(version, cipher, &info);
-	bool ok = offload_setsockopt(fd, SOL_TLS, optname, &info, len) == 0;
+	bool ok = kernel_set_key(fd, optname == TLS_TX ? KTLS_DIR_TX : KTLS_DIR_RX, &info, len) == 0;
 
 	keys_wipe(&info);
 	return ok;
@@ -83,11 +69,11 @@ static bool probe_flag(int fd, int optname)
 {
 	int one = 1;
 
-	return offload_setsockopt(fd, SOL_TLS, optname, &one, sizeof(one)) == 0;
+	return kernel_setsockopt(fd, SOL_TLS, optname, &one, sizeof(one)) == 0;
 }
 
 /*
- * TLS_TX_MAX_PAYLOAD_LEN is set the way offload_switch() sets it: on a
+ * TLS_TX_MAX_PAYLOAD_LEN is set the way switch_keys() sets it: on a
  * socket with the ULP and no key yet (nothing may fail once a key is in).
  */
 static bool probe_payload_limit(void)
@@ -98,8 +84,7 @@ static bool probe_payload_limit(void)
 
 	if (probe_pair(&a, &b) < 0)
 		return false;
-	ok = offload_setsockopt(a, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) == 0 &&
-	     offload_setsockopt(a, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &limit, sizeof(limit)) == 0;
+	ok = kernel_attach(a) == 0 && kernel_set_tx_payload_limit(a, limit) == 0;
 	close(a);
 	close(b);
 	return ok;
@@ -116,13 +101,14 @@ static int probe_run(struct ktls_caps *caps)
 			 "cannot create loopback sockets to probe: %s", strerror(-ret));
 		return ret;
 	}
-	if (offload_setsockopt(a, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) != 0) {
-		caps->ulp_errno = errno;
+	ret = kernel_attach(a);
+	if (ret < 0) {
+		caps->ulp_errno = -ret;
 		snprintf(caps->summary, sizeof(caps->summary),
 			 "kernel TLS is not available: setsockopt(TCP_ULP, \"tls\"): %s%s",
-			 strerror(errno),
-			 errno == ENOENT ? " (kernel without CONFIG_TLS, or module tls not loaded)"
-					 : "");
+			 strerror(-ret),
+			 ret == -ENOENT ? " (kernel without CONFIG_TLS, or module tls not loaded)"
+					: "");
 		close(a);
 		close(b);
 		return 0;
@@ -138,7 +124,7 @@ static int probe_run(struct ktls_caps *caps)
 		for (int c = 0; c < KTLS_CIPHER_COUNT; c++) {
 			if (probe_pair(&a, &b) < 0)
 				continue;
-			if (offload_setsockopt(a, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) == 0) {
+			if (kernel_attach(a) == 0) {
 				if (probe_key(a, TLS_TX, version, c)) {
 					caps->tx_ciphers[v] |= 1u << c;
 					if (c == KTLS_CIPHER_AES_128_GCM && !caps->tx_zerocopy_sendfile)

@@ -292,8 +292,8 @@ static void resume_client_key(struct ktls_conn *conn)
 			port = ntohs(sin6->sin6_port);
 		}
 	}
-	snprintf(conn->resume_key, sizeof(conn->resume_key), "%s/%u",
-		 conn->server_name != NULL ? conn->server_name : addr, port);
+	snprintf(conn->rs.key, sizeof(conn->rs.key), "%s/%u",
+		 conn->hs.server_name != NULL ? conn->hs.server_name : addr, port);
 }
 
 int resume_client_prepare(struct ktls_conn *conn)
@@ -306,7 +306,7 @@ int resume_client_prepare(struct ktls_conn *conn)
 	if (config->resume_mechanisms == 0)
 		return 0;
 	resume_client_key(conn);
-	if (session_cache_get(&config->sessions, conn->resume_key, strlen(conn->resume_key), false,
+	if (session_cache_get(&config->sessions, conn->rs.key, strlen(conn->rs.key), false,
 			      &data, &len, NULL) < 0)
 		return 0;
 	/*
@@ -315,7 +315,7 @@ int resume_client_prepare(struct ktls_conn *conn)
 	 * TLS 1.2 session stays until it expires.
 	 */
 	if (data[0] == STORED_TLS13)
-		session_cache_remove(&config->sessions, conn->resume_key, strlen(conn->resume_key));
+		session_cache_remove(&config->sessions, conn->rs.key, strlen(conn->rs.key));
 	gnutls_datum_t d = { data + 1, (unsigned int)(len - 1) };
 
 	ret = gnutls_session_set_data(conn->session, d.data, d.size);
@@ -324,9 +324,9 @@ int resume_client_prepare(struct ktls_conn *conn)
 	/* A stale or foreign session only costs a full handshake. */
 	if (ret < 0)
 		error_log(config, KTLS_LOG_DEBUG, "stored session for %s not usable: %s",
-			  conn->resume_key, gnutls_strerror(ret));
+			  conn->rs.key, gnutls_strerror(ret));
 	else
-		error_log(config, KTLS_LOG_DEBUG, "offering stored session for %s", conn->resume_key);
+		error_log(config, KTLS_LOG_DEBUG, "offering stored session for %s", conn->rs.key);
 	return 0;
 }
 
@@ -337,30 +337,30 @@ void resume_client_save(struct ktls_conn *conn)
 	unsigned char *blob;
 	int ret;
 
-	conn->ticket_pending = false;
+	conn->rs.ticket_unsaved = false;
 	if (config->role != KTLS_ROLE_CLIENT || config->resume_mechanisms == 0 ||
-	    conn->resume_key[0] == '\0')
+	    conn->rs.key[0] == '\0')
 		return;
 	/*
 	 * For TLS 1.3 only a received ticket resumes; without one GnuTLS
 	 * would wait for it on the socket, which may belong to the kernel.
 	 */
-	if (conn->version == KTLS_VERSION_TLS13 && !conn->ticket_received)
+	if (conn->sw.version == KTLS_VERSION_TLS13 && !conn->rs.ticket_seen)
 		return;
 	ret = gnutls_session_get_data2(conn->session, &d);
 	if (ret < 0 || d.size == 0) {
 		error_log(config, KTLS_LOG_DEBUG, "no resumable session for %s: %s",
-			  conn->resume_key, ret < 0 ? gnutls_strerror(ret) : "empty");
+			  conn->rs.key, ret < 0 ? gnutls_strerror(ret) : "empty");
 		return;
 	}
 	blob = malloc(d.size + 1);
 	if (blob != NULL) {
-		blob[0] = conn->version == KTLS_VERSION_TLS13 ? STORED_TLS13 : STORED_TLS12;
+		blob[0] = conn->sw.version == KTLS_VERSION_TLS13 ? STORED_TLS13 : STORED_TLS12;
 		memcpy(blob + 1, d.data, d.size);
-		if (session_cache_put(&config->sessions, conn->resume_key, strlen(conn->resume_key),
+		if (session_cache_put(&config->sessions, conn->rs.key, strlen(conn->rs.key),
 				      blob, d.size + 1,
 				      time(NULL) + config->session_lifetime_s) == 0) {
-			error_log(config, KTLS_LOG_DEBUG, "stored session for %s", conn->resume_key);
+			error_log(config, KTLS_LOG_DEBUG, "stored session for %s", conn->rs.key);
 			if (config->session_file != NULL)
 				resume_file_save(config);
 		}
@@ -442,4 +442,19 @@ KTLS_EXPORT int ktls_config_set_session_file(struct ktls_config *config, const c
 	free(config->session_file);
 	config->session_file = copy;
 	return 0;
+}
+
+void resume_ticket_arrived(struct ktls_conn *conn, bool after_switch)
+{
+	conn->rs.ticket_seen = true;
+	conn->rs.ticket_unsaved = true;
+	conn->rs.tickets++;
+	if (after_switch)
+		conn->rs.tickets_after_switch++;
+}
+
+void resume_save_pending(struct ktls_conn *conn)
+{
+	if (conn->rs.ticket_unsaved)
+		resume_client_save(conn);
 }

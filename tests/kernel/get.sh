@@ -110,7 +110,7 @@ nginx_download() { # version want_trace nginx_rx_keys
 
 # RFC 8446 section 2: the client's Finished follows the server's flight.
 nginx_download 1.3 "-> ClientHello <- ServerHello <- EncryptedExtensions <- Certificate <- CertificateVerify <- Finished -> Finished" 0
-# TLS 1.3 tickets arrive after the switch: read from the kernel (lib/offload.c) and traced.
+# TLS 1.3 tickets arrive after the switch: read from the kernel (lib/proto.c) and traced.
 if awk '/^\* handshake done/ { after = 1 } after && /<- NewSessionTicket +[0-9]+ bytes/ { n++ }
 	END { exit !(n >= 1) }' "$work/nginx-1.3.err"; then
 	ok "nginx TLS 1.3: NewSessionTickets read from the kernel after the handshake are traced"

@@ -4,7 +4,7 @@
  * config_build_priority) against a fake kernel that has kTLS but no
  * ChaCha20-Poly1305, as kernels before 5.11 or without the chacha modules.
  *
- * offload_setsockopt is replaced: TCP_ULP and every SOL_TLS option succeed,
+ * kernel_setsockopt is replaced: TCP_ULP and every SOL_TLS option succeed,
  * except a TLS_TX / TLS_RX key whose cipher_type is CHACHA20_POLY1305 (54),
  * refused with EINVAL as Linux refuses a cipher it does not know.  The probe
  * therefore reports AES-GCM/CCM both ways and no ChaCha.  Then, over
@@ -242,7 +242,7 @@ int main(void)
 	uint32_t no_chacha = (1u << KTLS_CIPHER_AES_128_GCM) | (1u << KTLS_CIPHER_AES_256_GCM) |
 			     (1u << KTLS_CIPHER_AES_128_CCM);
 
-	offload_setsockopt = fake_setsockopt;
+	kernel_setsockopt = fake_setsockopt;
 	probe_reset();
 	if (ktls_probe(&caps) != 0 || !caps.ulp_available)
 		tap_bail("the probe does not see the fake kernel: %s", caps.summary);

@@ -290,7 +290,7 @@ static void test_post_handshake_ticket(bool nonblocking)
 		       "%s: data after the NewSessionTickets arrives intact", mode))
 		tap_diag("recv: %s (%s)", unit_errno_name((int)n), ktls_conn_error(c));
 
-	/* Where the kernel can take the key, the tickets were read from it (lib/offload.c). */
+	/* Where the kernel can take the key, the tickets were read from it (lib/proto.c). */
 	if (ktls_probe(&caps) == 0 && caps.ulp_available && ktls_conn_get_info(c, &info) == 0)
 		tap_check(info.rx.kernel, "%s: the kernel holds the client's RX key (%s)", mode,
 			  info.rx.reason);

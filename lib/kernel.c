@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The kTLS socket itself (Documentation/networking/tls.rst): the TLS ULP,
+ * keys in (TLS_TX/TLS_RX), the TX record size bound, the kernel's sequence
+ * number, and records that are not application data, which travel with a
+ * record-type control message.  Mechanics only: what a record means and
+ * when a key changes is proto.c's business, where keys go is switch.c's.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <linux/sockios.h>
+
+#include "private.h"
+
+int (*kernel_setsockopt)(int fd, int level, int name, const void *value,
+			 socklen_t len) = setsockopt;
+
+int kernel_attach(int fd)
+{
+	return kernel_setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")) == 0 ? 0 : -errno;
+}
+
+int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info, socklen_t len)
+{
+	return kernel_setsockopt(fd, SOL_TLS, dir == KTLS_DIR_TX ? TLS_TX : TLS_RX, info, len) == 0
+		       ? 0
+		       : -errno;
+}
+
+int kernel_set_tx_payload_limit(int fd, uint16_t limit)
+{
+	return kernel_setsockopt(fd, SOL_TLS, TLS_TX_MAX_PAYLOAD_LEN, &limit, sizeof(limit)) == 0
+		       ? 0
+		       : -errno;
+}
+
+/* The kernel wants the exact struct size of the cipher it holds (do_tls_getsockopt_conf). */
+int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq)
+{
+	const struct cipher_desc *c = cipher_get(cipher);
+	union keys_crypto_info info;
+	socklen_t len;
+	int ret = 0;
+
+	if (c == NULL)
+		return -EINVAL;
+	len = c->info_size;
+	/* The reply carries the key too: wiped below, like every crypto_info. */
+	if (getsockopt(fd, SOL_TLS, TLS_TX, &info, &len) != 0)
+		ret = -errno;
+	else if (len != c->info_size || info.info.cipher_type != c->kernel_type)
+		ret = -EPROTO;
+	else
+		*ret_seq = keys_rec_seq(&info, cipher);
+	keys_wipe(&info);
+	return ret;
+}
+
+/* ---- typed records -------------------------------------------------------- */
+
+void kernel_msg_in(struct kernel_msg *m, void *buf, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov.iov_base = buf;
+	m->iov.iov_len = len;
+	m->msg.msg_iov = &m->iov;
+	m->msg.msg_iovlen = 1;
+	m->msg.msg_control = m->control.buf;
+	m->msg.msg_controllen = sizeof(m->control.buf);
+}
+
+void kernel_msg_out(struct kernel_msg *m, unsigned char type, const void *data, size_t len)
+{
+	struct cmsghdr *cmsg;
+
+	kernel_msg_in(m, (void *)data, len);
+	cmsg = CMSG_FIRSTHDR(&m->msg);
+	cmsg->cmsg_level = SOL_TLS;
+	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cmsg) = type;
+}
+
+bool kernel_msg_record(const struct kernel_msg *m, ssize_t n, unsigned char *ret_type)
+{
+	const struct msghdr *msg = &m->msg;
+
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR(msg); cmsg != NULL;
+	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg)) {
+		if (cmsg->cmsg_level == SOL_TLS && cmsg->cmsg_type == TLS_GET_RECORD_TYPE) {
+			*ret_type = *CMSG_DATA(cmsg);
+			return true;
+		}
+	}
+	/* Data records come without the control message on some kernels. */
+	*ret_type = RECORD_APPLICATION_DATA;
+	return n > 0;
+}
+
+ssize_t kernel_recv(int fd, void *buf, size_t len, int flags, unsigned char *ret_type,
+		    bool *ret_got)
+{
+	struct kernel_msg m;
+	ssize_t n;
+
+	kernel_msg_in(&m, buf, len);
+	do
+		n = recvmsg(fd, &m.msg, flags);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int err = errno;
+
+		if (err != EAGAIN)
+			kernel_take_error(fd);
+		return -err;
+	}
+	*ret_got = kernel_msg_record(&m, n, ret_type);
+	return n;
+}
+
+/*
+ * kTLS reports a record it could not decrypt or parse through the socket's
+ * error (tls_err_abort), also from a recvmsg that returned the data before
+ * it: the error then waits for the next call on the socket, and a send
+ * would fail with it instead of carrying our response or alert.
+ */
+int kernel_take_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return 0;
+	return err;
+}
+
+bool kernel_rx_pending(int fd)
+{
+	int n = 0;
+
+	return ioctl(fd, SIOCINQ, &n) == 0 && n > 0;
+}
+
+int kernel_send_record(int fd, unsigned char type, const void *data, size_t len, int flags)
+{
+	struct kernel_msg m;
+	ssize_t n;
+
+	kernel_msg_out(&m, type, data, len);
+	do
+		n = sendmsg(fd, &m.msg, flags | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	/* A control record is written whole or not at all (tls_sw_sendmsg). */
+	return n < 0 ? -errno : 0;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The handshake on the engine: GnuTLS reads memory that ring RECV fills and
+ * writes memory that ring SEND drains (transport.c), handshake.c decides
+ * everything, and switch.c moves the keys exactly as for the blocking call.
+ * The engine's own work is the I/O: GnuTLS's output goes out before the
+ * result is reported (its last flight, or the alert that says why it
+ * failed), and input read past the peer's last flight is completed to a
+ * record boundary so that GnuTLS can decrypt it before the kernel takes RX.
+ */
+#include <errno.h>
+
+#include "ring.h"
+
+/* Bytes still missing from the record that @in ends in; 0 at a record boundary. */
+static size_t ring_record_gap(const unsigned char *in, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t rec;
+
+		if (len - off < RECORD_HEADER)
+			return RECORD_HEADER - (len - off);
+		rec = RECORD_HEADER + ((size_t)in[off + 3] << 8 | in[off + 4]);
+		if (len - off < rec)
+			return rec - (len - off);
+		off += rec;
+	}
+	return 0;
+}
+
+static void ring_handshake_advance(struct ring_op *op)
+{
+	struct ktls_conn *conn = op->rc->conn;
+	struct transport_mem *mem = &op->rc->mem;
+	size_t gap;
+	int ret;
+
+	for (;;) {
+		/* GnuTLS's output goes out first: its last flight, or its alert. */
+		if (mem->out_len > 0) {
+			ring_check(op, ring_submit_send_mem(op));
+			return;
+		}
+		if (op->failed) {
+			ring_finish(op, conn->hs.failure, NULL, 0);
+			return;
+		}
+		if (op->hs_done) {
+			/* What came with the peer's last flight must be whole records. */
+			gap = mem->in_len > 0 ? ring_record_gap(mem->in + mem->in_off, mem->in_len) : 0;
+			if (gap > 0 && !mem->eof) {
+				ring_check(op, ring_submit_recv(op, gap));
+				return;
+			}
+			ret = handshake_finish(conn);
+			mem->in_len = mem->in_off = 0;
+			ring_finish(op, ret, NULL, 0);
+			return;
+		}
+		ret = handshake_step(conn);
+		if (ret >= 0) {
+			op->hs_done = true;
+			continue;
+		}
+		if (ret != -EAGAIN) {
+			/* GnuTLS may have written an alert into mem.out: it leaves first. */
+			op->failed = true;
+			continue;
+		}
+		if (mem->out_len > 0)
+			continue;
+		if (mem->eof) {
+			/* GnuTLS wants more and the peer has gone. */
+			handshake_fail_with(conn, error_conn(conn, -ECONNRESET,
+							     "peer closed the connection during "
+							     "the handshake"));
+			op->failed = true;
+			continue;
+		}
+		ring_check(op, ring_submit_recv(op, 0));
+		return;
+	}
+}
+
+static void ring_handshake_complete(struct ring_op *op, int res, unsigned int flags)
+{
+	(void)res;
+	(void)flags;
+	op->ops->advance(op);
+}
+
+/* A step that failed on the engine's side (timeout, socket) ends the handshake too. */
+static void ring_handshake_done(struct ring_op *op, ssize_t result)
+{
+	if (result < 0)
+		handshake_fail_with(op->rc->conn, (int)result);
+}
+
+static const struct ring_op_ops ring_handshake_ops = {
+	.name = "handshake",
+	.advance = ring_handshake_advance,
+	.complete = ring_handshake_complete,
+	.done = ring_handshake_done,
+};
+
+KTLS_EXPORT int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms,
+					 ktls_ring_cb cb, void *userdata)
+{
+	struct ring_op *op;
+	int ret = ring_op_start(conn, &op, false, RING_OP_HANDSHAKE, &ring_handshake_ops,
+				timeout_ms, cb, userdata);
+
+	if (ret < 0)
+		return ret;
+	ring_op_kick(op);
+	return 0;
+}

@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * An engine operation's life, whatever its kind: checks at the start, one
+ * main SQE at a time (with a linked timeout for its deadline), exactly one
+ * callback at the end and never from inside the call that started it,
+ * cancellation; a connection's attachment to a ring and its release (its
+ * memory lives until the last completion that points at it).  Also the steps
+ * several kinds share: sending what GnuTLS wrote, sending what proto.c
+ * queued, waiting for the socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+/* ---- memory transport buffers ---------------------------------------------- */
+
+/* mem.in with room for @cap bytes in all, compacted. */
+static int ring_in_reserve(struct transport_mem *mem, size_t cap)
+{
+	if (mem->in_cap < cap) {
+		unsigned char *grown = malloc(cap);
+
+		if (grown == NULL)
+			return -ENOMEM;
+		if (mem->in != NULL) {
+			memcpy(grown, mem->in + mem->in_off, mem->in_len);
+			explicit_bzero(mem->in, mem->in_cap);
+			free(mem->in);
+		} else {
+			mem->in_len = 0;
+		}
+		mem->in = grown;
+		mem->in_cap = cap;
+		mem->in_off = 0;
+	}
+	if (mem->in_off > 0) {
+		memmove(mem->in, mem->in + mem->in_off, mem->in_len);
+		mem->in_off = 0;
+	}
+	return 0;
+}
+
+void ring_mem_trim(struct transport_mem *mem)
+{
+	if (mem->in != NULL && mem->in_len == 0) {
+		explicit_bzero(mem->in, mem->in_cap);
+		free(mem->in);
+		mem->in = NULL;
+		mem->in_cap = mem->in_off = 0;
+	}
+	if (mem->out != NULL && mem->out_len == 0) {
+		free(mem->out);
+		mem->out = NULL;
+		mem->out_cap = mem->out_off = 0;
+	}
+}
+
+static void ring_mem_free(struct transport_mem *mem)
+{
+	if (mem->in != NULL) {
+		explicit_bzero(mem->in, mem->in_cap);
+		free(mem->in);
+	}
+	free(mem->out);
+	memset(mem, 0, sizeof(*mem));
+}
+
+/* ---- submitting -------------------------------------------------------------- */
+
+void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
+{
+	struct ring_conn *rc = op->rc;
+	struct io_uring_sqe *tsqe;
+	uint64_t now, left;
+
+	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_MAIN));
+	op->in_flight = true;
+	rc->sqes++;
+	if (!timed || op->deadline_ns == 0)
+		return;
+	now = ring_now_ns();
+	left = op->deadline_ns > now ? op->deadline_ns - now : 1;
+	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
+	sqe->flags |= IOSQE_IO_LINK;
+	tsqe = io_uring_get_sqe(rc->ring->uring);
+	if (tsqe == NULL) {
+		sqe->flags &= (__u8)~IOSQE_IO_LINK;
+		return;
+	}
+	op->ts.tv_sec = (long long)(left / 1000000000u);
+	op->ts.tv_nsec = (long long)(left % 1000000000u);
+	io_uring_prep_link_timeout(tsqe, &op->ts, 0);
+	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
+	rc->sqes++;
+}
+
+int ring_submit_poll(struct ring_op *op, unsigned int events)
+{
+	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, op->rc->conn->fd, events);
+	op->stage = ST_POLL;
+	ring_arm(op, sqe, true);
+	return 0;
+}
+
+int ring_submit_nop(struct ring_op *op)
+{
+	struct io_uring_sqe *sqe = ring_sqe(op->rc->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_nop(sqe);
+	op->stage = ST_NOP;
+	ring_arm(op, sqe, false);
+	return 0;
+}
+
+int ring_submit_recv(struct ring_op *op, size_t want)
+{
+	struct transport_mem *mem = &op->rc->mem;
+	struct io_uring_sqe *sqe;
+	size_t room;
+	size_t cap = op->type == RING_OP_HANDSHAKE && !op->hs_done ? RING_HANDSHAKE_IN_SIZE
+								   : RECORD_WIRE_MAX;
+	int ret;
+
+	/* The rest of a record after Finished must fit after what is there. */
+	if (mem->in_len + want > cap)
+		cap = mem->in_len + want;
+	ret = ring_in_reserve(mem, cap);
+	if (ret < 0)
+		return ret;
+	room = mem->in_cap - mem->in_len;
+	if (want == 0 || want > room)
+		want = room;
+	if (want == 0)
+		return -ENOBUFS;
+	sqe = ring_sqe2(op->rc->ring);
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_recv(sqe, op->rc->conn->fd, mem->in + mem->in_len, want, 0);
+	op->stage = ST_RECV;
+	ring_arm(op, sqe, true);
+	return 0;
+}
+
+int ring_submit_send_mem(struct ring_op *op)
+{
+	struct transport_mem *mem = &op->rc->mem;
+	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_send(sqe, op->rc->conn->fd, mem->out + mem->out_off, mem->out_len,
+			   MSG_NOSIGNAL);
+	op->stage = ST_SEND;
+	ring_arm(op, sqe, true);
+	return 0;
+}
+
+int ring_submit_control(struct ring_op *op)
+{
+	struct ktls_conn *conn = op->rc->conn;
+	const struct proto_out *o;
+	struct io_uring_sqe *sqe;
+	int ret;
+
+	while ((o = proto_out_peek(conn)) != NULL) {
+		if (o->kind == PROTO_OUT_RECORD) {
+			/* The bytes are copied: the conn (and its queue) may go while it flies. */
+			memcpy(op->ctl, o->data, o->len);
+			kernel_msg_out(&op->kmsg, o->type, op->ctl, o->len);
+			sqe = ring_sqe2(op->rc->ring);
+			if (sqe == NULL)
+				return -EBUSY;
+			io_uring_prep_sendmsg(sqe, conn->fd, &op->kmsg.msg, MSG_NOSIGNAL);
+			op->stage = ST_CONTROL;
+			ring_arm(op, sqe, true);
+			return 1;
+		}
+		/* GnuTLS's record layer holds TX: it writes into mem.out, sent below. */
+		ret = transport_gnutls_out(conn, o);
+		if (ret < 0 && ret != -EAGAIN)
+			return error_conn(conn, ret, "sending a control record: %s", strerror(-ret));
+		ret = proto_out_done(conn);
+		if (ret < 0)
+			return ret;
+		if (op->rc->mem.out_len > 0) {
+			ret = ring_submit_send_mem(op);
+			return ret < 0 ? ret : 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- waiting for a record (kernel RX) ---------------------------------------------- */
+
+static int ring_arm_rxpoll(struct ring_conn *rc)
+{
+	struct io_uring_sqe *sqe;
+
+	if (rc->rxpoll_armed)
+		return 0;
+	sqe = ring_sqe(rc->ring);
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_poll_multishot(sqe, rc->conn->fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, ring_tag(rc, RING_KIND_RXPOLL));
+	rc->rxpoll_armed = true;
+	rc->sqes++;
+	return 0;
+}
+
+int ring_wait_ready(struct ring_op *op)
+{
+	struct ring_conn *rc = op->rc;
+	struct io_uring_sqe *sqe;
+	struct ring_timer *t;
+	uint64_t now, left;
+	int ret;
+
+	if (op->timer_fired)
+		return -ETIMEDOUT;
+	ret = ring_arm_rxpoll(rc);
+	if (ret < 0)
+		return ret;
+	op->stage = ST_WAIT;
+	if (op->deadline_ns == 0 || op->timer != NULL)
+		return 0;
+	now = ring_now_ns();
+	if (now >= op->deadline_ns)
+		return -ETIMEDOUT;
+	left = op->deadline_ns - now;
+	t = calloc(1, sizeof(*t));
+	sqe = t != NULL ? ring_sqe(rc->ring) : NULL;
+	if (sqe == NULL) {
+		free(t);
+		return t == NULL ? -ENOMEM : -EBUSY;
+	}
+	t->rc = rc;
+	t->op = op;
+	t->ts.tv_sec = (long long)(left / 1000000000u);
+	t->ts.tv_nsec = (long long)(left % 1000000000u);
+	io_uring_prep_timeout(sqe, &t->ts, 0, 0);
+	io_uring_sqe_set_data64(sqe, ring_tag(t, RING_KIND_TIMER));
+	op->timer = t;
+	rc->sqes++;
+	return 0;
+}
+
+void ring_stop_timer(struct ring_op *op)
+{
+	struct ring_timer *t = op->timer;
+	struct io_uring_sqe *sqe;
+
+	op->timer_fired = false;
+	if (t == NULL)
+		return;
+	op->timer = NULL;
+	t->op = NULL;
+	/* Its completion (-ECANCELED, or -ETIME if it raced) frees it and touches no op. */
+	sqe = ring_sqe(op->rc->ring);
+	if (sqe != NULL) {
+		io_uring_prep_timeout_remove(sqe, ring_tag(t, RING_KIND_TIMER), 0);
+		io_uring_sqe_set_data64(sqe, ring_tag(NULL, RING_KIND_CANCEL));
+	}
+}
+
+/* ---- completing ------------------------------------------------------------------- */
+
+static void ring_op_cleanup(struct ring_op *op)
+{
+	struct ktls_ring *ring = op->rc->ring;
+
+	ring_pipe_put(ring, op->pipe, op->in_pipe == 0);
+	op->in_pipe = 0;
+	free(op->plain);
+	op->plain = NULL;
+	/* Data records were wiped when delivered, control records by proto.c. */
+	ring_rbuf_put(ring, op->rbuf, 0);
+	op->rbuf = NULL;
+	explicit_bzero(op->ctl, sizeof(op->ctl));
+	ring_stop_timer(op);
+}
+
+void ring_finish(struct ring_op *op, ssize_t result, const void *data, size_t len)
+{
+	struct ktls_conn *conn = op->rc->conn;
+	ktls_ring_cb cb = op->cb;
+	void *userdata = op->userdata;
+	bool internal = op->internal;
+	const struct ring_op_ops *ops = op->ops;
+
+	/* The engine's own receive calls no one: it may end at once. */
+	if ((op->starting && !internal) || op->zc_notifs > 0) {
+		op->result = result;
+		op->has_result = true;
+		if (op->zc_notifs > 0)
+			return; /* the buffer is libktls's until the kernel's notification */
+		if (ring_submit_nop(op) == 0)
+			return;
+	}
+	ring_op_cleanup(op);
+	ring_mem_trim(&op->rc->mem);
+	op->active = false;
+	op->internal = false;
+	op->has_result = false;
+	op->type = RING_OP_NONE;
+	if (result < 0 && op->cancelled)
+		result = -ECANCELED;
+	if (ops != NULL && ops->done != NULL)
+		ops->done(op, result);
+	if (cb != NULL && !internal)
+		cb(conn, result, data, userdata);
+}
+
+void ring_fail(struct ring_op *op, int err, const char *what)
+{
+	struct ktls_conn *conn = op->rc->conn;
+
+	if (err == -ETIMEDOUT)
+		err = error_conn(conn, err, "%s: timed out", what);
+	else if (err != -ECANCELED)
+		err = error_conn(conn, err, "%s: %s", what, strerror(-err));
+	ring_finish(op, err, NULL, 0);
+}
+
+void ring_check(struct ring_op *op, int ret)
+{
+	if (ret < 0)
+		ring_fail(op, ret, op->ops->name);
+}
+
+bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events)
+{
+	if (res >= 0)
+		return false;
+	if (res == -EAGAIN)
+		ring_check(op, ring_submit_poll(op, events));
+	else
+		ring_fail(op, res, op->ops->name);
+	return true;
+}
+
+/* The main SQE of @op completed with @res. */
+static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
+{
+	struct transport_mem *mem = &op->rc->mem;
+	int ret;
+
+	if (op->stage == ST_NOP && op->has_result) {
+		ring_finish(op, op->result, NULL, 0);
+		return;
+	}
+	if (op->cancelled) {
+		/* Whatever it completed with, nothing more is started for it. */
+		ring_fail(op, -ECANCELED, op->ops->name);
+		return;
+	}
+	if (op->stage == ST_NOP || res == -EINTR) {
+		op->ops->advance(op);
+		return;
+	}
+	if (res == -ECANCELED) {
+		/* Not by the caller (above): by the linked timeout. */
+		ring_fail(op, -ETIMEDOUT, op->ops->name);
+		return;
+	}
+	if (op->progress_resets && res > 0 && op->timeout_ms > 0)
+		op->deadline_ns = ring_now_ns() + (uint64_t)op->timeout_ms * 1000000u;
+
+	switch (op->stage) {
+	case ST_POLL:
+		/* The socket is ready: redo the step that was waiting for it. */
+		if (res < 0)
+			ring_fail(op, res, op->ops->name);
+		else
+			op->ops->advance(op);
+		return;
+	case ST_CONTROL:
+		if (ring_retry_or_fail(op, res, POLLOUT))
+			return;
+		ret = proto_out_done(op->rc->conn);
+		if (ret < 0)
+			ring_finish(op, ret, NULL, 0);
+		else
+			op->ops->advance(op);
+		return;
+	case ST_SEND:
+		if (ring_retry_or_fail(op, res, POLLOUT))
+			return;
+		mem->out_off += (size_t)res;
+		mem->out_len -= (size_t)res;
+		if (mem->out_len == 0)
+			mem->out_off = 0;
+		op->ops->advance(op);
+		return;
+	case ST_RECV:
+		if (ring_retry_or_fail(op, res, POLLIN))
+			return;
+		if (res == 0)
+			mem->eof = true;
+		mem->in_len += (size_t)res;
+		op->ops->advance(op);
+		return;
+	default:
+		op->ops->complete(op, res, flags);
+		return;
+	}
+}
+
+/* ---- connections ------------------------------------------------------------------- */
+
+static void ring_conn_settle(struct ring_conn *rc)
+{
+	struct ktls_ring *ring = rc->ring;
+	struct ring_conn **pp;
+
+	if (rc->conn != NULL || rc->sqes > 0)
+		return;
+	for (pp = &ring->orphans; *pp != NULL; pp = &(*pp)->next_orphan)
+		if (*pp == rc) {
+			*pp = rc->next_orphan;
+			break;
+		}
+	ring_pipe_put(ring, rc->tx.pipe, false);
+	ring_mem_free(&rc->mem);
+	free(rc->tx.plain);
+	ring_rbuf_put(ring, rc->rx.rbuf, RECORD_WIRE_MAX);
+	free(rc);
+}
+
+void ring_orphans_free(struct ktls_ring *ring)
+{
+	while (ring->orphans != NULL) {
+		struct ring_conn *rc = ring->orphans;
+
+		ring->orphans = rc->next_orphan;
+		ring_mem_free(&rc->mem);
+		free(rc->tx.plain);
+		free(rc->rx.rbuf);
+		free(rc);
+	}
+}
+
+void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe)
+{
+	struct ring_conn *rc = op->rc;
+
+	/*
+	 * Every SQE has one CQE, except a zero-copy send: its first completion
+	 * has F_MORE, and a notification follows when the buffer is free.
+	 */
+	if (!(kind == RING_KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
+		rc->sqes--;
+	if (rc->conn == NULL) {
+		/* The conn was freed: settle what is left, call no one. */
+		ring_conn_settle(rc);
+		return;
+	}
+	/*
+	 * From here a callback may free the conn and with it @rc: nothing below
+	 * may touch either after the dispatch.  Linked timeouts and cancel
+	 * requests carry nothing the op needs.
+	 */
+	if (cqe->flags & IORING_CQE_F_NOTIF) {
+		if (--op->zc_notifs == 0 && op->has_result && op->active)
+			ring_finish(op, op->result, NULL, 0);
+	} else if (kind == RING_KIND_MAIN) {
+		op->in_flight = false;
+		if (op->active)
+			ring_op_complete(op, cqe->res, cqe->flags);
+	}
+}
+
+void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe)
+{
+	struct ring_conn *rc = t->rc;
+	struct ring_op *op = t->op;
+
+	free(t);
+	rc->sqes--;
+	if (rc->conn == NULL) {
+		ring_conn_settle(rc);
+		return;
+	}
+	if (op == NULL || cqe->res != -ETIME)
+		return;
+	op->timer = NULL;
+	op->timer_fired = true;
+	/* A receive that waits fails now; one in the middle of a step, when it waits next. */
+	if (op->active && op->stage == ST_WAIT)
+		ring_fail(op, -ETIMEDOUT, op->ops->name);
+}
+
+void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe)
+{
+	if (!(cqe->flags & IORING_CQE_F_MORE)) {
+		rc->rxpoll_armed = false;
+		rc->sqes--;
+	}
+	if (rc->conn == NULL) {
+		ring_conn_settle(rc);
+		return;
+	}
+	if (cqe->res == -ECANCELED)
+		return;
+	rc->rx_maybe_ready = true;
+	if (rc->rx.active && rc->rx.stage == ST_WAIT)
+		rc->rx.ops->advance(&rc->rx);
+}
+
+static void ring_cancel_sqe(struct ktls_ring *ring, uint64_t target)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ring);
+
+	if (sqe == NULL)
+		return;
+	io_uring_prep_cancel64(sqe, target, 0);
+	io_uring_sqe_set_data64(sqe, ring_tag(NULL, RING_KIND_CANCEL));
+}
+
+static void ring_cancel_op(struct ring_op *op)
+{
+	if (!op->active)
+		return;
+	op->cancelled = true;
+	if (op->stage == ST_WAIT) {
+		/* Nothing of its own in flight: end it now (its callback comes later, by NOP). */
+		op->starting = true;
+		ring_fail(op, -ECANCELED, op->ops->name);
+		op->starting = false;
+		return;
+	}
+	if (!op->in_flight || op->stage == ST_NOP)
+		return;
+	ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_MAIN));
+}
+
+void ring_conn_release(struct ktls_conn *conn)
+{
+	struct ring_conn *rc = conn->ring;
+
+	if (rc == NULL)
+		return;
+	conn->ring = NULL;
+	ring_cancel_op(&rc->tx);
+	ring_cancel_op(&rc->rx);
+	ring_stop_timer(&rc->tx);
+	ring_stop_timer(&rc->rx);
+	if (rc->rxpoll_armed)
+		ring_cancel_sqe(rc->ring, ring_tag(rc, RING_KIND_RXPOLL));
+	rc->conn = NULL;
+	if (rc->sqes > 0) {
+		/* Completions still to come point at rc: it lives until they are in. */
+		rc->next_orphan = rc->ring->orphans;
+		rc->ring->orphans = rc;
+		return;
+	}
+	ring_conn_settle(rc);
+}
+
+KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *ring)
+{
+	struct ring_conn *rc;
+	int flags;
+
+	if (conn == NULL || ring == NULL)
+		return -EINVAL;
+	if (conn->ring != NULL || conn->hs.state != HANDSHAKE_NEW)
+		return error_conn(conn, -EINVAL,
+				  "attach a connection to one ring, before its handshake");
+	rc = calloc(1, sizeof(*rc));
+	if (rc == NULL)
+		return error_conn(conn, -ENOMEM, "out of memory");
+	/* Direct calls on the fd (ktls_conn_free's drain) must never block the ring's thread. */
+	flags = fcntl(conn->fd, F_GETFL);
+	if (flags < 0 || fcntl(conn->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		free(rc);
+		return error_conn(conn, -errno, "making the socket non-blocking: %s",
+				  strerror(errno));
+	}
+	rc->ring = ring;
+	rc->conn = conn;
+	rc->tx.rc = rc;
+	rc->rx.rc = rc;
+	rc->tx.pipe[0] = rc->tx.pipe[1] = -1;
+	rc->rx.pipe[0] = rc->rx.pipe[1] = -1;
+	/* Bounds what GnuTLS may queue: a handshake flight, or one chunk of records. */
+	rc->mem.out_max = 4 * KTLS_RING_TX_CHUNK;
+	conn->ring = rc;
+	transport_set_mem(conn, &rc->mem);
+	return 0;
+}
+
+/* ---- starting ---------------------------------------------------------------------- */
+
+int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum ring_op_type type,
+		  const struct ring_op_ops *ops, unsigned int timeout_ms, ktls_ring_cb cb,
+		  void *userdata)
+{
+	struct ring_conn *rc;
+	struct ring_op *op;
+
+	if (conn == NULL)
+		return -EINVAL;
+	rc = conn->ring;
+	if (rc == NULL)
+		return error_conn(conn, -EINVAL, "the connection is not attached to a ring");
+	if (type == RING_OP_HANDSHAKE) {
+		if (conn->hs.state != HANDSHAKE_NEW)
+			return error_conn(conn, -EINVAL, "the handshake was started already");
+	} else if (conn->hs.state != HANDSHAKE_DONE) {
+		return conn->hs.state == HANDSHAKE_FAILED
+			       ? conn->hs.failure
+			       : error_conn(conn, -EINVAL,
+					    "no data can move before the handshake completes");
+	}
+	op = rx ? &rc->rx : &rc->tx;
+	/* The engine's own receive (during a send) gives way to the application's. */
+	if (rx && op->active && op->internal) {
+		op->internal = false;
+		op->cb = cb;
+		op->userdata = userdata;
+		op->timeout_ms = timeout_ms;
+		op->deadline_ns = timeout_ms > 0 ? ring_now_ns() + (uint64_t)timeout_ms * 1000000u
+						 : 0;
+		op->max = 0;
+		*ret_op = op;
+		return 1;
+	}
+	if (op->active || op->in_flight ||
+	    (type == RING_OP_HANDSHAKE && (rc->rx.active || rc->rx.in_flight)))
+		return -EBUSY;
+	if (type != RING_OP_HANDSHAKE && rc->tx.type == RING_OP_HANDSHAKE && rc->tx.active)
+		return -EBUSY;
+	ring_stop_timer(op);
+	memset(&op->ops, 0, sizeof(*op) - offsetof(struct ring_op, ops));
+	op->ops = ops;
+	op->pipe[0] = op->pipe[1] = -1;
+	op->type = type;
+	op->active = true;
+	op->cb = cb;
+	op->userdata = userdata;
+	op->timeout_ms = timeout_ms;
+	if (timeout_ms > 0)
+		op->deadline_ns = ring_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	*ret_op = op;
+	return 0;
+}
+
+void ring_op_kick(struct ring_op *op)
+{
+	op->starting = true;
+	op->ops->advance(op);
+	op->starting = false;
+}
+
+KTLS_EXPORT int ktls_conn_ring_cancel(struct ktls_conn *conn)
+{
+	int n = 0;
+
+	if (conn == NULL || conn->ring == NULL)
+		return 0;
+	if (conn->ring->tx.active && !conn->ring->tx.cancelled) {
+		ring_cancel_op(&conn->ring->tx);
+		n++;
+	}
+	if (conn->ring->rx.active && !conn->ring->rx.cancelled && !conn->ring->rx.internal) {
+		ring_cancel_op(&conn->ring->rx);
+		n++;
+	}
+	return n;
+}
+
+KTLS_EXPORT int ktls_conn_ring_busy(const struct ktls_conn *conn)
+{
+	if (conn == NULL || conn->ring == NULL)
+		return 0;
+	return (conn->ring->tx.active ? 1 : 0) +
+	       (conn->ring->rx.active && !conn->ring->rx.internal ? 1 : 0);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What every part of the engine takes from the ring: SQEs and the tags that
+ * route their completions, and the ring's pools of record buffers and pipes
+ * (per ring, not per connection, so that idle connections hold none).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+uint64_t ring_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ring_tag(void *ptr, enum ring_kind kind)
+{
+	return (uint64_t)KTLS_RING_USER_DATA_TAG << RING_TAG_SHIFT | (uint64_t)(uintptr_t)ptr | kind;
+}
+
+struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring->uring);
+
+	if (sqe == NULL) {
+		io_uring_submit(ring->uring);
+		sqe = io_uring_get_sqe(ring->uring);
+	}
+	return sqe;
+}
+
+struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring)
+{
+	if (io_uring_sq_space_left(ring->uring) < 2)
+		io_uring_submit(ring->uring);
+	return io_uring_get_sqe(ring->uring);
+}
+
+/* ---- record buffers ----------------------------------------------------- */
+
+unsigned char *ring_rbuf_get(struct ktls_ring *ring)
+{
+	if (ring->n_rbufs > 0)
+		return ring->rbufs[--ring->n_rbufs];
+	return malloc(RECORD_WIRE_MAX);
+}
+
+void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used)
+{
+	if (buf == NULL)
+		return;
+	explicit_bzero(buf, used);
+	if (ring->n_rbufs < RING_RBUF_POOL_MAX)
+		ring->rbufs[ring->n_rbufs++] = buf;
+	else
+		free(buf);
+}
+
+/* ---- pipes for kernel sendfile --------------------------------------------- */
+
+int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2])
+{
+	if (ring->n_pipes > 0) {
+		ring->n_pipes--;
+		ret_pipe[0] = ring->pipes[ring->n_pipes][0];
+		ret_pipe[1] = ring->pipes[ring->n_pipes][1];
+		return 0;
+	}
+	if (pipe2(ret_pipe, O_CLOEXEC) != 0)
+		return -errno;
+	/* Larger pipes mean fewer splices; the default (64 KiB) still works. */
+	(void)fcntl(ret_pipe[1], F_SETPIPE_SZ, RING_PIPE_SIZE);
+	return 0;
+}
+
+void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty)
+{
+	if (p[0] < 0)
+		return;
+	if (empty && ring->n_pipes < RING_PIPE_POOL_MAX) {
+		ring->pipes[ring->n_pipes][0] = p[0];
+		ring->pipes[ring->n_pipes][1] = p[1];
+		ring->n_pipes++;
+	} else {
+		close(p[0]);
+		close(p[1]);
+	}
+	p[0] = p[1] = -1;
+}
+
+void ring_pools_free(struct ktls_ring *ring)
+{
+	for (int i = 0; i < ring->n_pipes; i++) {
+		close(ring->pipes[i][0]);
+		close(ring->pipes[i][1]);
+	}
+	ring->n_pipes = 0;
+	for (int i = 0; i < ring->n_rbufs; i++)
+		free(ring->rbufs[i]);
+	ring->n_rbufs = 0;
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The io_uring engine's internals, shared by lib/ring*.c only.
+ *
+ * The engine is a driver: it submits, completes and times out operations,
+ * and leaves every protocol decision to proto.c (records, alerts, KeyUpdate)
+ * and handshake.c / switch.c (the handshake and the key switch), exactly as
+ * the blocking calls do.  Its files:
+ *   ring-pool.c       SQEs and their tags, the ring's pools of pipes and buffers
+ *   ring-op.c         an operation's life: start, steps, timeouts, the one
+ *                     callback, cancellation; connections attached to a ring;
+ *                     the steps every operation shares (send GnuTLS's output,
+ *                     send what proto.c queued, wait for the socket)
+ *   ring-handshake.c  the handshake over memory that RECV fills and SEND drains
+ *   ring-rx.c         receive: RECVMSG with kernel RX, RECV + GnuTLS without
+ *   ring-tx.c         send, sendfile (splice through a pipe), close_notify
+ *   ring-accept.c     multishot accept
+ *   ring.c            the ring itself: new, free, run, CQE dispatch
+ * A file calls only files listed above it (ring-tx.c calls ring-rx.c's
+ * ring_rx_watch); ring-op.c reaches the kinds of operation through their
+ * struct ring_op_ops.
+ *
+ * Every SQE carries user_data = KTLS_RING_USER_DATA_TAG << 56 | pointer |
+ * kind: the pointer is a struct ring_op or ring_conn (8-byte aligned) or a
+ * struct ring_accept, the low three bits say which SQE of it completed.
+ */
+#ifndef KTLS_RING_H
+#define KTLS_RING_H
+
+#include <liburing.h>
+
+#include "private.h"
+
+#define RING_TAG_SHIFT 56
+#define RING_KIND_MASK 7u
+
+/* What completed. */
+enum ring_kind {
+	RING_KIND_MAIN = 0,        /* an operation's main SQE */
+	RING_KIND_TIMEOUT = 1,     /* its linked timeout */
+	RING_KIND_CANCEL = 2,      /* a cancel request */
+	RING_KIND_ACCEPT = 3,      /* a multishot accept */
+	RING_KIND_ACCEPT_WAIT = 4, /* a pause before accepting again, after EMFILE */
+	RING_KIND_TIMER = 5,       /* an operation's deadline while it waits on the readiness poll */
+	RING_KIND_RXPOLL = 6,      /* a connection's readiness poll (kernel RX) */
+};
+
+/* Pipes for kernel sendfile: reused across operations, at most this many kept. */
+#define RING_PIPE_POOL_MAX 8
+#define RING_PIPE_SIZE (1024 * 1024)
+/* Receive buffers kept for reuse by the ring (not per connection). */
+#define RING_RBUF_POOL_MAX 16
+/* The handshake's input buffer: messages are mostly small, many may run at once. */
+#define RING_HANDSHAKE_IN_SIZE 4096
+
+enum ring_op_type {
+	RING_OP_NONE = 0,
+	RING_OP_HANDSHAKE,
+	RING_OP_SEND,
+	RING_OP_SENDFILE,
+	RING_OP_SHUTDOWN,
+	RING_OP_RECV,
+};
+
+/* What the op's main SQE in flight is. */
+enum ring_stage {
+	ST_NOP,        /* deferred work or a deferred result */
+	ST_POLL,       /* waiting for POLLIN / POLLOUT */
+	ST_WAIT,       /* waiting for the connection's readiness poll (no SQE of its own) */
+	ST_RECV,       /* RECV into mem.in */
+	ST_SEND,       /* SEND of mem.out (GnuTLS records) */
+	ST_CONTROL,    /* SENDMSG of a control record proto.c queued */
+	ST_SEND_USER,  /* SEND of the caller's buffer (kernel TX) */
+	ST_RECVMSG,    /* RECVMSG with kernel RX */
+	ST_SPLICE_IN,  /* file -> pipe */
+	ST_SPLICE_OUT, /* pipe -> socket */
+	ST_READ,       /* file -> plaintext buffer (no pipe, or userspace sendfile) */
+	ST_SEND_PLAIN, /* plaintext buffer -> kernel TLS socket (no pipe) */
+};
+
+struct ring_conn;
+struct ring_op;
+
+/* What each kind of operation does; ring-op.c calls these, and only these. */
+struct ring_op_ops {
+	const char *name;
+	/* Take the next step (submit an SQE, or finish). */
+	void (*advance)(struct ring_op *op);
+	/* The op's main SQE completed with @res in a stage of its own (not a shared one). */
+	void (*complete)(struct ring_op *op, int res, unsigned int flags);
+	/* Optional: the op ends with @result, before its callback. */
+	void (*done)(struct ring_op *op, ssize_t result);
+};
+
+struct ring_op {
+	struct ring_conn *rc;
+	const struct ring_op_ops *ops;
+	enum ring_op_type type;
+	enum ring_stage stage;
+	bool active;    /* started, callback not yet called */
+	bool in_flight; /* the main SQE has not completed */
+	bool starting;  /* inside the call that started it: results are deferred */
+	bool cancelled;
+	bool internal;  /* started by the engine itself (a receive during a send): no callback */
+	bool hs_done;   /* handshake: GnuTLS finished */
+	bool failed;    /* handshake: failed, GnuTLS's alert still to send */
+	ssize_t result; /* ST_NOP with a deferred result */
+	bool has_result;
+	ktls_ring_cb cb;
+	void *userdata;
+	unsigned int timeout_ms;
+	uint64_t deadline_ns; /* 0: none */
+	bool progress_resets; /* send/sendfile: the timeout counts from the last progress */
+	struct __kernel_timespec ts;
+	int zc_notifs;        /* zero-copy notifications still to come */
+	/* the deadline while waiting on the readiness poll (no linked timeout there) */
+	struct ring_timer *timer;
+	bool timer_fired;
+
+	/* send */
+	const unsigned char *buf;
+	size_t len, done;
+	/* sendfile */
+	int file_fd;
+	off_t offset;
+	int pipe[2];
+	size_t in_pipe;       /* bytes read (into the pipe, or plain) but not sent */
+	size_t asked;         /* bytes the last file read asked for */
+	bool short_read;      /* ... and it returned fewer: the file may end there */
+	unsigned char *plain; /* file bytes read to userspace: before GnuTLS, or without a pipe */
+	size_t plain_off;
+	/* recv */
+	size_t max;
+	unsigned char *rbuf;
+	/* a typed record in (RECVMSG) or a control record out (SENDMSG, from @ctl) */
+	struct kernel_msg kmsg;
+	unsigned char ctl[8];
+};
+
+/*
+ * A standalone timeout: its own allocation, so that a completion that comes
+ * after its operation moved on can never be taken for the next one's.
+ */
+struct ring_timer {
+	struct ring_conn *rc;
+	struct ring_op *op; /* NULL once the op stopped waiting for it */
+	struct __kernel_timespec ts;
+};
+
+/* An engine connection: the conn's part that lives as long as its SQEs. */
+struct ring_conn {
+	struct ktls_ring *ring;
+	struct ktls_conn *conn; /* NULL once the conn is freed (settling) */
+	struct transport_mem mem;
+	struct ring_op tx, rx;
+	int sqes; /* SQEs whose CQE has not come */
+	/*
+	 * Kernel RX: a multishot POLLIN, edge-triggered, armed while a receive
+	 * waits.  A kTLS socket wakes its waiters only when a whole record is
+	 * ready (or at an error or the end), where a plain poll would report
+	 * the first bytes of a record again and again.
+	 */
+	bool rxpoll_armed;
+	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
+	struct ring_conn *next_orphan;
+};
+
+struct ring_accept {
+	struct ktls_ring *ring;
+	int fd;
+	ktls_accept_cb cb;
+	void *userdata;
+	bool stopping;
+	bool waiting;
+	struct __kernel_timespec pause;
+	struct ring_accept *next;
+};
+
+struct ktls_ring {
+	struct io_uring *uring;
+	struct io_uring own;
+	bool owned;
+	struct ring_accept *accepts;
+	struct ring_conn *orphans;
+	int pipes[RING_PIPE_POOL_MAX][2];
+	int n_pipes;
+	unsigned char *rbufs[RING_RBUF_POOL_MAX];
+	int n_rbufs;
+	unsigned char deliver[RECORD_MAX_PLAINTEXT]; /* plaintext handed to a recv callback */
+};
+
+/* ---- ring-pool.c -------------------------------------------------------- */
+
+uint64_t ring_now_ns(void);
+uint64_t ring_tag(void *ptr, enum ring_kind kind);
+/* An SQE, submitting what is queued first when the queue is full. */
+struct io_uring_sqe *ring_sqe(struct ktls_ring *ring);
+/* The first of two adjacent SQEs (an operation and its linked timeout). */
+struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring);
+unsigned char *ring_rbuf_get(struct ktls_ring *ring);
+/* Wipes the first @used bytes. */
+void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used);
+int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2]);
+/* A pipe still holding bytes (an operation that failed half-way) is closed, not reused. */
+void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty);
+void ring_pools_free(struct ktls_ring *ring);
+
+/* ---- ring-op.c ---------------------------------------------------------- */
+
+/* Common checks and set-up of an operation; then set its fields and kick it. */
+int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum ring_op_type type,
+		  const struct ring_op_ops *ops, unsigned int timeout_ms, ktls_ring_cb cb,
+		  void *userdata);
+/* Run the first step; any result it reaches is delivered later, never here. */
+void ring_op_kick(struct ring_op *op);
+/* Queue @sqe as @op's main SQE, with a linked timeout when @timed and @op has a deadline. */
+void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
+/* End @op with @result; the callback may free the conn: touch nothing after. */
+void ring_finish(struct ring_op *op, ssize_t result, const void *data, size_t len);
+/* End @op with @err, recording a sentence about @what on the conn. */
+void ring_fail(struct ring_op *op, int err, const char *what);
+/* A step's result: a failure to submit ends @op. */
+void ring_check(struct ring_op *op, int ret);
+/*
+ * A failed socket step: EAGAIN waits for @events and tries again, anything
+ * else ends @op.  Returns false for a result >= 0, which the caller handles.
+ */
+bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events);
+int ring_submit_poll(struct ring_op *op, unsigned int events);
+int ring_submit_nop(struct ring_op *op);
+/* RECV into mem.in (@want bytes, 0: as many as fit). */
+int ring_submit_recv(struct ring_op *op, size_t want);
+/* SEND of what GnuTLS wrote into mem.out. */
+int ring_submit_send_mem(struct ring_op *op);
+/*
+ * Send what proto.c queued (alerts, KeyUpdate, close_notify), one record at
+ * a time, then call @op's advance again.  Returns 1 when something was
+ * submitted, 0 when the queue is empty, or a negative errno.
+ */
+int ring_submit_control(struct ring_op *op);
+/*
+ * Wait for the connection's readiness poll (kernel RX), with @op's deadline.
+ * 0, or a negative errno.
+ */
+int ring_wait_ready(struct ring_op *op);
+/* The op stopped waiting for readiness: drop its deadline timer. */
+void ring_stop_timer(struct ring_op *op);
+/* An idle connection keeps no buffers: free mem's empty ones. */
+void ring_mem_trim(struct transport_mem *mem);
+/* A completion of @op's SQE of @kind (or of its connection's poll). */
+void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe);
+void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe);
+void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe);
+/* Free what settled orphans left (ktls_ring_free). */
+void ring_orphans_free(struct ktls_ring *ring);
+
+/* ---- ring-rx.c ---------------------------------------------------------- */
+
+/*
+ * Kernel RX while a send runs: read on, so that control records (an honest
+ * peer's KeyUpdates) are acted on as they come; data is kept for the
+ * application's next receive.  ring-tx.c calls it when a send starts.
+ */
+void ring_rx_watch(struct ring_conn *rc);
+
+/* ---- ring-accept.c ------------------------------------------------------ */
+
+void ring_accept_cqe(struct ring_accept *acc, const struct io_uring_cqe *cqe, enum ring_kind kind);
+void ring_accepts_free(struct ktls_ring *ring);
+
+#endif /* KTLS_RING_H */
