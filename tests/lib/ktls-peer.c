@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -256,7 +257,8 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 	long long bytes_in = 0, bytes_out = 0;
 	int rekeys_done = 0;
 	const char *end = "none";
-	bool send_done, recv_done, shut = false;
+	bool send_done, recv_done, shut = false, readable = true, writable = true;
+	int ep = -1;
 	time_t deadline;
 	struct timespec t_start, t_end;
 
@@ -321,10 +323,22 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 	/*
 	 * Transfer until both directions are done; then, with --shutdown, send
 	 * close_notify and read until the peer ends the connection.
+	 *
+	 * Readiness comes from edge-triggered epoll, tried until EAGAIN: a kTLS
+	 * socket polls readable as soon as part of a record is in, so a
+	 * level-triggered loop would spin until the rest comes, while kTLS
+	 * wakes edge-triggered waiters only for a whole record (ktls.h).
 	 */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET };
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		perror("ktls-peer: epoll");
+		end = "epoll-error";
+		goto transfer_done;
+	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = 0 };
-		bool want_recv;
+		struct pollfd p = { .fd = fd, .events = 0 };		bool want_recv;
 
 		if (send_done && recv_done) {
 			if (!o.shutdown_when_done) {
@@ -347,16 +361,30 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 			fprintf(stderr, "ktls-peer: timed out (sent %lld, received %lld)\n", bytes_out,
 				bytes_in);
 			end = "timeout";
+			/* A server gives up with close_notify, as ktls serve does. */
+			ktls_conn_shutdown(conn);
 			break;
 		}
 		if (want_recv)
 			p.events |= POLLIN;
 		if (!send_done && (!o.recv_first || recv_done))
 			p.events |= POLLOUT;
-		if (ktls_conn_pending(conn) == 0 && poll(&p, 1, 1000) <= 0)
-			continue;
 		if (ktls_conn_pending(conn) > 0)
+			readable = true;
+		if (!((p.events & POLLIN) && readable) && !((p.events & POLLOUT) && writable)) {
+			struct epoll_event got;
+
+			if (epoll_wait(ep, &got, 1, 1000) <= 0)
+				continue;
+			if (got.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				readable = true;
+			if (got.events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				writable = true;
+		}
+		if ((p.events & POLLIN) && readable)
 			p.revents |= POLLIN;
+		if ((p.events & POLLOUT) && writable)
+			p.revents |= POLLOUT;
 
 		/* An error or hang-up is reported by whichever call is wanted next. */
 		if ((p.revents & POLLIN) || (want_recv && (p.revents & (POLLHUP | POLLERR)))) {
@@ -376,7 +404,9 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 				if (o.shutdown_when_done && !shut && send_done)
 					ktls_conn_shutdown(conn);
 				break;
-			} else if (n != -EAGAIN) {
+			} else if (n == -EAGAIN) {
+				readable = false;
+			} else {
 				end = errno_name((int)-n);
 				fprintf(stderr, "ktls-peer: recv: %s\n", ktls_conn_error(conn));
 				break;
@@ -402,7 +432,9 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 			}
 			if (n > 0)
 				bytes_out += n;
-			else if (n != -EAGAIN) {
+			else if (n == -EAGAIN)
+				writable = false;
+			else {
 				fprintf(stderr, "ktls-peer: send: %s\n", ktls_conn_error(conn));
 				end = "send-error";
 				break;
@@ -423,6 +455,8 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 		}
 	}
 transfer_done:
+	if (ep >= 0)
+		close(ep);
 	gnutls_hash_deinit(hash, digest);
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", digest[i]);

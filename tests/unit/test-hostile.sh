@@ -1,0 +1,56 @@
+#!/bin/bash
+# A hostile client (tests/lib/hostile-peer) against ktls serve and the
+# blocking API on the build host, whose kernel has no kTLS: every record
+# goes through GnuTLS.  The same cases as the kernel tiers' hostile.sh
+# (tests/lib/hostile-cases.sh).
+# Arguments: the build directory, the source directory.
+set -u
+build=$1
+src=$2
+ktls=$build/tools/ktls
+peer=$build/tests/lib/ktls-peer
+hostile=$build/tests/lib/hostile-peer
+command -v curl > /dev/null || { echo "1..0 # SKIP curl is not installed"; exit 0; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/ktls-hostile.XXXXXX")
+pki=$work/pki
+trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$work"' EXIT
+"$src/tests/lib/make-certs.sh" "$pki" || { echo "Bail out! cannot make certificates"; exit 1; }
+
+case_no=0 failed=0
+ok() { echo "ok $((case_no += 1)) - $1"; }
+not_ok() {
+	echo "not ok $((case_no += 1)) - $1"
+	failed=$((failed + 1))
+	shift
+	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f"; done
+}
+port=$((30000 + $$ % 20000))
+next_port() { port=$((port + 1)); }
+wait_port() {
+	for _ in $(seq 1 100); do
+		[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+wait_pid() { # pid seconds -> its exit status, 124 after killing it
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
+		sleep 0.1
+	done
+	kill -KILL "$1"
+	wait "$1"
+	return 124
+}
+
+HOSTILE_RX_KERNEL=0
+HOSTILE_REKEY=0
+. "$src/tests/lib/hostile-cases.sh"
+hostile_start_serve
+hostile_run_all
+hostile_stop
+hostile_start_peer
+hostile_run_all
+hostile_stop
+echo "1..$case_no"
+[ "$failed" -eq 0 ]
