@@ -184,6 +184,78 @@ else
 	not_ok "ktls serve, s_client k and K:$why" "$work/serve.log" "$work/serve.err" "$work/oc.err"
 fi
 
+# ---- 2b. an honest peer updating five times a second during a long response ---
+# GnuTLS refuses more than 8 KeyUpdates a second as a flood.  A server that
+# read them only between responses would meet them all at once at the end
+# and cut the peer off; ktls serve reads them as they come.  (openssl
+# s_client reads no commands while data streams in: hostile-peer, in its
+# honest mode, plays the peer.)
+head -c $((160 << 20)) /dev/urandom > "$www/long.bin"
+next_port
+snap before
+"$ktls" serve -r "$www" -b 127.0.0.1 -p $port --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+	--send-timeout 60 > "$work/serve.log" 2> "$work/serve.err" &
+srvpid=$!
+wait_port $port
+"$KTLS_BUILD/tests/lib/hostile-peer" --connect 127.0.0.1:$port --case keyupdate-while-reading \
+	--fragments 12 --ca "$pki/ca.pem" --server-name localhost --wait-ms 30000 \
+	--request 'GET /long.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+	> "$work/hp.out" 2> "$work/hp.err"
+kill -TERM $srvpid
+wait_pid $srvpid 10
+snap after
+n=$(grep -o 'updates_sent=[0-9]*' "$work/hp.out" | cut -d= -f2)
+why=$(rekey_counts $((probe_txrekey)) "${n:-0}" "${n:-0}")
+grep -q 'result=ok' "$work/hp.out" || why="$why $(grep -o 'result=[a-z]*' "$work/hp.out")"
+[ "${n:-0}" -ge 9 ] || why="$why only ${n:-0} updates sent during the response"
+got=$(grep -o 'reply_bytes=[0-9]*' "$work/hp.out" | cut -d= -f2)
+[ "${got:-0}" -gt $((160 << 20)) ] || why="$why reply of ${got:-0} bytes"
+grep -q '"GET /long.bin" 200 '$((160 << 20))' via=kernel-splice$' "$work/serve.log" ||
+	why="$why not logged as a whole kernel-splice response"
+if [ -z "$why" ]; then
+	ok "ktls serve: $n KeyUpdates, five a second, during one 160 MiB response: each followed as it came, the whole response delivered, TlsRxRekeyOk +$n"
+else
+	not_ok "KeyUpdates during a long response:$why" "$work/hp.out" "$work/hp.err" "$work/serve.log" "$work/serve.err"
+fi
+
+# ---- 2c. closing with KeyUpdates unread ----------------------------------------
+# The server (the blocking API) reads the request, sends 32 MiB and closes,
+# while the peer's KeyUpdates (one every 200 ms as it reads) wait unread.
+# close(2) with unread input sends a reset that makes the peer drop what it
+# has not read yet; libktls reads what is queued first, following each
+# update (the kernel would hold every record behind one unreadable), so the
+# close is a FIN and the peer gets every byte.
+make_payload "$work/data" $((32 << 20))
+req='GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'
+next_port
+snap before
+"$peer" --server --port $port --cert "$pki/server.pem" --key "$pki/server-key.pem" --tls 1.3 \
+	--recv-bytes "$(printf "$req" | wc -c)" --send "$work/data" --expect-kernel both --timeout 30 \
+	> "$work/s.out" 2> "$work/s.err" &
+spid=$!
+wait_port $port
+"$KTLS_BUILD/tests/lib/hostile-peer" --connect 127.0.0.1:$port --case keyupdate-while-reading \
+	--fragments 12 --ca "$pki/ca.pem" --server-name localhost --wait-ms 30000 --request "$req" \
+	> "$work/hp.out" 2> "$work/hp.err"
+wait_pid $spid 20
+src=$?
+snap after
+why=
+[ $src -eq 0 ] || why="$why server exit $src"
+grep -q 'result=ok' "$work/hp.out" || why="$why $(grep -o 'result=[a-z]*' "$work/hp.out")"
+[ "$(grep -o 'reply_bytes=[0-9]*' "$work/hp.out" | cut -d= -f2)" = $((32 << 20)) ] ||
+	why="$why reply of $(grep -o 'reply_bytes=[0-9]*' "$work/hp.out") bytes"
+[ "$(d TlsRxRekeyOk)" -ge 1 ] && [ "$(d TlsRxRekeyOk)" = "$(d TlsRxRekeyReceived)" ] ||
+	why="$why TlsRxRekeyOk +$(d TlsRxRekeyOk), TlsRxRekeyReceived +$(d TlsRxRekeyReceived)"
+for e in TlsTxRekeyError TlsRxRekeyError TlsDecryptError; do
+	[ "$(d $e)" -eq 0 ] || why="$why $e +$(d $e)"
+done
+if [ -z "$why" ]; then
+	ok "closing with KeyUpdates unread: $(d TlsRxRekeyOk) followed while draining, a FIN, and the peer got all 32 MiB"
+else
+	not_ok "close with unread KeyUpdates:$why" "$work/s.out" "$work/s.err" "$work/hp.out" "$work/hp.err"
+fi
+
 # ---- 3. ktls get receiving 'k' and 'K' from s_server --------------------------
 # Decimal digits: s_server takes a stdin read that starts with one of several
 # letters (Q, q, c, P, R, ...) as a command, and digits never are.
