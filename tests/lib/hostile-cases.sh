@@ -148,6 +148,11 @@ hostile_run_all() {
 		fi
 		# Half a record, then silence: the server sleeps, then serves it.
 		HOSTILE_CPU_MS=300 hostile_case partial-record $v "" ok --wait-ms 1500
+		# The same with the half already queued when ktls serve, its first
+		# answer sent, waits for the next request (keep-alive).
+		[ "$hostile_server" = serve ] &&
+			HOSTILE_CPU_MS=300 hostile_case partial-record-queued $v "" ok --wait-ms 1500 \
+				--request 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'
 		hostile_case partial-record-close $v "" "alert:decode_error|close"
 	done
 

@@ -127,6 +127,7 @@ enum case_id {
 	KEYUPDATE_SPLIT,
 	APPDATA_IN_HANDSHAKE,
 	KEYUPDATE_WHILE_READING,
+	PARTIAL_RECORD_QUEUED,
 };
 
 #define CF_PRE 0x01     /* played on the plaintext handshake, in the push function */
@@ -198,6 +199,10 @@ static const struct case_def cases[] = {
 	  "TLS 1.3: a KeyUpdate split over two records, then the request" },
 	{ "appdata-in-handshake", APPDATA_IN_HANDSHAKE, CF_TLS13, 0,
 	  "TLS 1.3: 2 bytes of a KeyUpdate, then an application_data record" },
+	{ "partial-record-queued", PARTIAL_RECORD_QUEUED, CF_OK | CF_PARTIAL, 0,
+	  "the request and the first half of a second one in one write: the half waits "
+	  "while the server answers the first and then wants the next (keep-alive); "
+	  "silence for --wait-ms, then the rest" },
 	{ "keyupdate-while-reading", KEYUPDATE_WHILE_READING, CF_OK | CF_TLS13, 12,
 	  "TLS 1.3: the request, then --fragments N KeyUpdates (default 12) 200 ms apart "
 	  "while the reply streams in (an honest peer; a server that read them only after "
@@ -1398,6 +1403,56 @@ static bool play_post(struct peer *p, struct result *r)
 		if (send_request_gnutls(p) < 0)
 			return false;
 		break;
+	}
+	case PARTIAL_RECORD_QUEUED: {
+		size_t first, half;
+		char data[16384];
+
+		/*
+		 * The half record is already queued when the server, its first
+		 * answer sent, waits for the next request: the state a poll-driven
+		 * server spins in.  Its CPU is measured from the first answer's end.
+		 */
+		if (!sealer_init(&w, p, 0, false))
+			return false;
+		p->write_in_step = false;
+		seal(&w, &b, CT_APPLICATION_DATA, req->p, req->len, false);
+		first = b.len;
+		seal(&w, &b, CT_APPLICATION_DATA, req->p, req->len, false);
+		half = first + (b.len - first) / 2;
+		write_all(p, b.p, half);
+		p->deadline = now_ms() + p->o->wait_ms;
+		p->idle_ms = 300; /* the first answer is over after this much silence */
+		p->timeout_is_again = true;
+		for (;;) {
+			ssize_t n = gnutls_record_recv(p->s, data, sizeof(data));
+
+			if (n > 0) {
+				note_reply(p, data, (size_t)n);
+				continue;
+			}
+			if (n == GNUTLS_E_INTERRUPTED || (n == GNUTLS_E_AGAIN && !p->timed_out))
+				continue;
+			break;
+		}
+		p->timeout_is_again = false;
+		if (!p->timed_out || p->reply_bytes == 0) {
+			fprintf(stderr, "hostile-peer: no first answer\n");
+			read_answer(p, false, 0, r);
+			break;
+		}
+		p->timed_out = false;
+		p->reply_bytes = 0;
+		p->first_line_done = false;
+		p->first_line_len = 0;
+		mark_misbehaved(p);
+		usleep((useconds_t)p->o->wait_ms * 1000);
+		take_cpu1(p);
+		write_all(p, b.p + half, b.len - half);
+		read_answer(p, true, now_ms(), r);
+		free(b.p);
+		sealer_deinit(&w);
+		return true;
 	}
 	case PARTIAL_RECORD:
 	case PARTIAL_RECORD_CLOSE: {
