@@ -5,7 +5,8 @@
  * Conventions for every function in this header:
  *  - An int or ssize_t result >= 0 is success; failure is a negative errno.
  *  - Every failure also leaves a readable sentence in ktls_config_error() or
- *    ktls_conn_error() (the first failure is kept; GnuTLS's reason included).
+ *    ktls_conn_error(): the failed call's own (within a call, the first
+ *    failure is kept; GnuTLS's reason included).
  *    Calls that have no object to keep it (ktls_sock_*, ktls_stats_*,
  *    ktls_nic_*) take a caller's buffer instead: @errbuf, @errlen.  It is
  *    set to "" on entry and holds the sentence after a failure; NULL or 0
@@ -13,6 +14,17 @@
  *  - Output parameters are named ret_* and are left untouched on failure.
  *  - *_free() accepts NULL.
  *  - The library never prints; see ktls_config_set_log().
+ *  - No call raises SIGPIPE.
+ *
+ * ABI: structs the caller allocates (struct ktls_caps, ktls_info, ktls_sock,
+ * ktls_stats, ktls_stats_delta, ktls_nic) only ever grow at their end.  The
+ * calls that fill them are static inline wrappers here that pass the
+ * caller's sizeof to a *_sized function, so a program built against an
+ * older header gets exactly the fields it knows, and a library older than
+ * the header leaves the newer fields zero.  Arrays inside them have a fixed
+ * capacity (KTLS_STATS_MAX, KTLS_NIC_FEATURES_MAX) that never changes;
+ * *_LAST macros name the last enum value this header knows.  The symbols
+ * of LIBKTLS_0.1 keep their 0.1 layouts for programs built against 0.1.
  */
 #ifndef KTLS_H
 #define KTLS_H
@@ -44,9 +56,10 @@ enum ktls_cipher {
 	KTLS_CIPHER_AES_256_GCM = 1,
 	KTLS_CIPHER_AES_128_CCM = 2,
 	KTLS_CIPHER_CHACHA20_POLY1305 = 3,
-	KTLS_CIPHER_COUNT,
 	KTLS_CIPHER_NONE = -1, /* negotiated cipher has no kernel equivalent */
 };
+/* The last cipher this header knows; a newer library may know more (up to 31). */
+#define KTLS_CIPHER_LAST KTLS_CIPHER_CHACHA20_POLY1305
 
 /* Directions, usable as a bit mask. */
 enum ktls_dir {
@@ -101,21 +114,39 @@ struct ktls_caps {
 	bool tx_zerocopy_sendfile; /* TLS_TX_ZEROCOPY_RO */
 	bool rx_expect_no_pad;     /* TLS_RX_EXPECT_NO_PAD */
 	bool tls13_rekey;          /* a second TLS_TX/TLS_RX on a TLS 1.3 socket */
+	char summary[160];         /* one line, e.g. why the ULP is missing */
+	/* LIBKTLS_0.2 */
 	bool tx_max_payload_len;   /* TLS_TX_MAX_PAYLOAD_LEN: records sized to the peer's
 				    * record_size_limit (Linux 6.19) */
-	char summary[160];         /* one line, e.g. why the ULP is missing */
+	int ring_zerocopy_send;    /* IORING_OP_SEND_ZC accepted on a kTLS socket: 1 or 0;
+				    * a negative errno when io_uring is not available */
 };
 
 /**
- * ktls_probe() - report the kernel's kTLS capabilities.
+ * ktls_caps_get_sized() - report the kernel's kTLS capabilities.
  * @ret_caps: filled with the cached result of the probe.
+ * @caps_size: sizeof(*@ret_caps) as the caller knows it (see the ABI note
+ *             at the top); ktls_caps_get() passes it.
  *
- * The first call runs the probe (a few loopback TCP connections); later calls
- * return the cached answer.  Thread-safe.
+ * The first call runs the probe (a few loopback TCP connections, and one
+ * io_uring); later calls return the cached answer.  Thread-safe.
  *
- * Return: 0, or a negative errno when loopback sockets cannot be created.
+ * Return: 0; -EINVAL (NULL, or a size smaller than LIBKTLS_0.1's struct);
+ *         or a negative errno when loopback sockets cannot be created.
  */
-int ktls_probe(struct ktls_caps *ret_caps);
+int ktls_caps_get_sized(struct ktls_caps *ret_caps, size_t caps_size);
+
+/** ktls_caps_get() - ktls_caps_get_sized() with this header's struct size. */
+static inline int ktls_caps_get(struct ktls_caps *ret_caps)
+{
+	return ktls_caps_get_sized(ret_caps, sizeof(*ret_caps));
+}
+
+/** ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2. */
+static inline int ktls_probe(struct ktls_caps *ret_caps)
+{
+	return ktls_caps_get(ret_caps);
+}
 
 /** ktls_cipher_name() - "AES-128-GCM" etc.; "none" for out-of-range values. */
 const char *ktls_cipher_name(enum ktls_cipher cipher);
@@ -141,10 +172,22 @@ int ktls_config_new(enum ktls_role role, struct ktls_config **ret_config);
 /** ktls_config_ref() - take another reference; returns @config. */
 struct ktls_config *ktls_config_ref(struct ktls_config *config);
 
-/** ktls_config_unref() - drop a reference; frees on the last.  NULL is allowed. */
+/**
+ * ktls_config_unref() - drop a reference; frees on the last.  NULL is
+ * allowed.  Connections hold references of their own: a config is freed
+ * after its last connection even when the application unrefs it first, and
+ * an unref beyond the application's references is ignored (and logged) while
+ * connections still keep the config alive.
+ */
 void ktls_config_unref(struct ktls_config *config);
 
-/** ktls_config_error() - the first failure recorded on @config, or "" */
+/**
+ * ktls_config_error() - the sentence of the calling thread's last failed call
+ * on @config (setters, ktls_conn_new(), ktls_conn_adopt()), or "".  Kept per
+ * thread, as dlerror(3) is, since a config is shared by threads: the string
+ * stays valid until this thread's next call on a config fails or asks
+ * another config for its error.
+ */
 const char *ktls_config_error(const struct ktls_config *config);
 
 /**
@@ -365,13 +408,18 @@ int ktls_config_set_keyupdate(struct ktls_config *config, enum ktls_keyupdate mo
 /**
  * ktls_conn_new() - wrap a connected TCP socket.
  * @config: configuration; the connection holds a reference.
- * @fd: a connected stream socket.  Blocking or O_NONBLOCK: the handshake
+ * @fd: a connected (or connecting: a non-blocking connect(2) under way)
+ *      IPv4 or IPv6 TCP socket.  Blocking or O_NONBLOCK: the handshake
  *      follows the fd's mode.
  * @flags: 0 or KTLS_CONN_OWN_FD.
  * @ret_conn: the new connection.
  *
  * On failure the caller still owns @fd.
- * Return: 0, -EINVAL, -ENOTSOCK, -ENOMEM, or a GnuTLS set-up failure.
+ * Return: 0; -EINVAL (not a TCP socket, e.g. UDP or AF_UNIX, or a listening
+ *         one; a server config without certificate or PSK); -ENOTSOCK;
+ *         -ENOTCONN (not connected, or already shut down); -ENOENT (a
+ *         client that verifies, with no CA set and no system trust store);
+ *         -ENOMEM; or a GnuTLS set-up failure.
  */
 int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
 		  struct ktls_conn **ret_conn);
@@ -387,7 +435,14 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
  */
 void ktls_conn_free(struct ktls_conn *conn);
 
-/** ktls_conn_error() - the first failure on @conn, "" when none. */
+/**
+ * ktls_conn_error() - the sentence of the last call on @conn that failed
+ * ("" when none), for people; the errno the call returned is for code.
+ * Each failing call writes its own; a call that fails again with a failure
+ * the connection already had (a receive after the stream ended) leaves that
+ * failure's sentence.  For the io_uring engine, the sentence is current
+ * inside the callback that reports the failure.
+ */
 const char *ktls_conn_error(const struct ktls_conn *conn);
 
 /** ktls_conn_fd() - the socket. */
@@ -406,6 +461,16 @@ int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name);
  *
  * On a blocking fd it returns when done.  On an O_NONBLOCK fd it returns
  * -EAGAIN; then wait for ktls_conn_wants() and call it again.
+ *
+ * A TLS 1.3 client's handshake is over when it has sent its Finished
+ * (RFC 8446 section 4.4.4): a server that then rejects the client's
+ * certificate (or its lack of one) answers with an alert the client only
+ * reads afterwards, so this returns 0 and the first ktls_conn_recv() fails
+ * with -ECONNABORTED naming the alert (certificate_required, bad_certificate,
+ * unknown_ca...).  A client that must know first reads before it sends.  In
+ * TLS 1.2 the server decides before its Finished, and this call fails with
+ * -ECONNABORTED (handshake_failure for a missing certificate).  The server
+ * sees -EACCES in both versions.
  *
  * Return: 0 when the connection is ready for data;
  *         -EAGAIN (non-blocking, call again);
@@ -440,8 +505,13 @@ int ktls_conn_wants(const struct ktls_conn *conn);
  * and the rest goes out with ktls_conn_flush() (or the next send, recv or
  * shutdown).  Accepted bytes are never to be passed again.
  *
+ * No libktls call raises SIGPIPE: a peer that has gone (reset or closed)
+ * is -EPIPE, whichever path (kernel or GnuTLS) met it.
+ *
  * Return: bytes accepted (may be short on a non-blocking fd), -EAGAIN,
- *         -EPIPE, -ECONNRESET, -EINVAL (no handshake yet).
+ *         -EPIPE (the peer has gone, or after ktls_conn_shutdown()),
+ *         -EKEYEXPIRED (the key's usage limit, see ktls_conn_rekey()),
+ *         -EINVAL (no handshake yet).
  */
 ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len);
 
@@ -493,7 +563,9 @@ size_t ktls_conn_pending(const struct ktls_conn *conn);
  * ktls_conn_sendfile() - send @count bytes of @file_fd from *@offset.
  * With kernel TX this is sendfile(2) (no copy to userspace); otherwise
  * GnuTLS reads and encrypts.  *@offset advances by the bytes sent.
- * Return: bytes sent (may be short), -EAGAIN, or a negative errno.
+ * Return: bytes sent (may be short), -EAGAIN, -EPIPE (the peer has gone;
+ *         never SIGPIPE), or a negative errno (a file read's, or as
+ *         ktls_conn_send()).
  */
 ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset, size_t count);
 
@@ -557,10 +629,20 @@ struct ktls_info {
 };
 
 /**
- * ktls_conn_get_info() - fill @ret_info after a successful handshake.
- * Return: 0, or -EINVAL before the handshake has completed.
+ * ktls_conn_get_info_sized() - fill @ret_info after a successful handshake.
+ * @info_size: sizeof(*@ret_info) as the caller knows it; ktls_conn_get_info()
+ *             passes it.
+ * Return: 0, or -EINVAL before the handshake has completed (or a size
+ *         smaller than LIBKTLS_0.1's struct).
  */
-int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info);
+int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
+			     size_t info_size);
+
+/** ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size. */
+static inline int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info)
+{
+	return ktls_conn_get_info_sized(conn, ret_info, sizeof(*ret_info));
+}
 
 /* ------------------------------------------------------------------------ */
 /* Every kTLS socket on the machine (sock_diag)                              */
@@ -604,18 +686,21 @@ struct ktls_sock {
 	enum ktls_sock_conf tx, rx;
 	bool tx_zerocopy_sendfile;  /* TLS_TX_ZEROCOPY_RO set; the kernel reports it for hw TX only */
 	bool rx_no_pad;             /* TLS_RX_EXPECT_NO_PAD was set */
-	uint16_t tx_max_payload_len; /* largest TX record plaintext (TLS_TX_MAX_PAYLOAD_LEN,
-				      * 16384 unless limited); 0: not reported (before 6.19) */
 	uint64_t bytes_acked;       /* TCP payload bytes the peer acknowledged (tcp_info) */
 	uint64_t bytes_received;    /* TCP payload bytes received (tcp_info) */
+	/* LIBKTLS_0.2 */
+	uint16_t tx_max_payload_len; /* largest TX record plaintext (TLS_TX_MAX_PAYLOAD_LEN,
+				      * 16384 unless limited); 0: not reported (before 6.19) */
 };
 
 /**
- * ktls_sock_list() - every IPv4/IPv6 TCP socket in this network namespace
- * that carries the TLS ULP, from sock_diag (INET_DIAG_ULP_INFO).
+ * ktls_sock_list_sized() - every IPv4/IPv6 TCP socket in this network
+ * namespace that carries the TLS ULP, from sock_diag (INET_DIAG_ULP_INFO).
  * @flags: 0 or KTLS_SOCK_LIST_OWNERS: also find the owning process by
  *         scanning /proc/PID/fd for socket:[inode] (stops when all are found;
  *         other users' processes are only visible to root).
+ * @sock_size: sizeof(struct ktls_sock) as the caller knows it: the array's
+ *             stride.  ktls_sock_list() passes it.
  * @ret_socks: a malloc'ed array (NULL when empty), freed with
  *             ktls_sock_list_free().
  * @ret_count: its length.
@@ -631,8 +716,16 @@ struct ktls_sock {
  * Return: 0; -EPERM (no CAP_NET_ADMIN); -EPROTONOSUPPORT (no sock_diag in this
  *         kernel); -ENOMEM; -EBADMSG (a reply that does not parse).
  */
-int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks, size_t *ret_count,
-		   char *errbuf, size_t errlen);
+int ktls_sock_list_sized(unsigned int flags, size_t sock_size, struct ktls_sock **ret_socks,
+			 size_t *ret_count, char *errbuf, size_t errlen);
+
+/** ktls_sock_list() - ktls_sock_list_sized() with this header's struct size. */
+static inline int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks,
+				 size_t *ret_count, char *errbuf, size_t errlen)
+{
+	return ktls_sock_list_sized(flags, sizeof(**ret_socks), ret_socks, ret_count, errbuf,
+				    errlen);
+}
 
 /** ktls_sock_list_free() - free what ktls_sock_list() returned; NULL is allowed. */
 void ktls_sock_list_free(struct ktls_sock *socks);
@@ -643,7 +736,11 @@ const char *ktls_sock_conf_name(enum ktls_sock_conf conf);
 /* ------------------------------------------------------------------------ */
 /* The kernel's TLS counters (/proc/net/tls_stat)                            */
 
-/* Counters, named as in /proc/net/tls_stat. */
+/*
+ * Counters, named as in /proc/net/tls_stat.  Kernels add counters: a newer
+ * library knows more (up to KTLS_STATS_MAX), and ktls_stats_name() names
+ * them.
+ */
 enum ktls_stat {
 	KTLS_STAT_CURR_TX_SW = 0,      /* TlsCurrTxSw: sockets with TX in software now */
 	KTLS_STAT_CURR_RX_SW,          /* TlsCurrRxSw */
@@ -662,8 +759,11 @@ enum ktls_stat {
 	KTLS_STAT_RX_REKEY_OK,         /* TlsRxRekeyOk (Linux 6.14) */
 	KTLS_STAT_RX_REKEY_ERROR,      /* TlsRxRekeyError (Linux 6.14) */
 	KTLS_STAT_RX_REKEY_RECEIVED,   /* TlsRxRekeyReceived (Linux 6.14) */
-	KTLS_STAT_COUNT,
 };
+/* The last counter this header knows. */
+#define KTLS_STAT_LAST KTLS_STAT_RX_REKEY_RECEIVED
+/* Room for counters in struct ktls_stats: fixed, whatever kernels add. */
+#define KTLS_STATS_MAX 64
 
 /*
  * struct ktls_stats - one reading of /proc/net/tls_stat.  Counters that
@@ -671,42 +771,73 @@ enum ktls_stat {
  * Counters this library does not know (newer kernels) are skipped.
  */
 struct ktls_stats {
-	uint64_t value[KTLS_STAT_COUNT];
-	uint32_t present;  /* bit (1u << enum ktls_stat) */
+	uint64_t value[KTLS_STATS_MAX];
+	uint64_t present;  /* bit (1ull << enum ktls_stat) */
 	uint64_t taken_ns; /* CLOCK_MONOTONIC when read; 0 from ktls_stats_parse() */
 };
 
 /* struct ktls_stats_delta - @after minus @before, for counters in both. */
 struct ktls_stats_delta {
-	int64_t value[KTLS_STAT_COUNT]; /* the Curr* gauges can go down */
-	uint32_t present;
-	double seconds;                 /* between the readings; 0 when unknown */
+	int64_t value[KTLS_STATS_MAX]; /* the Curr* gauges can go down */
+	uint64_t present;
+	double seconds;                /* between the readings; 0 when unknown */
 };
 
 /**
- * ktls_stats_read() - read /proc/net/tls_stat (this network namespace).
+ * ktls_stats_read_sized() - read /proc/net/tls_stat (this network namespace).
+ * @stats_size: sizeof(*@ret_stats) as the caller knows it; ktls_stats_read()
+ *              passes it.
  * Return: 0; -ENOENT (the file is absent: no kTLS in this kernel, or the tls
- *         module is not loaded); -EBADMSG; or the errno of open/read.
+ *         module is not loaded); -EBADMSG; -EINVAL (a size this library does
+ *         not know); or the errno of open/read.
  */
-int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen);
+int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats_size, char *errbuf,
+			  size_t errlen);
+
+/** ktls_stats_read() - ktls_stats_read_sized() with this header's struct size. */
+static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen)
+{
+	return ktls_stats_read_sized(ret_stats, sizeof(*ret_stats), errbuf, errlen);
+}
 
 /**
- * ktls_stats_parse() - parse text in the format of /proc/net/tls_stat
+ * ktls_stats_parse_sized() - parse text in the format of /proc/net/tls_stat
  * ("Name<whitespace>value" per line), e.g. a copy taken elsewhere.
- * Return: 0, -EINVAL (NULL text), -EBADMSG (the line that does not parse is
- *         named in @errbuf).
+ * @stats_size: as for ktls_stats_read_sized(); ktls_stats_parse() passes it.
+ * Return: 0, -EINVAL (NULL text, or a size this library does not know),
+ *         -EBADMSG (the line that does not parse is named in @errbuf).
  */
-int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats, char *errbuf,
-		     size_t errlen);
+int ktls_stats_parse_sized(const char *text, size_t len, struct ktls_stats *ret_stats,
+			   size_t stats_size, char *errbuf, size_t errlen);
+
+/** ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size. */
+static inline int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats,
+				   char *errbuf, size_t errlen)
+{
+	return ktls_stats_parse_sized(text, len, ret_stats, sizeof(*ret_stats), errbuf, errlen);
+}
 
 /**
- * ktls_stats_delta() - what changed between two readings.
- * Return: 0, or -EINVAL for a NULL argument.
+ * ktls_stats_delta_sized() - what changed between two readings.
+ * @stats_size: sizeof(struct ktls_stats) of @before and @after;
+ * @delta_size: sizeof(*@ret_delta); ktls_stats_delta() passes both.
+ * Return: 0, or -EINVAL for a NULL argument or a size this library does not
+ *         know.
  */
-int ktls_stats_delta(const struct ktls_stats *before, const struct ktls_stats *after,
-		     struct ktls_stats_delta *ret_delta);
+int ktls_stats_delta_sized(const struct ktls_stats *before, const struct ktls_stats *after,
+			   size_t stats_size, struct ktls_stats_delta *ret_delta,
+			   size_t delta_size);
 
-/** ktls_stats_name() - "TlsCurrTxSw" etc.; NULL for out-of-range values. */
+/** ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes. */
+static inline int ktls_stats_delta(const struct ktls_stats *before,
+				   const struct ktls_stats *after,
+				   struct ktls_stats_delta *ret_delta)
+{
+	return ktls_stats_delta_sized(before, after, sizeof(*before), ret_delta,
+				      sizeof(*ret_delta));
+}
+
+/** ktls_stats_name() - "TlsCurrTxSw" etc.; NULL for values this library does not know. */
 const char *ktls_stats_name(enum ktls_stat stat);
 
 /* ------------------------------------------------------------------------ */
@@ -716,8 +847,11 @@ enum ktls_nic_feature {
 	KTLS_NIC_TLS_TX = 0,     /* "tls-hw-tx-offload": the NIC encrypts TX records */
 	KTLS_NIC_TLS_RX = 1,     /* "tls-hw-rx-offload": the NIC decrypts RX records */
 	KTLS_NIC_TLS_RECORD = 2, /* "tls-hw-record": the NIC runs the record layer */
-	KTLS_NIC_FEATURE_COUNT,
 };
+/* The last feature this header knows. */
+#define KTLS_NIC_FEATURE_LAST KTLS_NIC_TLS_RECORD
+/* Room for features in struct ktls_nic: fixed. */
+#define KTLS_NIC_FEATURES_MAX 8
 
 /* struct ktls_nic_state - one feature of one interface, as ethtool -k shows it. */
 struct ktls_nic_state {
@@ -733,24 +867,43 @@ struct ktls_nic {
 	char driver[32];        /* "mlx5_core", "veth"; "" when the device names none (lo) */
 	bool virtual_device;    /* no bus device behind it (lo, veth, bridges...) */
 	bool tls_offload;       /* the driver can offload at least one of the features */
-	struct ktls_nic_state feature[KTLS_NIC_FEATURE_COUNT];
+	/* [enum ktls_nic_feature]; those this library does not know are all false */
+	struct ktls_nic_state feature[KTLS_NIC_FEATURES_MAX];
 };
 
 /**
- * ktls_nic_get() - the TLS offload features of interface @ifname.
+ * ktls_nic_get_sized() - the TLS offload features of interface @ifname.
+ * @nic_size: sizeof(*@ret_nic) as the caller knows it; ktls_nic_get() passes it.
  * Return: 0; -EINVAL (not a valid interface name: empty, too long, '/', ':'
- *         or whitespace; checked before any netlink); -ENODEV (no such
- *         interface); -EOPNOTSUPP (no ethtool netlink in this kernel);
- *         -ENOMEM; -EBADMSG.
+ *         or whitespace; checked before any netlink; or a size this library
+ *         does not know); -ENODEV (no such interface); -EOPNOTSUPP (no
+ *         ethtool netlink in this kernel); -ENOMEM; -EBADMSG.
  */
-int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf, size_t errlen);
+int ktls_nic_get_sized(const char *ifname, struct ktls_nic *ret_nic, size_t nic_size,
+		       char *errbuf, size_t errlen);
+
+/** ktls_nic_get() - ktls_nic_get_sized() with this header's struct size. */
+static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf,
+			       size_t errlen)
+{
+	return ktls_nic_get_sized(ifname, ret_nic, sizeof(*ret_nic), errbuf, errlen);
+}
 
 /**
- * ktls_nic_list() - the same for every interface in this network namespace.
+ * ktls_nic_list_sized() - the same for every interface in this network namespace.
+ * @nic_size: the array's stride, sizeof(struct ktls_nic) as the caller knows it.
  * @ret_nics: a malloc'ed array (NULL when empty), freed with ktls_nic_list_free().
- * Return: as ktls_nic_get(), without -EINVAL and -ENODEV.
+ * Return: as ktls_nic_get_sized(), without -ENODEV.
  */
-int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf, size_t errlen);
+int ktls_nic_list_sized(size_t nic_size, struct ktls_nic **ret_nics, size_t *ret_count,
+			char *errbuf, size_t errlen);
+
+/** ktls_nic_list() - ktls_nic_list_sized() with this header's struct size. */
+static inline int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf,
+				size_t errlen)
+{
+	return ktls_nic_list_sized(sizeof(**ret_nics), ret_nics, ret_count, errbuf, errlen);
+}
 
 /** ktls_nic_list_free() - free what ktls_nic_list() returned; NULL is allowed. */
 void ktls_nic_list_free(struct ktls_nic *nics);
@@ -842,9 +995,9 @@ int ktls_nic_feature_from_name(const char *name);
  * that vanishes during a kernel sendfile raises SIGPIPE; an application using
  * ktls_conn_ring_sendfile() must ignore SIGPIPE.
  *
- * Counters: the first send through the kernel (or ktls_ring_zerocopy_send())
+ * Counters: the first send through the kernel (or the ring zero-copy probe)
  * probes zero-copy sends with a dummy TX key on a loopback socket, which the
- * kernel counts in TlsTxSw once per process, as ktls_probe() does.
+ * kernel counts in TlsTxSw once per process, as ktls_caps_get() does.
  */
 struct io_uring;
 struct io_uring_cqe;
@@ -885,9 +1038,15 @@ typedef void (*ktls_accept_cb)(struct ktls_ring *ring, int fd, void *userdata);
 int ktls_ring_new(struct io_uring *uring, unsigned int entries, struct ktls_ring **ret_ring);
 
 /**
- * ktls_ring_free() - free the engine (and the ring it owns).  Connections
- * must be detached first (freed, or ktls_conn_ring_busy() 0 and freed).
- * NULL is allowed.
+ * ktls_ring_free() - free the engine (and the ring it owns).  NULL is allowed.
+ *
+ * Connections still attached are detached: their operations end without a
+ * callback, later ktls_conn_ring_*() calls on them fail with -EINVAL, and
+ * ktls_conn_free() still frees them (they cannot move to the blocking
+ * calls).  With an application's own ring, call it only when no libktls
+ * operation is in flight (ktls_conn_ring_busy() 0 on each connection) or
+ * after io_uring_queue_exit(): the kernel may otherwise still write into a
+ * receive buffer that is gone.
  */
 void ktls_ring_free(struct ktls_ring *ring);
 
@@ -926,8 +1085,10 @@ int ktls_ring_accept_stop(struct ktls_ring *ring, int listen_fd);
 
 /**
  * ktls_ring_zerocopy_send() - whether this kernel accepts IORING_OP_SEND_ZC
- * on a socket with kernel TLS (probed once per process on loopback, as
- * ktls_probe() is).  The engine uses zero-copy sends only when it does.
+ * on a socket with kernel TLS (probed once per process on loopback).  The
+ * engine uses zero-copy sends only when it does.  Kept for LIBKTLS_0.1
+ * programs: struct ktls_caps' ring_zerocopy_send (ktls_caps_get()) says the
+ * same.
  * Return: 1, 0, or a negative errno when the probe could not run.
  */
 int ktls_ring_zerocopy_send(void);
@@ -957,7 +1118,7 @@ int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms, kt
  * kernel TX; GnuTLS records otherwise).  @buf is libktls's until the
  * callback.
  * @timeout_ms: how long the socket may stay full without progress; 0: none.
- * Result: @len, or -ETIMEDOUT, -EPIPE, -ECONNRESET, -ECANCELED...
+ * Result: @len, or -ETIMEDOUT, -EPIPE (the peer has gone), -ECANCELED...
  * Return: 0 when started, -EINVAL, -EBUSY, -EPIPE (after shutdown).
  */
 int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
@@ -969,7 +1130,15 @@ int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
  * no byte enters userspace).  Otherwise read, GnuTLS encrypt, send, in
  * rounds of KTLS_RING_TX_CHUNK.
  * @timeout_ms: as for ktls_conn_ring_send().
- * Result: @count; -ENODATA when the file ended first; or a negative errno.
+ *
+ * splice(2) has no MSG_NOSIGNAL, and io_uring may run it in the thread that
+ * enters the ring: when the peer has gone, the kernel raises SIGPIPE there.
+ * ktls_ring_run() and ktls_ring_free() block SIGPIPE while they run and
+ * consume one raised meanwhile; an application that enters its own ring
+ * must ignore or block SIGPIPE in the threads that do.
+ *
+ * Result: @count; -ENODATA when the file ended first; -EPIPE (the peer has
+ * gone); or a negative errno.
  * Return: 0 when started, -EINVAL, -EBUSY, -EPIPE.
  */
 int ktls_conn_ring_sendfile(struct ktls_conn *conn, int file_fd, off_t offset, size_t count,

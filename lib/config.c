@@ -20,6 +20,7 @@ static int config_check_mutable(struct ktls_config *config)
 {
 	if (config == NULL)
 		return -EINVAL;
+	error_config_begin(config);
 	if (config->frozen)
 		return error_config(config, -EBUSY,
 				    "config is in use by a connection and can no longer change");
@@ -37,7 +38,8 @@ KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_co
 	config = calloc(1, sizeof(*config));
 	if (config == NULL)
 		return -ENOMEM;
-	config->refcount = 1;
+	config->app_refs = 1;
+	config->refs = 1;
 	config->role = role;
 	config->verify_chain = true;
 	config->check_hostname = true;
@@ -59,10 +61,24 @@ KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_co
 	return 0;
 }
 
+/*
+ * Two counts: the application's references, and all of them (the
+ * application's plus one per connection).  Keeping the application's apart
+ * lets an unref too many be caught and ignored while connections still use
+ * the config, instead of freeing it under them.
+ */
 KTLS_EXPORT struct ktls_config *ktls_config_ref(struct ktls_config *config)
 {
-	if (config != NULL)
-		__atomic_add_fetch(&config->refcount, 1, __ATOMIC_RELAXED);
+	if (config != NULL) {
+		__atomic_add_fetch(&config->app_refs, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&config->refs, 1, __ATOMIC_RELAXED);
+	}
+	return config;
+}
+
+struct ktls_config *config_hold(struct ktls_config *config)
+{
+	__atomic_add_fetch(&config->refs, 1, __ATOMIC_RELAXED);
 	return config;
 }
 
@@ -86,20 +102,41 @@ static void config_free(struct ktls_config *config)
 	free(config->priority_override);
 	resume_config_free(config);
 	pthread_mutex_destroy(&config->freeze_lock);
+	error_config_forget(config);
 	free(config);
+}
+
+void config_release(struct ktls_config *config)
+{
+	if (__atomic_sub_fetch(&config->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(config);
 }
 
 KTLS_EXPORT void ktls_config_unref(struct ktls_config *config)
 {
+	int app;
+
 	if (config == NULL)
 		return;
-	if (__atomic_sub_fetch(&config->refcount, 1, __ATOMIC_ACQ_REL) == 0)
-		config_free(config);
+	app = __atomic_load_n(&config->app_refs, __ATOMIC_RELAXED);
+	do {
+		if (app <= 0) {
+			/* Only reachable while connections keep the config alive. */
+			error_config_begin(config);
+			error_config(config, -EINVAL,
+				     "ktls_config_unref() called more often than ktls_config_new() "
+				     "and ktls_config_ref(): ignored");
+			error_log(config, KTLS_LOG_ERROR, "%s", error_config_text(config));
+			return;
+		}
+	} while (!__atomic_compare_exchange_n(&config->app_refs, &app, app - 1, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	config_release(config);
 }
 
 KTLS_EXPORT const char *ktls_config_error(const struct ktls_config *config)
 {
-	return config != NULL ? config->error : "invalid argument: config is NULL";
+	return config != NULL ? error_config_text(config) : "invalid argument: config is NULL";
 }
 
 KTLS_EXPORT int ktls_config_set_log(struct ktls_config *config, ktls_log_fn fn,
@@ -400,7 +437,7 @@ KTLS_EXPORT int ktls_config_set_handshake_timeout(struct ktls_config *config, un
 }
 
 /* GnuTLS priority names of the kernel-capable ciphers, in our preference order. */
-static const char *const cipher_priority_names[KTLS_CIPHER_COUNT] = {
+static const char *const cipher_priority_names[CIPHER_COUNT] = {
 	[KTLS_CIPHER_AES_128_GCM] = "AES-128-GCM",
 	[KTLS_CIPHER_AES_256_GCM] = "AES-256-GCM",
 	[KTLS_CIPHER_AES_128_CCM] = "AES-128-CCM",
@@ -444,12 +481,12 @@ static void config_build_priority(struct ktls_config *config, char *out, size_t 
 			       config->min_version <= KTLS_VERSION_TLS12 ? ":+VERS-TLS1.2" : "");
 	if (any_offload && caps->ulp_available) {
 		len += (size_t)snprintf(out + len, size - len, ":-CIPHER-ALL");
-		for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+		for (int c = 0; c < CIPHER_COUNT; c++)
 			if (config_cipher_offloadable(config, caps, c))
 				len += (size_t)snprintf(out + len, size - len, ":+%s",
 							cipher_priority_names[c]);
 		if (!require) {
-			for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+			for (int c = 0; c < CIPHER_COUNT; c++)
 				if (!config_cipher_offloadable(config, caps, c))
 					len += (size_t)snprintf(out + len, size - len, ":+%s",
 								cipher_priority_names[c]);
@@ -528,30 +565,42 @@ static int config_verify_optional(gnutls_session_t session)
 	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
 }
 
-int config_freeze(struct ktls_config *config)
+/*
+ * What only a handshake of our own needs: an adopted session brings its own
+ * credentials, so its config may have none.  Called with the lock held.
+ */
+static int config_ready_for_handshake(struct ktls_config *config)
+{
+	int ret;
+
+	if (config->role == KTLS_ROLE_CLIENT && config->verify_chain && !config->trust_loaded &&
+	    config->n_psks == 0) {
+		ret = gnutls_certificate_set_x509_system_trust(config->certs);
+		if (ret < 0)
+			return error_config(config, -ENOENT, "cannot load the system trust store: %s",
+					    gnutls_strerror(ret));
+		config->trust_loaded = true;
+	}
+	if (config->role == KTLS_ROLE_SERVER && config->n_certs == 0 && config->n_psks == 0)
+		return error_config(config, -EINVAL,
+				    "a server needs a certificate or a PSK before its first connection");
+	return 0;
+}
+
+int config_freeze(struct ktls_config *config, bool for_handshake)
 {
 	const char *where = NULL;
 	int ret = 0;
 
 	pthread_mutex_lock(&config->freeze_lock);
+	if (for_handshake) {
+		ret = config_ready_for_handshake(config);
+		if (ret < 0)
+			goto out;
+	}
 	if (config->frozen)
 		goto out;
 
-	if (config->role == KTLS_ROLE_CLIENT && config->verify_chain && !config->trust_loaded &&
-	    config->n_psks == 0) {
-		ret = gnutls_certificate_set_x509_system_trust(config->certs);
-		if (ret < 0) {
-			ret = error_config(config, -ENOENT, "cannot load the system trust store: %s",
-					   gnutls_strerror(ret));
-			goto out;
-		}
-		config->trust_loaded = true;
-	}
-	if (config->role == KTLS_ROLE_SERVER && config->n_certs == 0 && config->n_psks == 0) {
-		ret = error_config(config, -EINVAL,
-				   "a server needs a certificate or a PSK before its first connection");
-		goto out;
-	}
 	ret = config_build_psk(config);
 	if (ret < 0)
 		goto out;

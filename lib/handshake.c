@@ -234,8 +234,12 @@ static void handshake_verify_text(struct ktls_conn *conn, unsigned int status, c
 		out[--len] = '\0';
 }
 
+/* No alert chosen here: GnuTLS picks the one for its error. */
+#define ALERT_NONE ((gnutls_alert_description_t)-1)
+
 static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 {
+	gnutls_alert_description_t alert = ALERT_NONE;
 	int err = error_from_gnutls(gnutls_err);
 	char text[200];
 
@@ -256,11 +260,25 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_ERROR && conn->hs.client_cert_status != 0) {
 		handshake_verify_text(conn, conn->hs.client_cert_status, text, sizeof(text));
 		err = error_conn(conn, -EACCES, "client certificate rejected: %s", text);
-	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-		gnutls_alert_description_t alert = gnutls_alert_get(conn->session);
-
-		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
+	} else if (conn->config->role == KTLS_ROLE_SERVER &&
+		   (gnutls_err == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+		    gnutls_err == GNUTLS_E_CERTIFICATE_REQUIRED)) {
+		/*
+		 * RFC 8446 section 4.4.2.4 names certificate_required for this;
+		 * TLS 1.2 has no such alert, and RFC 5246 section 7.4.6 says
+		 * handshake_failure (GnuTLS would send decode_error).
+		 */
+		alert = gnutls_protocol_get_version(conn->session) == GNUTLS_TLS1_3
+				? GNUTLS_A_CERTIFICATE_REQUIRED
+				: GNUTLS_A_HANDSHAKE_FAILURE;
+		err = error_conn(conn, -EACCES,
+				 "the client sent no certificate and this server requires one; "
+				 "alert sent: %s",
 				 error_alert_text(alert, text, sizeof(text)));
+	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
+				 error_alert_text(gnutls_alert_get(conn->session), text,
+						  sizeof(text)));
 	} else if (err == -ECONNRESET || conn->tp.peer_eof) {
 		err = error_conn(conn, -ECONNRESET,
 				 "peer closed the connection during the handshake (GnuTLS: %s)",
@@ -277,8 +295,11 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	 * writes the alert through the transport: on the fd now, into the
 	 * engine's memory for the engine to send before it reports the failure.
 	 */
-	if (err != -ECONNRESET && err != -ETIMEDOUT && gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
-	    conn->hs.unknown_psk_identity[0] == '\0')
+	if (alert != ALERT_NONE)
+		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, alert);
+	else if (err != -ECONNRESET && err != -ETIMEDOUT &&
+		 gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		 conn->hs.unknown_psk_identity[0] == '\0')
 		gnutls_alert_send_appropriate(conn->session, gnutls_err);
 	conn->hs.state = HANDSHAKE_FAILED;
 	conn->hs.failure = err;
@@ -425,6 +446,7 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->tp.mem != NULL)
 		return error_conn(conn, -EINVAL,
 				  "the connection is driven by an io_uring engine "
@@ -446,6 +468,7 @@ KTLS_EXPORT int ktls_conn_set_server_name(struct ktls_conn *conn, const char *na
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->config->role != KTLS_ROLE_CLIENT || conn->hs.state != HANDSHAKE_NEW)
 		return error_conn(conn, -EINVAL,
 				  "the server name is set by a client before the handshake");

@@ -27,6 +27,7 @@
 #define KTLS_PRIVATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -59,6 +60,11 @@
 /* A record on the wire: header plus the largest ciphertext (RFC 8446 section 5.2). */
 #define RECORD_HEADER 5
 #define RECORD_WIRE_MAX (RECORD_HEADER + RECORD_MAX_PLAINTEXT + 256)
+
+/* The values of the public enums this library knows. */
+#define CIPHER_COUNT (KTLS_CIPHER_LAST + 1)
+#define STAT_COUNT (KTLS_STAT_LAST + 1)
+#define NIC_FEATURE_COUNT (KTLS_NIC_FEATURE_LAST + 1)
 
 struct ktls_conn;
 
@@ -107,7 +113,8 @@ struct config_psk {
 };
 
 struct ktls_config {
-	int refcount; /* atomic */
+	int app_refs; /* atomic: the application's references */
+	int refs;     /* atomic: all references, the application's and one per connection */
 	enum ktls_role role;
 	pthread_mutex_t freeze_lock;
 	bool frozen; /* set by the first connection: no more changes */
@@ -152,21 +159,39 @@ struct ktls_config {
 	ktls_handshake_trace_fn trace_fn;
 	void *trace_userdata;
 
-	char error[ERROR_TEXT_MAX];
 };
 
-/* Build the priority and credentials once; later setters get -EBUSY. */
-int config_freeze(struct ktls_config *config);
+/* A connection's reference to its config; config_release() drops it. */
+struct ktls_config *config_hold(struct ktls_config *config);
+void config_release(struct ktls_config *config);
+/*
+ * Build the priority and credentials once; later setters get -EBUSY.
+ * @for_handshake: also what a handshake of our own needs (a server's
+ * certificate or PSK, a client's trust store), which adoption does not.
+ */
+int config_freeze(struct ktls_config *config, bool for_handshake);
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
 
 /* ---- error.c ----------------------------------------------------------- */
 
-/* Record the first failure on a conn / config; returns @err for chaining. */
+/*
+ * A failing call's sentence.  Each exported call on a conn or config (and
+ * each engine completion) begins with error_*_begin(); the first failure
+ * within it is kept, later ones are its consequences.  Returns @err.
+ */
+void error_conn_begin(struct ktls_conn *conn);
 int error_conn(struct ktls_conn *conn, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A write to the socket failed with errno @err (positive); a peer gone is -EPIPE. */
+int error_conn_send(struct ktls_conn *conn, const char *what, int err);
+void error_config_begin(const struct ktls_config *config);
 int error_config(struct ktls_config *config, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The calling thread's last failure on @config ("" when none); one buffer per thread. */
+const char *error_config_text(const struct ktls_config *config);
+/* @config is going away: a later one at the same address starts clean. */
+void error_config_forget(const struct ktls_config *config);
 /* Map a GnuTLS error code to the errno documented in ktls.h. */
 int error_from_gnutls(int gnutls_err);
 /* "handshake_failure (40): Handshake failed": RFC name, number, GnuTLS's words. */
@@ -235,6 +260,19 @@ extern int (*kernel_setsockopt)(int fd, int level, int name, const void *value, 
 
 /* setsockopt(TCP_ULP, "tls").  Return: 0 or a negative errno. */
 int kernel_attach(int fd);
+
+/*
+ * What the kernel's TLS layer does without MSG_NOSIGNAL (sendfile(2),
+ * splice(2), the record close(2) still pushes) raises SIGPIPE when the
+ * peer has gone.  Around such calls SIGPIPE is blocked for the thread, and
+ * one raised meanwhile is consumed: a library must not kill its caller.
+ */
+struct kernel_sigpipe {
+	sigset_t pipe_set, old_set;
+	bool was_pending;
+};
+void kernel_sigpipe_block(struct kernel_sigpipe *s);
+void kernel_sigpipe_restore(struct kernel_sigpipe *s);
 /* One direction's key (TLS_TX / TLS_RX; a second one is a rekey). */
 int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info, socklen_t len);
 /* TLS_TX_MAX_PAYLOAD_LEN: the largest plaintext per TX record. */
@@ -286,6 +324,8 @@ int kernel_send_record(int fd, unsigned char type, const void *data, size_t len,
 /* ---- probe.c ----------------------------------------------------------- */
 
 const struct ktls_caps *probe_get(void);
+/* A copy of the probe's result; its failure (loopback sockets refused). */
+int probe_copy(struct ktls_caps *ret_caps);
 /* An established loopback TCP pair (close-on-exec); 0 or a negative errno. */
 int probe_pair(int *ret_a, int *ret_b);
 /* Unit tests only: forget the cached result so that the next call probes again. */
@@ -324,6 +364,7 @@ struct conn_transport {
 	bool peer_eof;             /* a pull saw the TCP connection end */
 	bool would_block;          /* the last pull had nothing to give (EAGAIN) */
 	int pull_errno;            /* the last pull's failure */
+	int push_errno;            /* the socket's write failure (not EAGAIN), once one came */
 };
 
 /* GnuTLS reads and writes the fd. */
@@ -336,6 +377,8 @@ void transport_check_blocking(struct ktls_conn *conn);
 void transport_clear_would_block(struct ktls_conn *conn);
 /* Data bytes one GnuTLS record may carry to this peer (its record size limit). */
 size_t transport_max_payload(struct ktls_conn *conn);
+/* The errno with which a push on the fd failed (0: none): what GnuTLS's send errors were. */
+int transport_push_errno(const struct ktls_conn *conn);
 /* Bytes read from the peer that GnuTLS has not pulled yet (the engine's memory). */
 size_t transport_buffered(const struct ktls_conn *conn);
 
@@ -462,6 +505,7 @@ struct conn_proto {
 	int rx_error;  /* sticky receive failure, negative errno */
 	bool tx_closed; /* close_notify or a fatal alert queued: no more data */
 	int tx_error;  /* sticky send failure */
+	bool peer_reset; /* a receive met the peer's reset: no send can reach it */
 	/* A post-handshake message split across kernel records. */
 	unsigned char *hs_buf;
 	size_t hs_len;
@@ -610,7 +654,8 @@ struct ktls_conn {
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
 	struct ring_conn *ring;   /* ring-conn.c */
 
-	char error[ERROR_TEXT_MAX]; /* error.c */
+	char error[ERROR_TEXT_MAX]; /* error.c: the last failed call's sentence */
+	bool error_fresh;           /* error.c: a call began, its first failure not yet written */
 };
 
 int conn_create(struct ktls_config *config, int fd, unsigned int flags,

@@ -8,8 +8,6 @@
  * next application data.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -50,7 +48,7 @@ static int record_flush_control(struct ktls_conn *conn)
 		if (ret == -EAGAIN)
 			return record_wait_write(conn);
 		if (ret < 0) {
-			ret = error_conn(conn, ret, "sending a control record: %s", strerror(-ret));
+			ret = error_conn_send(conn, "sending a control record", -ret);
 			proto_out_failed(conn, ret);
 			return ret;
 		}
@@ -59,6 +57,30 @@ static int record_flush_control(struct ktls_conn *conn)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * A send's failure, named alike whichever path hit it: the socket's own
+ * errno (EPIPE, ECONNRESET...), whether the kernel's send(2) or GnuTLS's
+ * push met it.
+ */
+static ssize_t record_send_error(struct ktls_conn *conn, const char *what, int err)
+{
+	if (err == EAGAIN)
+		return -EAGAIN;
+	return error_conn_send(conn, what, err);
+}
+
+static ssize_t record_gnutls_send_error(struct ktls_conn *conn, const char *what, int ret)
+{
+	/*
+	 * Once the socket refused a write, GnuTLS reports it in its own words
+	 * (push error, premature termination, then an invalidated session);
+	 * the socket's errno is what the kernel path reports for the same event.
+	 */
+	if (transport_push_errno(conn) != 0)
+		return record_send_error(conn, what, transport_push_errno(conn));
+	return error_conn(conn, error_from_gnutls(ret), "%s: %s", what, gnutls_strerror(ret));
 }
 
 /*
@@ -76,8 +98,7 @@ static int record_flush(struct ktls_conn *conn)
 			return record_wait_write(conn);
 		conn->tx_buffered = 0;
 		if (ret < 0)
-			return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
-					  gnutls_strerror((int)ret));
+			return record_gnutls_send_error(conn, "send", (int)ret);
 	}
 	return record_flush_control(conn);
 }
@@ -88,6 +109,7 @@ KTLS_EXPORT int ktls_conn_flush(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
@@ -106,7 +128,8 @@ KTLS_EXPORT int ktls_conn_flush(struct ktls_conn *conn)
  * of GnuTLS's "call again with the same data"; what is still queued goes out
  * with ktls_conn_flush() or the next send, recv or shutdown.
  */
-static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, size_t len)
+static ssize_t record_send_userspace(struct ktls_conn *conn, const char *what, const void *buf,
+				     size_t len)
 {
 	size_t done = 0;
 	ssize_t ret;
@@ -124,19 +147,10 @@ static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, si
 			return (ssize_t)(done + chunk);
 		}
 		if (ret < 0)
-			return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
-					  gnutls_strerror((int)ret));
+			return record_gnutls_send_error(conn, what, (int)ret);
 		done += (size_t)ret;
 	}
 	return (ssize_t)done;
-}
-
-/* send(2)'s failures, named alike whichever path hit them. */
-static ssize_t record_send_error(struct ktls_conn *conn, const char *what, int err)
-{
-	if (err == EAGAIN)
-		return -EAGAIN;
-	return error_conn(conn, -err, "%s: %s", what, strerror(err));
 }
 
 static ssize_t record_send_kernel(struct ktls_conn *conn, const void *buf, size_t len)
@@ -172,6 +186,7 @@ KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (buf == NULL && len > 0)
 		return error_conn(conn, -EINVAL, "send: buffer is NULL");
 	ret = record_send_prepare(conn, "send");
@@ -179,38 +194,28 @@ KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size
 		return ret;
 	if (conn->sw.tx.kernel)
 		return record_send_kernel(conn, buf, len);
-	return record_send_userspace(conn, buf, len);
+	return record_send_userspace(conn, "send", buf, len);
 }
 
 /* ---- sendfile ---------------------------------------------------------- */
 
 /*
  * The kernel encrypts page-cache pages; nothing enters userspace.
- * sendfile(2) has no MSG_NOSIGNAL, and a library must not kill its caller
- * when the peer has gone: SIGPIPE is blocked for this thread during the call
- * and a SIGPIPE it raised is consumed before the mask is restored.
+ * sendfile(2) has no MSG_NOSIGNAL (kernel_sigpipe_block).
  */
 static ssize_t record_sendfile_kernel(struct ktls_conn *conn, int file_fd, off_t *offset,
 				      size_t count)
 {
-	static const struct timespec no_wait = { 0, 0 };
-	sigset_t pipe_set, old_set, pending;
-	bool was_pending;
+	struct kernel_sigpipe sp;
 	ssize_t n;
 	int err;
 
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	kernel_sigpipe_block(&sp);
 	do
 		n = sendfile(conn->fd, file_fd, offset, count);
 	while (n < 0 && errno == EINTR);
 	err = errno;
-	if (n < 0 && err == EPIPE && !was_pending)
-		sigtimedwait(&pipe_set, NULL, &no_wait);
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+	kernel_sigpipe_restore(&sp);
 
 	if (n < 0)
 		return record_send_error(conn, "sendfile", err);
@@ -227,6 +232,7 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (offset == NULL || file_fd < 0 || *offset < 0)
 		return error_conn(conn, -EINVAL, "sendfile: needs a file descriptor and an offset >= 0");
 	ret = record_send_prepare(conn, "sendfile");
@@ -245,7 +251,7 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 		return error_conn(conn, -errno, "sendfile: reading the file: %s", strerror(errno));
 	if (n == 0)
 		return 0;
-	sent = record_send_userspace(conn, buf, (size_t)n);
+	sent = record_send_userspace(conn, "sendfile", buf, (size_t)n);
 	explicit_bzero(buf, (size_t)n);
 	if (sent > 0)
 		*offset += sent;
@@ -355,6 +361,7 @@ KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (buf == NULL && len > 0)
 		return error_conn(conn, -EINVAL, "recv: buffer is NULL");
 	ret = record_check_ready(conn);
@@ -390,6 +397,7 @@ KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
@@ -408,6 +416,7 @@ KTLS_EXPORT int ktls_conn_rekey(struct ktls_conn *conn, bool request_peer)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->hs.state != HANDSHAKE_DONE)
 		return error_conn(conn, -EINVAL, "KeyUpdate needs a finished handshake");
 	if (conn->sw.version != KTLS_VERSION_TLS13)

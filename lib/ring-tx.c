@@ -196,6 +196,7 @@ static int ring_sendfile_step(struct ring_op *op)
 		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)op->in_pipe,
 				     SPLICE_F_MOVE |
 					     (op->in_pipe < want && !op->short_read ? SPLICE_F_MORE : 0));
+		/* No MSG_NOSIGNAL for splice(2): see ring.c on SIGPIPE. */
 		op->stage = ST_SPLICE_OUT;
 		ring_arm(op, sqe, true);
 		return 0;

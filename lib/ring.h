@@ -145,11 +145,12 @@ struct ring_timer {
 	struct ring_conn *rc;
 	struct ring_op *op; /* NULL once the op stopped waiting for it */
 	struct __kernel_timespec ts;
+	struct ring_timer *prev, *next; /* the ring's timers, freed with it */
 };
 
 /* An engine connection: the conn's part that lives as long as its SQEs. */
 struct ring_conn {
-	struct ktls_ring *ring;
+	struct ktls_ring *ring; /* NULL once the ring was freed under the conn */
 	struct ktls_conn *conn; /* NULL once the conn is freed (settling) */
 	struct transport_mem mem;
 	struct ring_op tx, rx;
@@ -163,6 +164,7 @@ struct ring_conn {
 	bool rxpoll_armed;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
 	struct ring_conn *next_orphan;
+	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
 };
 
 struct ring_accept {
@@ -181,7 +183,9 @@ struct ktls_ring {
 	struct io_uring own;
 	bool owned;
 	struct ring_accept *accepts;
-	struct ring_conn *orphans;
+	struct ring_conn *orphans;  /* conns freed while their SQEs were in flight */
+	struct ring_conn *attached; /* conns not yet freed */
+	struct ring_timer *timers;
 	int pipes[RING_PIPE_POOL_MAX][2];
 	int n_pipes;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
@@ -251,8 +255,10 @@ void ring_mem_trim(struct transport_mem *mem);
 void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe);
 void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe);
 void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe);
-/* Free what settled orphans left (ktls_ring_free). */
+/* ktls_ring_free(): free what orphans left, and the timers; end attached conns' operations. */
 void ring_orphans_free(struct ktls_ring *ring);
+void ring_timers_free(struct ktls_ring *ring);
+void ring_conns_detach(struct ktls_ring *ring);
 
 /* ---- ring-rx.c ---------------------------------------------------------- */
 

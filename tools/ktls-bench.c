@@ -1789,7 +1789,7 @@ int cmd_bench(int argc, char **argv)
 		return 2;
 	}
 	b.cipher = KTLS_CIPHER_NONE;
-	for (int i = 0; i < KTLS_CIPHER_COUNT; i++)
+	for (int i = 0; i < (KTLS_CIPHER_LAST + 1); i++)
 		if (strcmp(cipher, ktls_cipher_name((enum ktls_cipher)i)) == 0)
 			b.cipher = (enum ktls_cipher)i;
 	if (b.cipher == KTLS_CIPHER_NONE) {

@@ -36,16 +36,16 @@ void nic_print_table(FILE *out, const struct ktls_nic *nics, size_t n)
 
 	/* The last column is not padded: no trailing blanks. */
 	fprintf(out, "%-16s %-14s", "Interface", "Driver");
-	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
-		fprintf(out, f + 1 < KTLS_NIC_FEATURE_COUNT ? " %-18s" : " %s",
+	for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++)
+		fprintf(out, f + 1 < (KTLS_NIC_FEATURE_LAST + 1) ? " %-18s" : " %s",
 			ktls_nic_feature_name(f));
 	fputc('\n', out);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%-16s %-14s", nics[i].name,
 			nics[i].driver[0] ? nics[i].driver
 					  : (nics[i].virtual_device ? "(virtual)" : "-"));
-		for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
-			fprintf(out, f + 1 < KTLS_NIC_FEATURE_COUNT ? " %-18s" : " %s",
+		for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++)
+			fprintf(out, f + 1 < (KTLS_NIC_FEATURE_LAST + 1) ? " %-18s" : " %s",
 				nic_cell(&nics[i].feature[f]));
 		fputc('\n', out);
 		if (nics[i].tls_offload)
@@ -80,7 +80,7 @@ void nic_print_json(FILE *out, const struct ktls_nic *nics, size_t n)
 			fputs("null", out);
 		fprintf(out, ", \"virtual\": %s, \"tls_offload\": %s, \"features\": {",
 			nic->virtual_device ? "true" : "false", nic->tls_offload ? "true" : "false");
-		for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++) {
+		for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++) {
 			const struct ktls_nic_state *st = &nic->feature[f];
 
 			fprintf(out,

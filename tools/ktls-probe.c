@@ -21,12 +21,12 @@ static void probe_print_json(const struct ktls_caps *caps, const struct utsname 
 	json_string(stdout, caps->summary);
 	printf(",\n  \"ciphers\": [\n");
 	for (int v = 0; v < 2; v++)
-		for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+		for (int c = 0; c < (KTLS_CIPHER_LAST + 1); c++)
 			printf("    {\"version\": \"TLS1.%d\", \"cipher\": \"%s\", \"tx\": %s, \"rx\": %s}%s\n",
 			       v == 0 ? 2 : 3, ktls_cipher_name(c),
 			       caps->tx_ciphers[v] & (1u << c) ? "true" : "false",
 			       caps->rx_ciphers[v] & (1u << c) ? "true" : "false",
-			       v == 1 && c == KTLS_CIPHER_COUNT - 1 ? "" : ",");
+			       v == 1 && c == (KTLS_CIPHER_LAST + 1) - 1 ? "" : ",");
 	printf("  ],\n  \"tx_zerocopy_sendfile\": %s,\n  \"rx_expect_no_pad\": %s,\n"
 	       "  \"tls13_rekey\": %s,\n  \"tx_max_payload_len\": %s\n}\n",
 	       caps->tx_zerocopy_sendfile ? "true" : "false",
@@ -38,7 +38,7 @@ static void probe_print_table(const struct ktls_caps *caps, const struct utsname
 {
 	printf("kernel %s: %s\n\n", u->release, caps->summary);
 	printf("%-20s %-8s %-4s %-4s\n", "cipher", "version", "TX", "RX");
-	for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+	for (int c = 0; c < (KTLS_CIPHER_LAST + 1); c++)
 		for (int v = 0; v < 2; v++)
 			printf("%-20s TLS1.%d   %-4s %-4s\n", ktls_cipher_name(c), v == 0 ? 2 : 3,
 			       yes_no(caps->tx_ciphers[v] & (1u << c)),

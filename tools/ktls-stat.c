@@ -135,8 +135,8 @@ void stat_print_counters_text(FILE *out, const struct ktls_stats *stats, const c
 		return;
 	}
 	fprintf(out, "Kernel TLS counters (/proc/net/tls_stat):\n");
-	for (int i = 0; i < KTLS_STAT_COUNT; i++)
-		if (stats->present & (1u << i))
+	for (int i = 0; i < (KTLS_STAT_LAST + 1); i++)
+		if (stats->present & (UINT64_C(1) << i))
 			fprintf(out, "  %-22s %" PRIu64 "\n", ktls_stats_name(i), stats->value[i]);
 }
 
@@ -211,8 +211,8 @@ void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const c
 	} else {
 		first = true;
 		fputs("{", out);
-		for (int i = 0; i < KTLS_STAT_COUNT; i++) {
-			if (!(stats->present & (1u << i)))
+		for (int i = 0; i < (KTLS_STAT_LAST + 1); i++) {
+			if (!(stats->present & (UINT64_C(1) << i)))
 				continue;
 			fprintf(out, "%s\"%s\": %" PRIu64, first ? "" : ", ", ktls_stats_name(i),
 				stats->value[i]);
@@ -266,9 +266,9 @@ static double stat_rate(const struct ktls_stats_delta *d, enum ktls_stat a, enum
 
 	if (d->seconds <= 0)
 		return 0;
-	if (d->present & (1u << a))
+	if (d->present & (UINT64_C(1) << a))
 		v += d->value[a];
-	if ((int)b >= 0 && (d->present & (1u << b)))
+	if ((int)b >= 0 && (d->present & (UINT64_C(1) << b)))
 		v += d->value[b];
 	return (double)v / d->seconds;
 }
@@ -276,7 +276,7 @@ static double stat_rate(const struct ktls_stats_delta *d, enum ktls_stat a, enum
 static void stat_rate_cell(const struct ktls_stats_delta *d, enum ktls_stat a, enum ktls_stat b,
 			   int width)
 {
-	if (!(d->present & (1u << a)))
+	if (!(d->present & (UINT64_C(1) << a)))
 		printf(" %*s", width, "n/a");
 	else
 		printf(" %*.1f", width, stat_rate(d, a, b));
@@ -357,8 +357,8 @@ static int stat_watch(double interval, long count, const struct stat_filter *f, 
 				else
 					fputs("null", stdout);
 				fputs(", \"per_second\": {", stdout);
-				for (int i = 0; i < KTLS_STAT_COUNT; i++) {
-					if (!(d.present & (1u << i)))
+				for (int i = 0; i < (KTLS_STAT_LAST + 1); i++) {
+					if (!(d.present & (UINT64_C(1) << i)))
 						continue;
 					printf("%s\"%s\": %.3f", first ? "" : ", ", ktls_stats_name(i),
 					       stat_rate(&d, i, -1));

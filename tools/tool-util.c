@@ -90,7 +90,7 @@ int tool_loopback_pair(int *ret_client, int *ret_server)
 const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size)
 {
 	/* The AEAD names kTLS asks the crypto API for (net/tls/tls_sw.c). */
-	static const char *const names[KTLS_CIPHER_COUNT] = {
+	static const char *const names[(KTLS_CIPHER_LAST + 1)] = {
 		[KTLS_CIPHER_AES_128_GCM] = "gcm(aes)",
 		[KTLS_CIPHER_AES_256_GCM] = "gcm(aes)",
 		[KTLS_CIPHER_AES_128_CCM] = "ccm(aes)",
@@ -100,7 +100,7 @@ const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t s
 	FILE *f;
 
 	snprintf(buf, size, "unknown");
-	if (cipher < 0 || cipher >= KTLS_CIPHER_COUNT || (f = fopen("/proc/crypto", "r")) == NULL)
+	if (cipher < 0 || cipher >= (KTLS_CIPHER_LAST + 1) || (f = fopen("/proc/crypto", "r")) == NULL)
 		return buf;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char value[200];
