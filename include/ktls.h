@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -214,6 +215,27 @@ int ktls_config_add_cert_file(struct ktls_config *config, const char *cert_pem_p
  */
 int ktls_config_set_ca_file(struct ktls_config *config, const char *ca_pem_path);
 
+/**
+ * ktls_config_add_cert_mem() - ktls_config_add_cert_file() from memory, for
+ * keys that never touch a file (a secrets store, a keyring).
+ * @cert, @cert_len: the certificate chain: PEM (leaf first) or one DER
+ *                   certificate.
+ * @key, @key_len: its private key: PEM or DER.
+ *
+ * Both are parsed now and not kept; the caller wipes its copy of the key.
+ * Return: 0, -EINVAL, -EBADMSG (does not parse, or the key is not the
+ *         certificate's), -ENOMEM, -EBUSY.
+ */
+int ktls_config_add_cert_mem(struct ktls_config *config, const void *cert, size_t cert_len,
+			     const void *key, size_t key_len);
+
+/**
+ * ktls_config_set_ca_mem() - ktls_config_set_ca_file() from memory: PEM with
+ * any number of certificates, or one DER certificate.
+ * Return: 0, -EINVAL, -EBADMSG, -ENOMEM, -EBUSY.
+ */
+int ktls_config_set_ca_mem(struct ktls_config *config, const void *ca, size_t ca_len);
+
 /** ktls_config_set_system_trust() - trust the system store (the default). */
 int ktls_config_set_system_trust(struct ktls_config *config);
 
@@ -227,6 +249,30 @@ int ktls_config_set_verify(struct ktls_config *config, bool verify_chain, bool c
 /** ktls_config_set_client_auth() - server: ask for client certificates. */
 int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_auth mode);
 
+/*
+ * The application's say on the peer's certificate, called during the
+ * handshake once the peer has sent its chain, after libktls's own checks:
+ * a client's (chain and name, ktls_config_set_verify()), a server's of a
+ * client certificate (ktls_config_set_client_auth()).
+ * @verdict: 0 when those checks passed or are off; -EACCES when they failed,
+ *           with the reason in ktls_conn_error(@conn).
+ * The chain can be read with ktls_conn_get_peer_cert(), _san() and
+ * _fingerprint() from inside the callback.
+ * Return: 0 accepts the certificate, even after a failed verdict (pinning,
+ * a private CA scheme: the application then decides alone); a negative
+ * errno rejects it: the handshake fails with -EACCES and the peer gets
+ * bad_certificate.
+ */
+typedef int (*ktls_verify_fn)(struct ktls_conn *conn, int verdict, void *userdata);
+
+/**
+ * ktls_config_set_verify_callback() - call @fn for every peer certificate
+ * chain (see ktls_verify_fn); NULL removes it.
+ * Return: 0, -EINVAL, -EBUSY.
+ */
+int ktls_config_set_verify_callback(struct ktls_config *config, ktls_verify_fn fn,
+				    void *userdata);
+
 /**
  * ktls_config_add_psk() - add a TLS 1.3 external pre-shared key.
  * @identity: NUL-terminated identity (at most 255 bytes).
@@ -238,6 +284,33 @@ int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_aut
  */
 int ktls_config_add_psk(struct ktls_config *config, const char *identity, const void *key,
 			size_t key_len);
+
+/* The largest external PSK, in bytes (the smallest is 16). */
+#define KTLS_PSK_KEY_MAX 64
+
+/*
+ * Server: the key for a PSK identity that a client offers and the config's
+ * own list (ktls_config_add_psk()) does not have: for many hosts with keys
+ * in a keyring or a database, as NVMe/TCP targets have.
+ * @identity, @identity_len: as the client sent it; not NUL-terminated, and
+ *                           possibly binary.
+ * @ret_key: room for KTLS_PSK_KEY_MAX bytes; libktls wipes it after use.
+ * Called from the handshake, in the thread that drives it.
+ * Return: the key's length (16..KTLS_PSK_KEY_MAX), or -ENOENT for an unknown
+ * identity (the handshake fails with -EACCES and the client gets
+ * unknown_psk_identity) or another negative errno.
+ */
+typedef int (*ktls_psk_lookup_fn)(struct ktls_conn *conn, const void *identity,
+				  size_t identity_len, unsigned char *ret_key, void *userdata);
+
+/**
+ * ktls_config_set_psk_lookup() - server: ask @fn for the keys of identities
+ * not added with ktls_config_add_psk().  A server with a lookup needs no
+ * certificate; its key exchange is (EC)DHE-PSK.
+ * Return: 0, -EINVAL (a client config), -EBUSY.
+ */
+int ktls_config_set_psk_lookup(struct ktls_config *config, ktls_psk_lookup_fn fn,
+			       void *userdata);
 
 /**
  * ktls_config_set_alpn() - ALPN protocols, in preference order.
@@ -456,6 +529,18 @@ int ktls_conn_fd(const struct ktls_conn *conn);
 int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name);
 
 /**
+ * ktls_conn_set_psk() - client: this connection's external PSK, in place of
+ * the config's (one key per target, as an NVMe/TCP host has).  Before the
+ * handshake.  The key exchange is (EC)DHE-PSK, and no certificate is
+ * checked.
+ * @identity: NUL-terminated, at most 255 bytes.
+ * @key, @key_len: 16..KTLS_PSK_KEY_MAX bytes; copied, and wiped on free.
+ * Return: 0, -EINVAL (a server, a handshake begun, a bad size), -ENOMEM.
+ */
+int ktls_conn_set_psk(struct ktls_conn *conn, const char *identity, const void *key,
+		      size_t key_len);
+
+/**
  * ktls_conn_handshake() - run (or continue) the handshake, then move the
  * record keys into the kernel as the offload policy allows.
  *
@@ -643,6 +728,74 @@ static inline int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_i
 {
 	return ktls_conn_get_info_sized(conn, ret_info, sizeof(*ret_info));
 }
+
+/* ------------------------------------------------------------------------ */
+/* The peer's certificate, and keys exported from the session                */
+
+/*
+ * These work once the handshake is done, and inside the verify callback
+ * (ktls_config_set_verify_callback()) while it runs.
+ */
+
+/**
+ * ktls_conn_get_peer_cert() - one certificate of the chain the peer sent,
+ * in DER.
+ * @index: 0 is the peer's own certificate, then its chain as sent.
+ * @ret_der, @ret_len: libktls's copy, valid until ktls_conn_free().
+ * Return: 0; -ENOENT (nothing there: no certificate was sent, a PSK
+ *         handshake, or @index past the chain); -EINVAL.
+ */
+int ktls_conn_get_peer_cert(const struct ktls_conn *conn, unsigned int index,
+			    const void **ret_der, size_t *ret_len);
+
+/* Kinds of subject alternative name. */
+enum ktls_san_type {
+	KTLS_SAN_DNS = 1,   /* dNSName: "host.example" */
+	KTLS_SAN_IP = 2,    /* iPAddress, as text: "192.0.2.1", "2001:db8::1" */
+	KTLS_SAN_URI = 3,   /* uniformResourceIdentifier, e.g. a SPIFFE ID */
+	KTLS_SAN_EMAIL = 4, /* rfc822Name */
+};
+
+/**
+ * ktls_conn_get_peer_san() - the @index-th subject alternative name of the
+ * peer's certificate that is of a kind above (others are skipped).
+ * @ret_type: its kind.
+ * @buf, @size: the name, NUL-terminated.
+ * Return: the name's length; -ENOENT (no more names, or no certificate);
+ *         -ENOSPC (@size must be larger than the length: @buf holds ""),
+ *         -EBADMSG (the certificate does not parse); -EINVAL.
+ */
+int ktls_conn_get_peer_san(const struct ktls_conn *conn, unsigned int index,
+			   enum ktls_san_type *ret_type, char *buf, size_t size);
+
+/* SHA-256 */
+#define KTLS_FINGERPRINT_SIZE 32
+
+/**
+ * ktls_conn_get_peer_fingerprint() - the SHA-256 of the peer's certificate
+ * (DER), as `openssl x509 -fingerprint -sha256` and `ktls serve` print it.
+ * Return: 0; -ENOENT (no certificate); -EINVAL.
+ */
+int ktls_conn_get_peer_fingerprint(const struct ktls_conn *conn,
+				   unsigned char ret_sha256[KTLS_FINGERPRINT_SIZE]);
+
+/**
+ * ktls_conn_export_keying_material() - bytes derived from the session's
+ * secrets (RFC 8446 section 7.5; RFC 5705 for TLS 1.2): both ends get the
+ * same for the same label and context, and no one else can.  For binding
+ * an application protocol to this TLS session.  Works wherever the record
+ * keys went.
+ * @label: e.g. "EXPERIMENTAL-my-protocol" (RFC 5705 section 4 registers them).
+ * @context, @context_len: the context; a length of 0 means none (GnuTLS
+ *                         does not tell RFC 5705's absent and empty contexts
+ *                         apart).
+ * @out, @out_len: filled.
+ * Return: 0; -EINVAL (before the handshake, bad arguments); -EPROTO (GnuTLS
+ *         refused).
+ */
+int ktls_conn_export_keying_material(const struct ktls_conn *conn, const char *label,
+				     const void *context, size_t context_len, void *out,
+				     size_t out_len);
 
 /* ------------------------------------------------------------------------ */
 /* Every kTLS socket on the machine (sock_diag)                              */

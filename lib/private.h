@@ -106,6 +106,11 @@ int session_cache_walk(struct session_cache *cache,
 
 /* ---- config.c ---------------------------------------------------------- */
 
+/* External PSKs (RFC 8446 section 4.2.11): identity and key sizes we take. */
+#define PSK_IDENTITY_MAX 255
+#define PSK_KEY_MIN 16
+#define PSK_KEY_MAX KTLS_PSK_KEY_MAX
+
 struct config_psk {
 	char *identity;
 	unsigned char *key;
@@ -158,6 +163,10 @@ struct ktls_config {
 	char *session_file;
 	ktls_handshake_trace_fn trace_fn;
 	void *trace_userdata;
+	ktls_verify_fn verify_fn;
+	void *verify_userdata;
+	ktls_psk_lookup_fn psk_lookup_fn;
+	void *psk_lookup_userdata;
 
 };
 
@@ -170,6 +179,11 @@ void config_release(struct ktls_config *config);
  * certificate or PSK, a client's trust store), which adoption does not.
  */
 int config_freeze(struct ktls_config *config, bool for_handshake);
+/* PSKs of its own, or (a server) a lookup for them. */
+static inline bool config_has_psk(const struct ktls_config *config)
+{
+	return config->n_psks > 0 || config->psk_lookup_fn != NULL;
+}
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
 
@@ -604,7 +618,10 @@ struct conn_handshake {
 	int wants;                     /* KTLS_WANT_* after -EAGAIN */
 	char *server_name;
 	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
-	unsigned int client_cert_status; /* why config_verify_optional() refused */
+	unsigned int verify_status;    /* why the peer's certificate failed verification */
+	bool verify_rejected;          /* the application's verify callback refused it */
+	gnutls_psk_client_credentials_t psk; /* a client's own PSK (ktls_conn_set_psk) */
+	char *psk_identity;
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
 };
 
@@ -629,7 +646,10 @@ bool handshake_name_is_address(const char *name);
 void handshake_note_wants(struct ktls_conn *conn, int wants);
 /* From config.c's GnuTLS callbacks: what the handshake's failure message needs. */
 void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, size_t len);
-void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status);
+/* A PSK handshake: the config's PSKs, or the connection's own. */
+bool handshake_uses_psk(const struct ktls_conn *conn);
+/* ktls_conn_free(): the connection's own PSK credentials. */
+void handshake_psk_free(struct ktls_conn *conn);
 
 /* ---- ring-conn.c (the engine's part; lib/ring.h has the rest) ------------ */
 
