@@ -600,6 +600,24 @@ int ktls_conn_wants(const struct ktls_conn *conn);
  */
 ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len);
 
+/* Flags for ktls_conn_sendv() and ktls_conn_ring_sendv(). */
+#define KTLS_SEND_MORE 0x1u /* more follows at once: let it share the last record */
+
+/**
+ * ktls_conn_sendv() - send the buffers of @iov, in order, as one stream (a
+ * gather send): a header and its payload share records.
+ * @iovcnt: 0..IOV_MAX.
+ * @flags: 0 or KTLS_SEND_MORE: more data follows at once, so the last
+ *         record stays open for it (MSG_MORE with kernel TX; libktls holds
+ *         back at most one record's plaintext otherwise).  The next send or
+ *         sendfile continues the record; ktls_conn_flush(), a receive and
+ *         ktls_conn_shutdown() send it as it is.
+ * Return: as ktls_conn_send(); the count covers @iov's bytes only, held
+ *         ones included.
+ */
+ssize_t ktls_conn_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			unsigned int flags);
+
 /**
  * ktls_conn_flush() - write out a record still queued in the library.
  * Return: 0 when nothing is queued any more, -EAGAIN (wait for
@@ -1276,6 +1294,20 @@ int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms, kt
  */
 int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
 			unsigned int timeout_ms, ktls_ring_cb cb, void *userdata);
+
+/**
+ * ktls_conn_ring_sendv() - ktls_conn_ring_send() of several buffers, in
+ * order (IORING_OP_SENDMSG with kernel TX), with ktls_conn_sendv()'s flags.
+ * The iovec array is copied; the buffers are libktls's until the callback.
+ * With KTLS_SEND_MORE the last record stays open for the next ring send or
+ * sendfile; one without the flag (an empty one will do) or
+ * ktls_conn_ring_shutdown() ends it.
+ * Result: the bytes of @iov, or the errors of ktls_conn_ring_send().
+ * Return: 0 when started, -EINVAL, -EBUSY, -ENOMEM, -EPIPE.
+ */
+int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			 unsigned int flags, unsigned int timeout_ms, ktls_ring_cb cb,
+			 void *userdata);
 
 /**
  * ktls_conn_ring_sendfile() - send @count bytes of @file_fd from @offset.

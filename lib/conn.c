@@ -186,6 +186,7 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 	}
 	proto_free(conn);
 	rxbuf_free(conn);
+	txbuf_sent(conn);
 	if (conn->session != NULL)
 		gnutls_deinit(conn->session);
 	free(conn->hs.server_name);

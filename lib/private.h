@@ -13,6 +13,7 @@
  *   trace.c                        the handshake trace callback
  *   transport.c                    GnuTLS's transport: the fd, or memory
  *   rxbuf.c                        plaintext held for the application
+ *   txbuf.c                        plaintext held back for a record (KTLS_SEND_MORE)
  *   config.c resume.c              configuration; resumption
  *   rekey.c                        AEAD usage limits: when a key must change
  *   switch.c                       the switch policy: which key goes where
@@ -31,6 +32,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <gnutls/gnutls.h>
@@ -396,6 +398,37 @@ int transport_push_errno(const struct ktls_conn *conn);
 /* Bytes read from the peer that GnuTLS has not pulled yet (the engine's memory). */
 size_t transport_buffered(const struct ktls_conn *conn);
 
+/* ---- txbuf.c ----------------------------------------------------------- */
+
+/* Written by txbuf.c only. */
+struct conn_txbuf {
+	unsigned char *buf; /* RECORD_MAX_PLAINTEXT, while something is held */
+	size_t len;
+};
+
+/* Where a gather send stands in the caller's buffers. */
+struct txbuf_cursor {
+	const struct iovec *iov;
+	int iovcnt;
+	int at;       /* the buffer being read */
+	size_t off;   /* ... from here */
+	size_t taken; /* bytes of the caller's taken so far */
+};
+
+void txbuf_cursor_init(struct txbuf_cursor *c, const struct iovec *iov, int iovcnt);
+bool txbuf_cursor_done(const struct txbuf_cursor *c);
+/* Bytes held back from an earlier KTLS_SEND_MORE send. */
+size_t txbuf_held(const struct ktls_conn *conn);
+/*
+ * Up to @max bytes of the next record into @out: what is held first, then
+ * the caller's buffers (the cursor advances).  Returns the bytes written.
+ */
+size_t txbuf_fill(struct ktls_conn *conn, unsigned char *out, size_t max, struct txbuf_cursor *c);
+/* The held bytes went out in the record just sent: drop (and wipe) them. */
+void txbuf_sent(struct ktls_conn *conn);
+/* Hold @len bytes (a record's start, @out of txbuf_fill()) for the next send. */
+int txbuf_hold(struct ktls_conn *conn, const unsigned char *data, size_t len);
+
 /* ---- rxbuf.c ----------------------------------------------------------- */
 
 /*
@@ -670,8 +703,10 @@ struct ktls_conn {
 	struct conn_switch sw;    /* switch.c */
 	struct conn_proto pr;     /* proto.c */
 	struct conn_rxbuf rxb;    /* rxbuf.c */
+	struct conn_txbuf txb;    /* txbuf.c */
 	struct conn_resume rs;    /* resume.c */
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
+	bool tx_more;             /* record.c, ring-tx.c: the kernel's TX record left open (MSG_MORE) */
 	struct ring_conn *ring;   /* ring-conn.c */
 
 	char error[ERROR_TEXT_MAX]; /* error.c: the last failed call's sentence */
