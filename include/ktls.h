@@ -137,13 +137,19 @@ struct ktls_caps {
  */
 int ktls_caps_get_sized(struct ktls_caps *ret_caps, size_t caps_size);
 
-/** ktls_caps_get() - ktls_caps_get_sized() with this header's struct size. */
+/**
+ * ktls_caps_get() - ktls_caps_get_sized() with this header's struct size.
+ * Return: as ktls_caps_get_sized().
+ */
 static inline int ktls_caps_get(struct ktls_caps *ret_caps)
 {
 	return ktls_caps_get_sized(ret_caps, sizeof(*ret_caps));
 }
 
-/** ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2. */
+/**
+ * ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2.
+ * Return: as ktls_caps_get_sized().
+ */
 static inline int ktls_probe(struct ktls_caps *ret_caps)
 {
 	return ktls_caps_get(ret_caps);
@@ -236,17 +242,24 @@ int ktls_config_add_cert_mem(struct ktls_config *config, const void *cert, size_
  */
 int ktls_config_set_ca_mem(struct ktls_config *config, const void *ca, size_t ca_len);
 
-/** ktls_config_set_system_trust() - trust the system store (the default). */
+/**
+ * ktls_config_set_system_trust() - trust the system store (the default).
+ * Return: 0, -EINVAL, -EBUSY, -ENOENT (no system store could be loaded).
+ */
 int ktls_config_set_system_trust(struct ktls_config *config);
 
 /**
  * ktls_config_set_verify() - client: verify the server's certificate chain
  * and, when @check_hostname, its name against ktls_conn_set_server_name().
  * Defaults to true, true.  Turning verification off is for tests only.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_verify(struct ktls_config *config, bool verify_chain, bool check_hostname);
 
-/** ktls_config_set_client_auth() - server: ask for client certificates. */
+/**
+ * ktls_config_set_client_auth() - server: ask for client certificates.
+ * Return: 0, -EINVAL (an unknown mode), -EBUSY.
+ */
 int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_auth mode);
 
 /*
@@ -334,12 +347,16 @@ int ktls_config_set_versions(struct ktls_config *config, int min_version, int ma
  */
 int ktls_config_set_priority(struct ktls_config *config, const char *priority);
 
-/** ktls_config_set_offload() - offload policy for the directions in @dirs. */
+/**
+ * ktls_config_set_offload() - offload policy for the directions in @dirs.
+ * Return: 0, -EINVAL (no direction, or an unknown policy), -EBUSY.
+ */
 int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs, enum ktls_offload policy);
 
 /**
  * ktls_config_set_handshake_timeout() - bound a blocking handshake.
  * @ms: 0 for no limit.  The default is 30000.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms);
 
@@ -436,7 +453,11 @@ int ktls_config_set_resumption(struct ktls_config *config, unsigned int mechanis
  */
 int ktls_config_set_ticket_key(struct ktls_config *config, const void *key, size_t len);
 
-/** ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key. */
+/**
+ * ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key.
+ * Return: 0, -EINVAL (@len is not KTLS_TICKET_KEY_SIZE), -EIO (the random
+ *         generator failed).
+ */
 int ktls_ticket_key_generate(void *buf, size_t len);
 
 /**
@@ -518,7 +539,7 @@ void ktls_conn_free(struct ktls_conn *conn);
  */
 const char *ktls_conn_error(const struct ktls_conn *conn);
 
-/** ktls_conn_fd() - the socket. */
+/** ktls_conn_fd() - the socket.  Return: the fd, or -EINVAL for NULL. */
 int ktls_conn_fd(const struct ktls_conn *conn);
 
 /**
@@ -578,6 +599,7 @@ int ktls_conn_handshake(struct ktls_conn *conn);
  * ktls_conn_wants() - after -EAGAIN from the handshake: which readiness to
  * wait for.  After the handshake: KTLS_WANT_WRITE while a record is queued
  * (see ktls_conn_flush()), else 0.
+ * Return: KTLS_WANT_READ, KTLS_WANT_WRITE or 0.
  */
 int ktls_conn_wants(const struct ktls_conn *conn);
 
@@ -741,7 +763,10 @@ struct ktls_info {
 int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
 			     size_t info_size);
 
-/** ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size. */
+/**
+ * ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size.
+ * Return: as ktls_conn_get_info_sized().
+ */
 static inline int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info)
 {
 	return ktls_conn_get_info_sized(conn, ret_info, sizeof(*ret_info));
@@ -890,7 +915,10 @@ struct ktls_sock {
 int ktls_sock_list_sized(unsigned int flags, size_t sock_size, struct ktls_sock **ret_socks,
 			 size_t *ret_count, char *errbuf, size_t errlen);
 
-/** ktls_sock_list() - ktls_sock_list_sized() with this header's struct size. */
+/**
+ * ktls_sock_list() - ktls_sock_list_sized() with this header's struct size.
+ * Return: as ktls_sock_list_sized().
+ */
 static inline int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks,
 				 size_t *ret_count, char *errbuf, size_t errlen)
 {
@@ -965,7 +993,10 @@ struct ktls_stats_delta {
 int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats_size, char *errbuf,
 			  size_t errlen);
 
-/** ktls_stats_read() - ktls_stats_read_sized() with this header's struct size. */
+/**
+ * ktls_stats_read() - ktls_stats_read_sized() with this header's struct size.
+ * Return: as ktls_stats_read_sized().
+ */
 static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen)
 {
 	return ktls_stats_read_sized(ret_stats, sizeof(*ret_stats), errbuf, errlen);
@@ -981,7 +1012,10 @@ static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, si
 int ktls_stats_parse_sized(const char *text, size_t len, struct ktls_stats *ret_stats,
 			   size_t stats_size, char *errbuf, size_t errlen);
 
-/** ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size. */
+/**
+ * ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size.
+ * Return: as ktls_stats_parse_sized().
+ */
 static inline int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats,
 				   char *errbuf, size_t errlen)
 {
@@ -999,7 +1033,10 @@ int ktls_stats_delta_sized(const struct ktls_stats *before, const struct ktls_st
 			   size_t stats_size, struct ktls_stats_delta *ret_delta,
 			   size_t delta_size);
 
-/** ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes. */
+/**
+ * ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes.
+ * Return: as ktls_stats_delta_sized().
+ */
 static inline int ktls_stats_delta(const struct ktls_stats *before,
 				   const struct ktls_stats *after,
 				   struct ktls_stats_delta *ret_delta)
@@ -1053,7 +1090,10 @@ struct ktls_nic {
 int ktls_nic_get_sized(const char *ifname, struct ktls_nic *ret_nic, size_t nic_size,
 		       char *errbuf, size_t errlen);
 
-/** ktls_nic_get() - ktls_nic_get_sized() with this header's struct size. */
+/**
+ * ktls_nic_get() - ktls_nic_get_sized() with this header's struct size.
+ * Return: as ktls_nic_get_sized().
+ */
 static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf,
 			       size_t errlen)
 {
@@ -1069,7 +1109,10 @@ static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, cha
 int ktls_nic_list_sized(size_t nic_size, struct ktls_nic **ret_nics, size_t *ret_count,
 			char *errbuf, size_t errlen);
 
-/** ktls_nic_list() - ktls_nic_list_sized() with this header's struct size. */
+/**
+ * ktls_nic_list() - ktls_nic_list_sized() with this header's struct size.
+ * Return: as ktls_nic_list_sized().
+ */
 static inline int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf,
 				size_t errlen)
 {
@@ -1358,7 +1401,10 @@ int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms, ktl
  */
 int ktls_conn_ring_cancel(struct ktls_conn *conn);
 
-/** ktls_conn_ring_busy() - operations of @conn in flight (0..2). */
+/**
+ * ktls_conn_ring_busy() - how many operations of @conn are in flight.
+ * Return: 0, 1 or 2 (0 for NULL).
+ */
 int ktls_conn_ring_busy(const struct ktls_conn *conn);
 
 #ifdef __cplusplus
