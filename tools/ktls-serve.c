@@ -14,7 +14,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <linux/openat2.h>
 #include <netdb.h>
@@ -39,15 +38,16 @@
 struct serve_opts {
 	const char *root;
 	const char *bind;
-	int port;
+	uint16_t port;
 	const char *cert, *key, *ca;
-	const char *psk;
+	struct tool_psk psk;    /* key_len 0: none; wiped once in the config */
 	const char *ticket_key; /* file with the shared session-ticket key */
 	enum ktls_offload offload;
 	int threads;
 	int max_conns;
 	unsigned int handshake_ms, idle_ms, header_ms, send_ms;
 	bool quiet;
+	bool json; /* the access log as JSON lines */
 };
 
 struct server {
@@ -149,7 +149,14 @@ static void serve_log_request(struct sconn *c, size_t body, const char *via)
 		return;
 	http_date_format(time(NULL), date, sizeof(date));
 	pthread_mutex_lock(&srv->log_lock);
-	printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body, via);
+	if (srv->o.json) {
+		printf("{\"peer\": \"%s\", \"date\": \"%s\", \"request\": ", c->peer, date);
+		json_string(stdout, c->log_req);
+		printf(", \"status\": %d, \"bytes\": %zu, \"via\": \"%s\"}\n", c->status, body, via);
+	} else {
+		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body,
+		       via);
+	}
 	fflush(stdout);
 	pthread_mutex_unlock(&srv->log_lock);
 }
@@ -609,7 +616,7 @@ static int serve_listen(const struct serve_opts *o)
 	char port[8];
 	int fd, one = 1, ret;
 
-	snprintf(port, sizeof(port), "%d", o->port);
+	snprintf(port, sizeof(port), "%u", o->port);
 	ret = getaddrinfo(o->bind, port, &hints, &ai);
 	if (ret != 0) {
 		fprintf(stderr, "ktls serve: bind address %s: %s\n", o->bind, gai_strerror(ret));
@@ -620,7 +627,7 @@ static int serve_listen(const struct serve_opts *o)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
 		ret = -errno;
-		fprintf(stderr, "ktls serve: listening on %s port %d: %s\n", o->bind, o->port,
+		fprintf(stderr, "ktls serve: listening on %s port %u: %s\n", o->bind, o->port,
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -683,7 +690,7 @@ static int serve_config(struct server *srv, char *tmpdir)
 	ret = ktls_config_new(KTLS_ROLE_SERVER, &srv->config);
 	if (ret < 0)
 		return ret;
-	if (cert == NULL && o->psk == NULL) {
+	if (cert == NULL && o->psk.key_len == 0) {
 		if (mkdtemp(tmpdir) == NULL)
 			return -errno;
 		srv->made_cert = true;
@@ -704,22 +711,9 @@ static int serve_config(struct server *srv, char *tmpdir)
 	    ((ret = ktls_config_set_ca_file(srv->config, o->ca)) < 0 ||
 	     (ret = ktls_config_set_client_auth(srv->config, KTLS_CLIENT_AUTH_REQUIRE)) < 0))
 		goto fail;
-	if (o->psk != NULL) {
-		const char *colon = strchr(o->psk, ':');
-		unsigned char k[64];
-		size_t n = 0;
-		char id[256];
-
-		if (colon == NULL || (size_t)(colon - o->psk) >= sizeof(id)) {
-			fprintf(stderr, "ktls serve: --psk IDENTITY:HEXKEY\n");
-			return -EINVAL;
-		}
-		snprintf(id, sizeof(id), "%.*s", (int)(colon - o->psk), o->psk);
-		for (const char *h = colon + 1; h[0] && h[1] && n < sizeof(k); h += 2)
-			if (sscanf(h, "%2hhx", &k[n++]) != 1)
-				n = sizeof(k) + 1;
-		ret = ktls_config_add_psk(srv->config, id, k, n <= sizeof(k) ? n : 0);
-		explicit_bzero(k, sizeof(k));
+	if (o->psk.key_len > 0) {
+		ret = ktls_config_add_psk(srv->config, o->psk.identity, o->psk.key, o->psk.key_len);
+		tool_psk_wipe(&o->psk);
 		if (ret < 0)
 			goto fail;
 	}
@@ -752,43 +746,38 @@ fail:
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ktls serve [options]\n\n"
+		"Usage: ktls serve [options] [DIR]\n\n"
 		"HTTPS/1.1 static file server on libktls's io_uring engine (GET, HEAD, ranges,\n"
 		"keep-alive).  Files are sent by kernel TLS splice when the kernel holds the key.\n\n"
-		"  -r, --root DIR            directory to serve (default: .)\n"
-		"  -p, --port PORT           TCP port (default: 8443)\n"
+		"  DIR, -r, --root DIR       directory to serve (default: .)\n"
+		"  -p, --port PORT           TCP port, 1 to 65535 (default: 8443)\n"
 		"  -b, --bind ADDR           address to listen on (default: 0.0.0.0)\n"
 		"      --cert FILE           certificate chain (PEM); without one a self-signed\n"
 		"      --key FILE            certificate for localhost is made at start\n"
 		"      --ca FILE             require client certificates issued by these CAs\n"
-		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK\n"
+		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK (16 to 64 key bytes;\n"
+		"                            the identity ends at the last ':')\n"
+		"      --psk-file FILE       the same from FILE, one line (keeps the key out of ps)\n"
 		"      --ticket-key FILE     session-ticket key (64 bytes) shared with other\n"
 		"                            servers, so they resume each other's sessions\n"
 		"      --offload MODE        auto (default), require, off\n"
-		"  -t, --threads N           threads, each with its own ring and listener (1)\n"
-		"      --max-conns N         connections per thread (10000)\n"
+		"  -t, --threads N           threads, each with its own ring and listener (1..256;\n"
+		"                            default 1)\n"
+		"      --max-conns N         connections per thread (default 10000)\n"
 		"      --handshake-timeout S handshake limit (10)\n"
 		"      --idle-timeout S      keep-alive connection without a request (30)\n"
 		"      --header-timeout S    limit for a request head once it began (10)\n"
 		"      --send-timeout S      a response that makes no progress (30)\n"
+		"  -j, --json                the access log as JSON, one object per line\n"
 		"  -q, --quiet               no access log\n\n"
-		"Access log on stdout, one line per request: peer [date] \"request\" status\n"
-		"bytes via=kernel-splice|userspace|none.  SIGINT/SIGTERM: stop accepting, close\n"
-		"connections with close_notify.  SIGUSR1: print connections and heap use.\n");
+		"Seconds may have a fraction (0.5).  Access log on stdout, one line per request:\n"
+		"peer [date] \"request\" status bytes via=kernel-splice|userspace|none.\n"
+		"SIGINT/SIGTERM: stop accepting, close connections with close_notify.\n"
+		"SIGUSR1: print connections and heap use.\n");
 }
 
-static int serve_seconds(const char *s, unsigned int *ret_ms)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*end != '\0' || v < 0 || v > 86400)
-		return -1;
-	*ret_ms = (unsigned int)(v * 1000);
-	return 0;
-}
-
-int cmd_serve(int argc, char **argv)
+/* Returns 0, -1 after --help or --version, or the usage error's exit status. */
+static int serve_parse_args(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, 'r' },
@@ -798,6 +787,7 @@ int cmd_serve(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "ca", required_argument, NULL, 'A' },
 		{ "psk", required_argument, NULL, 'P' },
+		{ "psk-file", required_argument, NULL, 'F' },
 		{ "ticket-key", required_argument, NULL, 'T' },
 		{ "offload", required_argument, NULL, 'O' },
 		{ "threads", required_argument, NULL, 't' },
@@ -806,10 +796,99 @@ int cmd_serve(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "header-timeout", required_argument, NULL, 'R' },
 		{ "send-timeout", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *root = NULL;
+	char err[300];
+	int opt;
+
+	while ((opt = tool_getopt(argc, argv, "serve", "r:p:b:t:jqh", options)) != -1) {
+		unsigned int *ms = NULL;
+		const char *name = NULL;
+		uint64_t v;
+
+		switch (opt) {
+		case 'r':
+			if (root != NULL)
+				return tool_usage_error("serve", "one root directory");
+			root = optarg;
+			break;
+		case 'p':
+			if (tool_parse_port(optarg, &o->port, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--port: %s", err);
+			break;
+		case 'b': o->bind = optarg; break;
+		case 'C': o->cert = optarg; break;
+		case 'K': o->key = optarg; break;
+		case 'A': o->ca = optarg; break;
+		case 'P': {
+			int r;
+
+			if (o->psk.key_len > 0)
+				return tool_usage_error("serve", "one --psk or --psk-file");
+			r = tool_parse_psk(optarg, strlen(optarg), &o->psk, err, sizeof(err));
+			explicit_bzero(optarg, strlen(optarg)); /* out of ps(1) */
+			if (r < 0)
+				return tool_usage_error("serve", "--psk: %s", err);
+			break;
+		}
+		case 'F':
+			if (o->psk.key_len > 0)
+				return tool_usage_error("serve", "one --psk or --psk-file");
+			if (tool_read_psk_file(optarg, &o->psk, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--psk-file: %s", err);
+			break;
+		case 'T': o->ticket_key = optarg; break;
+		case 'O':
+			if (tool_parse_offload(optarg, &o->offload, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--offload: %s", err);
+			break;
+		case 't':
+			if (tool_parse_uint(optarg, 1, 256, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--threads: %s", err);
+			o->threads = (int)v;
+			break;
+		case 'M':
+			if (tool_parse_uint(optarg, 1, 1000000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--max-conns: %s", err);
+			o->max_conns = (int)v;
+			break;
+		case 'H': ms = &o->handshake_ms; name = "--handshake-timeout"; break;
+		case 'I': ms = &o->idle_ms; name = "--idle-timeout"; break;
+		case 'R': ms = &o->header_ms; name = "--header-timeout"; break;
+		case 'S': ms = &o->send_ms; name = "--send-timeout"; break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': serve_usage(stdout); return -1;
+		case TOOL_OPT_VERSION: tool_print_version(); return -1;
+		default: return TOOL_EXIT_USAGE;
+		}
+		/* 0 would mean "no limit" to the engine: the smallest is 1 ms. */
+		if (ms != NULL) {
+			if (tool_parse_seconds(optarg, 1, 86400000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "%s: %s", name, err);
+			*ms = (unsigned int)v;
+		}
+	}
+	/* The root as the last argument too, as other static file servers take it. */
+	if (optind < argc) {
+		if (root != NULL)
+			return tool_usage_error("serve", "one root directory: '%s' and '%s'", root,
+						argv[optind]);
+		root = argv[optind++];
+	}
+	if (optind < argc)
+		return tool_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (root != NULL)
+		o->root = root;
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
 	struct server srv = {
 		.o = { .root = ".", .bind = "0.0.0.0", .port = 8443, .offload = KTLS_OFFLOAD_AUTO,
 		       .threads = 1, .max_conns = 10000, .handshake_ms = 10000, .idle_ms = 30000,
@@ -820,52 +899,14 @@ int cmd_serve(int argc, char **argv)
 	char tmpdir[] = "/tmp/ktls-serve.XXXXXX";
 	struct worker *workers = NULL;
 	struct sigaction sa;
-	int opt, ret = 1, started = 0;
+	int ret, started = 0;
 
-	while ((opt = getopt_long(argc, argv, "r:p:b:t:qh", options, NULL)) != -1) {
-		unsigned int *ms = NULL;
-
-		switch (opt) {
-		case 'r': srv.o.root = optarg; break;
-		case 'p': srv.o.port = atoi(optarg); break;
-		case 'b': srv.o.bind = optarg; break;
-		case 'C': srv.o.cert = optarg; break;
-		case 'K': srv.o.key = optarg; break;
-		case 'A': srv.o.ca = optarg; break;
-		case 'P': srv.o.psk = optarg; break;
-		case 'T': srv.o.ticket_key = optarg; break;
-		case 'O':
-			if (strcmp(optarg, "auto") == 0)
-				srv.o.offload = KTLS_OFFLOAD_AUTO;
-			else if (strcmp(optarg, "require") == 0)
-				srv.o.offload = KTLS_OFFLOAD_REQUIRE;
-			else if (strcmp(optarg, "off") == 0)
-				srv.o.offload = KTLS_OFFLOAD_OFF;
-			else {
-				fprintf(stderr, "ktls serve: --offload auto|require|off\n");
-				return 2;
-			}
-			break;
-		case 't': srv.o.threads = atoi(optarg); break;
-		case 'M': srv.o.max_conns = atoi(optarg); break;
-		case 'H': ms = &srv.o.handshake_ms; break;
-		case 'I': ms = &srv.o.idle_ms; break;
-		case 'R': ms = &srv.o.header_ms; break;
-		case 'S': ms = &srv.o.send_ms; break;
-		case 'q': srv.o.quiet = true; break;
-		case 'h': serve_usage(stdout); return 0;
-		default: serve_usage(stderr); return 2;
-		}
-		if (ms != NULL && serve_seconds(optarg, ms) < 0) {
-			fprintf(stderr, "ktls serve: %s: a number of seconds\n", optarg);
-			return 2;
-		}
+	ret = serve_parse_args(argc, argv, &srv.o);
+	if (ret != 0) {
+		tool_psk_wipe(&srv.o.psk);
+		return ret == -1 ? 0 : ret;
 	}
-	if (optind < argc || srv.o.threads < 1 || srv.o.threads > 256 || srv.o.max_conns < 1 ||
-	    srv.o.port < 0 || srv.o.port > 65535) {
-		serve_usage(stderr);
-		return 2;
-	}
+	ret = 1;
 	srv.root_fd = open(srv.o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (srv.root_fd < 0) {
 		fprintf(stderr, "ktls serve: root %s: %s\n", srv.o.root, strerror(errno));
@@ -917,10 +958,9 @@ int cmd_serve(int argc, char **argv)
 		}
 		started++;
 	}
-	fprintf(stderr, "ktls serve: https://%s:%d/ serving %s, %d thread%s, offload %s%s\n",
+	fprintf(stderr, "ktls serve: https://%s:%u/ serving %s, %d thread%s, offload %s%s\n",
 		srv.o.bind, srv.o.port, srv.o.root, srv.o.threads, srv.o.threads > 1 ? "s" : "",
-		srv.o.offload == KTLS_OFFLOAD_OFF ? "off"
-		: srv.o.offload == KTLS_OFFLOAD_REQUIRE ? "require" : "auto",
+		tool_offload_name(srv.o.offload),
 		ktls_ring_zerocopy_send() == 1 ? ", zero-copy sends" : "");
 	ret = 0;
 stop:

@@ -369,16 +369,19 @@ case_client_cert() { # needs a server with --ca "$pki/ca.pem": client certificat
 	fi
 }
 
-case_psk() { # needs a server with --psk ktls-test:00112233445566778899aabbccddeeff, no --cert
+# case_psk [IDENTITY [WHAT]]: needs a server with --psk (or --psk-file)
+# IDENTITY:00112233445566778899aabbccddeeff (IDENTITY ktls-test by default), no --cert
+case_psk() {
+	local id=${1:-ktls-test} what=${2:---psk}
 	(printf 'GET /index.html HTTP/1.1\nHost: localhost\nConnection: close\n\n'; sleep 3) |
-		timeout 15 gnutls-cli --pskusername ktls-test \
+		timeout 15 gnutls-cli --pskusername "$id" \
 			--pskkey 00112233445566778899aabbccddeeff \
 			--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK" -p "$port" localhost \
 			> "$work/psk.out" 2>&1
 	if grep -q "^HTTP/1.1 200 OK" "$work/psk.out" && grep -q "<p>hello</p>" "$work/psk.out"; then
-		ok "--psk: a TLS 1.3 PSK client (gnutls-cli) is served"
+		ok "$what: a TLS 1.3 PSK client (gnutls-cli, identity $id) is served"
 	else
-		not_ok "PSK" "$work/psk.out" "$srv_err"
+		not_ok "PSK $what, identity $id" "$work/psk.out" "$srv_err"
 	fi
 }
 
