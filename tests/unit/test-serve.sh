@@ -56,11 +56,16 @@ case_keepalive
 case_pipeline
 case_tls12
 case_errors
+case_http10_keepalive
+case_log_escape
+case_fifo
 case_coalesce
 case_vanish
 case_handshake_timeout
 case_slowloris
 case_sigterm
+case_drain
+case_static_rsa
 next_port
 case_selfsigned
 many_get=$(dirname "$coalesce")/many-get

@@ -244,7 +244,8 @@ static void test_psk_file(void)
 	psk_file("plain", "a:b:00112233445566778899aabbccddeeff", 0, "a:b");
 	psk_file("newline", "nqn:x:00112233445566778899aabbccddeeff\n", 0, "nqn:x");
 	psk_file("crlf", "id:00112233445566778899aabbccddeeff\r\n", 0, "id");
-	psk_file("two-lines", "id:00112233445566778899aabbccddeeff\nid2:00112233445566778899aabbccddeeff\n",
+	psk_file("two-lines",
+		 "id:00112233445566778899aabbccddeeff\nid2:00112233445566778899aabbccddeeff\n",
 		 -EINVAL, "expected one line");
 	psk_file("blank-line", "id:00112233445566778899aabbccddeeff\n\n", -EINVAL,
 		 "expected one line");
