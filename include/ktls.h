@@ -343,6 +343,9 @@ int ktls_config_set_versions(struct ktls_config *config, int min_version, int ma
  * ktls_config_set_priority() - replace the cipher/version choice with a
  * GnuTLS priority string (see gnutls_priority_init(3)).  When set, it is
  * used as given: versions and offload-aware cipher ordering are not applied.
+ * A string that starts with ':' is appended to libktls's own instead, e.g.
+ * ":+RSA" for TLS 1.2's static RSA key exchange, which libktls leaves out
+ * (it has no forward secrecy), or ":-CHACHA20-POLY1305".
  * Return: 0, -EINVAL (the string is checked now), -ENOMEM.
  */
 int ktls_config_set_priority(struct ktls_config *config, const char *priority);

@@ -457,7 +457,9 @@ KTLS_EXPORT int ktls_config_set_priority(struct ktls_config *config, const char 
 		return ret;
 	if (priority == NULL)
 		return error_config(config, -EINVAL, "priority string is NULL");
-	ret = gnutls_priority_init2(&check, priority, &where, 0);
+	/* ":..." is appended to libktls's own: checked on top of GnuTLS's NORMAL. */
+	ret = gnutls_priority_init2(&check, priority[0] == ':' ? priority + 1 : priority, &where,
+				    priority[0] == ':' ? GNUTLS_PRIORITY_INIT_DEF_APPEND : 0);
 	if (ret < 0)
 		return error_config(config, -EINVAL, "bad GnuTLS priority string near \"%.40s\": %s",
 				    where != NULL ? where : priority, gnutls_strerror(ret));
@@ -570,6 +572,12 @@ static void config_build_priority(struct ktls_config *config, char *out, size_t 
 						":+AES-256-CCM:+AES-256-CBC:+AES-128-CBC");
 		}
 	}
+	/*
+	 * TLS 1.2's static RSA key exchange has no forward secrecy: whoever gets
+	 * the server's key later decrypts every recorded session.  Off unless
+	 * asked for (ktls_config_set_priority(config, ":+RSA")).
+	 */
+	len += (size_t)snprintf(out + len, size - len, ":-RSA");
 	/* Without certificates a server offers no certificate suite a TLS 1.2 client could pick. */
 	if (config_has_psk(config) && config->role == KTLS_ROLE_SERVER && config->n_certs == 0)
 		len += (size_t)snprintf(out + len, size - len, ":-KX-ALL:+ECDHE-PSK:+DHE-PSK");
@@ -686,11 +694,20 @@ int config_freeze(struct ktls_config *config, bool for_handshake)
 	if (ret < 0)
 		goto out;
 
-	if (config->priority_override != NULL)
+	if (config->priority_override != NULL && config->priority_override[0] != ':') {
 		snprintf(config->priority_text, sizeof(config->priority_text), "%s",
 			 config->priority_override);
-	else
+	} else {
 		config_build_priority(config, config->priority_text, sizeof(config->priority_text));
+		if (config->priority_override != NULL &&
+		    strlen(config->priority_text) + strlen(config->priority_override) >=
+			    sizeof(config->priority_text)) {
+			ret = error_config(config, -EINVAL, "priority string too long");
+			goto out;
+		}
+		if (config->priority_override != NULL)
+			strcat(config->priority_text, config->priority_override);
+	}
 	ret = gnutls_priority_init2(&config->priority, config->priority_text, &where, 0);
 	if (ret < 0) {
 		ret = error_config(config, -EINVAL, "priority \"%s\" rejected near \"%.40s\": %s",

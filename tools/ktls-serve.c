@@ -819,53 +819,11 @@ static void *serve_worker(void *arg)
 
 /* ---- set-up ------------------------------------------------------------- */
 
-static bool serve_cipher_offloadable(const struct ktls_caps *caps, enum ktls_cipher c)
-{
-	for (int v = 0; v < 2; v++) /* [0] TLS 1.2, [1] TLS 1.3 */
-		if (!(caps->tx_ciphers[v] & caps->rx_ciphers[v] & (1u << c)))
-			return false;
-	return true;
-}
-
-/*
- * The library's default priority (lib/config.c, config_build_priority(): the
- * ciphers the kernel takes first, only those with REQUIRE) without TLS 1.2's
- * static RSA key exchange, which has no forward secrecy: whoever gets the
- * server's key later can decrypt every recorded session.  The library offers
- * no way to take one key exchange out of its default, so the whole string is
- * built here, as it builds it.
- */
-static void serve_priority(const struct serve_opts *o, bool psk, char *out, size_t size)
-{
-	struct ktls_caps caps;
-	size_t len = (size_t)snprintf(out, size, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
-
-	if (o->offload != KTLS_OFFLOAD_OFF && ktls_probe(&caps) == 0 && caps.ulp_available) {
-		len += (size_t)snprintf(out + len, size - len, ":-CIPHER-ALL");
-		for (int pass = 0; pass < 2; pass++) {
-			if (pass == 1 && o->offload == KTLS_OFFLOAD_REQUIRE)
-				break;
-			for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
-				if (serve_cipher_offloadable(&caps, c) == (pass == 0))
-					len += (size_t)snprintf(out + len, size - len, ":+%s",
-								ktls_cipher_name(c));
-		}
-		if (o->offload != KTLS_OFFLOAD_REQUIRE)
-			len += (size_t)snprintf(out + len, size - len,
-						":+AES-256-CCM:+AES-256-CBC:+AES-128-CBC");
-	}
-	len += (size_t)snprintf(out + len, size - len, ":-RSA");
-	if (psk)
-		len += (size_t)snprintf(out + len, size - len, ":+ECDHE-PSK:+DHE-PSK");
-	snprintf(out + len, size - len, ":%%SERVER_PRECEDENCE");
-}
-
 static int serve_config(struct server *srv, char *tmpdir)
 {
 	struct serve_opts *o = &srv->o;
 	const char *cert = o->cert, *key = o->key;
 	char cert_path[512], key_path[512], fp[128];
-	bool psk = o->psk.key_len > 0; /* the key is wiped once the config has it */
 	int ret;
 
 	ret = ktls_config_new(KTLS_ROLE_SERVER, &srv->config);
@@ -918,14 +876,9 @@ static int serve_config(struct server *srv, char *tmpdir)
 	if ((ret = ktls_config_set_alpn(srv->config, "http/1.1")) < 0 ||
 	    (ret = ktls_config_set_offload(srv->config, KTLS_DIR_BOTH, o->offload)) < 0)
 		goto fail;
-	if (!o->allow_static_rsa) {
-		char prio[512];
-
-		serve_priority(o, psk, prio, sizeof(prio));
-		ret = ktls_config_set_priority(srv->config, prio);
-		if (ret < 0)
-			goto fail;
-	}
+	/* The library leaves static RSA (no forward secrecy) out unless asked. */
+	if (o->allow_static_rsa && (ret = ktls_config_set_priority(srv->config, ":+RSA")) < 0)
+		goto fail;
 	return 0;
 fail:
 	fprintf(stderr, "ktls serve: %s\n", ktls_config_error(srv->config));
