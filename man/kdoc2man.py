@@ -529,6 +529,11 @@ def page(hdr, decl, version, known):
     for m in re.finditer(r'\b(ktls_\w+)\(\)', text):
         if m.group(1) in known and m.group(1) != decl.name and m.group(1) not in see:
             see.append(m.group(1))
+    # ktls_ring_accept and ktls_ring_accept_stop, ktls_nic_list and _free...
+    for other in sorted(known):
+        if other != decl.name and other not in see and \
+                (other.startswith(decl.name + '_') or decl.name.startswith(other + '_')):
+            see.append(other)
     refs = ['.BR \\%%%s (3)' % n for n in sorted(see)]
     for m in re.finditer(r'\b((?:gnutls|io_uring|poll|epoll|send|recv|sendfile|splice)\w*)\((\d)\)',
                          text):
