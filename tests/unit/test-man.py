@@ -3,7 +3,8 @@
 """The man pages, as `ninja install` puts them (TAP).
 
 Installs into a scratch DESTDIR, then checks that
-  - every symbol the installed libktls.so exports has a page in man3, found
+  - every symbol the installed libktls.so exports, and every call the
+    headers declare (static inline ones included), has a page in man3, found
     by `man 3 NAME` through MANPATH, with NAME, SYNOPSIS (the header's
     prototype and its #include), DESCRIPTION and SEE ALSO;
   - every function returning int or ssize_t has a RETURN VALUE section;
@@ -111,20 +112,30 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
                        if len(f) == 3 and f[1] == 'T'})
     check(len(exported) > 50, '%d functions exported by the installed library' % len(exported))
 
-    # Return types and prototypes, read from the headers here (not by the generator).
-    protos, rettype, header_of = {}, {}, {}
+    # Return types and prototypes, read from the headers here (not by the
+    # generator); a static inline call's page shows it as a prototype.
+    protos, rettype, header_of, inline = {}, {}, {}, set()
     for h in ('ktls.h', 'ktls-gnutls.h'):
         text = open(os.path.join(srcdir, 'include', h), encoding='utf-8').read()
-        for m in re.finditer(r'^([a-z][\w ]*?[ *])(ktls_\w+)\(([^;]*)\);', text, re.M):
-            protos[m.group(2)] = re.sub(r'\s+', ' ', m.group(0))
-            rettype[m.group(2)] = m.group(1).strip()
-            header_of[m.group(2)] = h
+        for m in re.finditer(r'^(static inline )?([a-z][\w ]*?[ *])(ktls_\w+)\(([^;{]*?)\)\s*(;|\n\{)',
+                             text, re.M):
+            name = m.group(3)
+            protos[name] = re.sub(r'\s+', ' ', '%s%s(%s);' % (m.group(2), name, m.group(4)))
+            rettype[name] = m.group(2).strip()
+            header_of[name] = h
+            if m.group(1):
+                inline.add(name)
+    check(len(protos) > 50, '%d calls declared in the headers, %d of them static inline'
+          % (len(protos), len(inline)))
 
     env = dict(os.environ, LC_ALL='C.UTF-8', MANWIDTH='300', MANPATH=mandir, MANOPT='')
     have_man = shutil.which('man') is not None
     have_groff = shutil.which('groff') is not None
 
-    for name in exported:
+    undeclared = [f for f in exported if f not in protos]
+    check(not undeclared, 'every exported function is declared in the headers',
+          diag=' '.join(undeclared))
+    for name in sorted(set(exported) | set(protos)):
         page = os.path.join(mandir, 'man3', name + '.3')
         if not os.path.exists(page):
             check(False, '%s: no page %s' % (name, os.path.relpath(page, dest)))
@@ -160,8 +171,9 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
 
     stray = sorted(set(os.path.basename(p)[:-2] for p in glob.glob(os.path.join(mandir, 'man3',
                                                                                  '*.3')))
-                   - set(exported) - {'libktls'})
-    check(not stray, 'no page for a function the library does not export', diag=' '.join(stray))
+                   - set(exported) - set(protos) - {'libktls'})
+    check(not stray, 'no page for a function neither exported nor in the headers',
+          diag=' '.join(stray))
 
     if have_man:
         p = subprocess.run(['man', '-w', '3', 'ktls_conn_handshake'], env=env, capture_output=True,
@@ -179,7 +191,7 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
     # libktls(3): the overview lists every function and renders cleanly.
     page = os.path.join(mandir, 'man3', 'libktls.3')
     src = open(page, encoding='utf-8').read() if os.path.exists(page) else ''
-    unlisted = [f for f in exported if not re.search(r'^\.BR \\%%%s \(3\)' % f, src, re.M)]
+    unlisted = [f for f in sorted(set(exported) | set(protos)) if not re.search(r'^\.BR \\%%%s \(3\)' % f, src, re.M)]
     check(src and not unlisted, 'libktls(3) lists every function', diag=' '.join(unlisted))
     check('@' not in re.sub(r'^\.\\".*$', '', src, flags=re.M).replace('\\fI', ''),
           'libktls(3): every template marker was filled in')
