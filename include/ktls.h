@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,13 +137,19 @@ struct ktls_caps {
  */
 int ktls_caps_get_sized(struct ktls_caps *ret_caps, size_t caps_size);
 
-/** ktls_caps_get() - ktls_caps_get_sized() with this header's struct size. */
+/**
+ * ktls_caps_get() - ktls_caps_get_sized() with this header's struct size.
+ * Return: as ktls_caps_get_sized().
+ */
 static inline int ktls_caps_get(struct ktls_caps *ret_caps)
 {
 	return ktls_caps_get_sized(ret_caps, sizeof(*ret_caps));
 }
 
-/** ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2. */
+/**
+ * ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2.
+ * Return: as ktls_caps_get_sized().
+ */
 static inline int ktls_probe(struct ktls_caps *ret_caps)
 {
 	return ktls_caps_get(ret_caps);
@@ -214,18 +221,70 @@ int ktls_config_add_cert_file(struct ktls_config *config, const char *cert_pem_p
  */
 int ktls_config_set_ca_file(struct ktls_config *config, const char *ca_pem_path);
 
-/** ktls_config_set_system_trust() - trust the system store (the default). */
+/**
+ * ktls_config_add_cert_mem() - ktls_config_add_cert_file() from memory, for
+ * keys that never touch a file (a secrets store, a keyring).
+ * @cert, @cert_len: the certificate chain: PEM (leaf first) or one DER
+ *                   certificate.
+ * @key, @key_len: its private key: PEM or DER.
+ *
+ * Both are parsed now and not kept; the caller wipes its copy of the key.
+ * Return: 0, -EINVAL, -EBADMSG (does not parse, or the key is not the
+ *         certificate's), -ENOMEM, -EBUSY.
+ */
+int ktls_config_add_cert_mem(struct ktls_config *config, const void *cert, size_t cert_len,
+			     const void *key, size_t key_len);
+
+/**
+ * ktls_config_set_ca_mem() - ktls_config_set_ca_file() from memory: PEM with
+ * any number of certificates, or one DER certificate.
+ * Return: 0, -EINVAL, -EBADMSG, -ENOMEM, -EBUSY.
+ */
+int ktls_config_set_ca_mem(struct ktls_config *config, const void *ca, size_t ca_len);
+
+/**
+ * ktls_config_set_system_trust() - trust the system store (the default).
+ * Return: 0, -EINVAL, -EBUSY, -ENOENT (no system store could be loaded).
+ */
 int ktls_config_set_system_trust(struct ktls_config *config);
 
 /**
  * ktls_config_set_verify() - client: verify the server's certificate chain
  * and, when @check_hostname, its name against ktls_conn_set_server_name().
  * Defaults to true, true.  Turning verification off is for tests only.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_verify(struct ktls_config *config, bool verify_chain, bool check_hostname);
 
-/** ktls_config_set_client_auth() - server: ask for client certificates. */
+/**
+ * ktls_config_set_client_auth() - server: ask for client certificates.
+ * Return: 0, -EINVAL (an unknown mode), -EBUSY.
+ */
 int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_auth mode);
+
+/*
+ * The application's say on the peer's certificate, called during the
+ * handshake once the peer has sent its chain, after libktls's own checks:
+ * a client's (chain and name, ktls_config_set_verify()), a server's of a
+ * client certificate (ktls_config_set_client_auth()).
+ * @verdict: 0 when those checks passed or are off; -EACCES when they failed,
+ *           with the reason in ktls_conn_error(@conn).
+ * The chain can be read with ktls_conn_get_peer_cert(), _san() and
+ * _fingerprint() from inside the callback.
+ * Return: 0 accepts the certificate, even after a failed verdict (pinning,
+ * a private CA scheme: the application then decides alone); a negative
+ * errno rejects it: the handshake fails with -EACCES and the peer gets
+ * bad_certificate.
+ */
+typedef int (*ktls_verify_fn)(struct ktls_conn *conn, int verdict, void *userdata);
+
+/**
+ * ktls_config_set_verify_callback() - call @fn for every peer certificate
+ * chain (see ktls_verify_fn); NULL removes it.
+ * Return: 0, -EINVAL, -EBUSY.
+ */
+int ktls_config_set_verify_callback(struct ktls_config *config, ktls_verify_fn fn,
+				    void *userdata);
 
 /**
  * ktls_config_add_psk() - add a TLS 1.3 external pre-shared key.
@@ -238,6 +297,33 @@ int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_aut
  */
 int ktls_config_add_psk(struct ktls_config *config, const char *identity, const void *key,
 			size_t key_len);
+
+/* The largest external PSK, in bytes (the smallest is 16). */
+#define KTLS_PSK_KEY_MAX 64
+
+/*
+ * Server: the key for a PSK identity that a client offers and the config's
+ * own list (ktls_config_add_psk()) does not have: for many hosts with keys
+ * in a keyring or a database, as NVMe/TCP targets have.
+ * @identity, @identity_len: as the client sent it; not NUL-terminated, and
+ *                           possibly binary.
+ * @ret_key: room for KTLS_PSK_KEY_MAX bytes; libktls wipes it after use.
+ * Called from the handshake, in the thread that drives it.
+ * Return: the key's length (16..KTLS_PSK_KEY_MAX), or -ENOENT for an unknown
+ * identity (the handshake fails with -EACCES and the client gets
+ * unknown_psk_identity) or another negative errno.
+ */
+typedef int (*ktls_psk_lookup_fn)(struct ktls_conn *conn, const void *identity,
+				  size_t identity_len, unsigned char *ret_key, void *userdata);
+
+/**
+ * ktls_config_set_psk_lookup() - server: ask @fn for the keys of identities
+ * not added with ktls_config_add_psk().  A server with a lookup needs no
+ * certificate; its key exchange is (EC)DHE-PSK.
+ * Return: 0, -EINVAL (a client config), -EBUSY.
+ */
+int ktls_config_set_psk_lookup(struct ktls_config *config, ktls_psk_lookup_fn fn,
+			       void *userdata);
 
 /**
  * ktls_config_set_alpn() - ALPN protocols, in preference order.
@@ -257,16 +343,23 @@ int ktls_config_set_versions(struct ktls_config *config, int min_version, int ma
  * ktls_config_set_priority() - replace the cipher/version choice with a
  * GnuTLS priority string (see gnutls_priority_init(3)).  When set, it is
  * used as given: versions and offload-aware cipher ordering are not applied.
+ * A string that starts with ':' is appended to libktls's own instead, e.g.
+ * ":+RSA" for TLS 1.2's static RSA key exchange, which libktls leaves out
+ * (it has no forward secrecy), or ":-CHACHA20-POLY1305".
  * Return: 0, -EINVAL (the string is checked now), -ENOMEM.
  */
 int ktls_config_set_priority(struct ktls_config *config, const char *priority);
 
-/** ktls_config_set_offload() - offload policy for the directions in @dirs. */
+/**
+ * ktls_config_set_offload() - offload policy for the directions in @dirs.
+ * Return: 0, -EINVAL (no direction, or an unknown policy), -EBUSY.
+ */
 int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs, enum ktls_offload policy);
 
 /**
  * ktls_config_set_handshake_timeout() - bound a blocking handshake.
  * @ms: 0 for no limit.  The default is 30000.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms);
 
@@ -363,7 +456,11 @@ int ktls_config_set_resumption(struct ktls_config *config, unsigned int mechanis
  */
 int ktls_config_set_ticket_key(struct ktls_config *config, const void *key, size_t len);
 
-/** ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key. */
+/**
+ * ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key.
+ * Return: 0, -EINVAL (@len is not KTLS_TICKET_KEY_SIZE), -EIO (the random
+ *         generator failed).
+ */
 int ktls_ticket_key_generate(void *buf, size_t len);
 
 /**
@@ -445,7 +542,7 @@ void ktls_conn_free(struct ktls_conn *conn);
  */
 const char *ktls_conn_error(const struct ktls_conn *conn);
 
-/** ktls_conn_fd() - the socket. */
+/** ktls_conn_fd() - the socket.  Return: the fd, or -EINVAL for NULL. */
 int ktls_conn_fd(const struct ktls_conn *conn);
 
 /**
@@ -454,6 +551,18 @@ int ktls_conn_fd(const struct ktls_conn *conn);
  * Return: 0, -EINVAL, -ENOMEM.
  */
 int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name);
+
+/**
+ * ktls_conn_set_psk() - client: this connection's external PSK, in place of
+ * the config's (one key per target, as an NVMe/TCP host has).  Before the
+ * handshake.  The key exchange is (EC)DHE-PSK, and no certificate is
+ * checked.
+ * @identity: NUL-terminated, at most 255 bytes.
+ * @key, @key_len: 16..KTLS_PSK_KEY_MAX bytes; copied, and wiped on free.
+ * Return: 0, -EINVAL (a server, a handshake begun, a bad size), -ENOMEM.
+ */
+int ktls_conn_set_psk(struct ktls_conn *conn, const char *identity, const void *key,
+		      size_t key_len);
 
 /**
  * ktls_conn_handshake() - run (or continue) the handshake, then move the
@@ -493,6 +602,7 @@ int ktls_conn_handshake(struct ktls_conn *conn);
  * ktls_conn_wants() - after -EAGAIN from the handshake: which readiness to
  * wait for.  After the handshake: KTLS_WANT_WRITE while a record is queued
  * (see ktls_conn_flush()), else 0.
+ * Return: KTLS_WANT_READ, KTLS_WANT_WRITE or 0.
  */
 int ktls_conn_wants(const struct ktls_conn *conn);
 
@@ -514,6 +624,24 @@ int ktls_conn_wants(const struct ktls_conn *conn);
  *         -EINVAL (no handshake yet).
  */
 ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len);
+
+/* Flags for ktls_conn_sendv() and ktls_conn_ring_sendv(). */
+#define KTLS_SEND_MORE 0x1u /* more follows at once: let it share the last record */
+
+/**
+ * ktls_conn_sendv() - send the buffers of @iov, in order, as one stream (a
+ * gather send): a header and its payload share records.
+ * @iovcnt: 0..IOV_MAX.
+ * @flags: 0 or KTLS_SEND_MORE: more data follows at once, so the last
+ *         record stays open for it (MSG_MORE with kernel TX; libktls holds
+ *         back at most one record's plaintext otherwise).  The next send or
+ *         sendfile continues the record; ktls_conn_flush(), a receive and
+ *         ktls_conn_shutdown() send it as it is.
+ * Return: as ktls_conn_send(); the count covers @iov's bytes only, held
+ *         ones included.
+ */
+ssize_t ktls_conn_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			unsigned int flags);
 
 /**
  * ktls_conn_flush() - write out a record still queued in the library.
@@ -638,11 +766,82 @@ struct ktls_info {
 int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
 			     size_t info_size);
 
-/** ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size. */
+/**
+ * ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size.
+ * Return: as ktls_conn_get_info_sized().
+ */
 static inline int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info)
 {
 	return ktls_conn_get_info_sized(conn, ret_info, sizeof(*ret_info));
 }
+
+/* ------------------------------------------------------------------------ */
+/* The peer's certificate, and keys exported from the session                */
+
+/*
+ * These work once the handshake is done, and inside the verify callback
+ * (ktls_config_set_verify_callback()) while it runs.
+ */
+
+/**
+ * ktls_conn_get_peer_cert() - one certificate of the chain the peer sent,
+ * in DER.
+ * @index: 0 is the peer's own certificate, then its chain as sent.
+ * @ret_der, @ret_len: libktls's copy, valid until ktls_conn_free().
+ * Return: 0; -ENOENT (nothing there: no certificate was sent, a PSK
+ *         handshake, or @index past the chain); -EINVAL.
+ */
+int ktls_conn_get_peer_cert(const struct ktls_conn *conn, unsigned int index,
+			    const void **ret_der, size_t *ret_len);
+
+/* Kinds of subject alternative name. */
+enum ktls_san_type {
+	KTLS_SAN_DNS = 1,   /* dNSName: "host.example" */
+	KTLS_SAN_IP = 2,    /* iPAddress, as text: "192.0.2.1", "2001:db8::1" */
+	KTLS_SAN_URI = 3,   /* uniformResourceIdentifier, e.g. a SPIFFE ID */
+	KTLS_SAN_EMAIL = 4, /* rfc822Name */
+};
+
+/**
+ * ktls_conn_get_peer_san() - the @index-th subject alternative name of the
+ * peer's certificate that is of a kind above (others are skipped).
+ * @ret_type: its kind.
+ * @buf, @size: the name, NUL-terminated.
+ * Return: the name's length; -ENOENT (no more names, or no certificate);
+ *         -ENOSPC (@size must be larger than the length: @buf holds ""),
+ *         -EBADMSG (the certificate does not parse); -EINVAL.
+ */
+int ktls_conn_get_peer_san(const struct ktls_conn *conn, unsigned int index,
+			   enum ktls_san_type *ret_type, char *buf, size_t size);
+
+/* SHA-256 */
+#define KTLS_FINGERPRINT_SIZE 32
+
+/**
+ * ktls_conn_get_peer_fingerprint() - the SHA-256 of the peer's certificate
+ * (DER), as `openssl x509 -fingerprint -sha256` and `ktls serve` print it.
+ * Return: 0; -ENOENT (no certificate); -EINVAL.
+ */
+int ktls_conn_get_peer_fingerprint(const struct ktls_conn *conn,
+				   unsigned char ret_sha256[KTLS_FINGERPRINT_SIZE]);
+
+/**
+ * ktls_conn_export_keying_material() - bytes derived from the session's
+ * secrets (RFC 8446 section 7.5; RFC 5705 for TLS 1.2): both ends get the
+ * same for the same label and context, and no one else can.  For binding
+ * an application protocol to this TLS session.  Works wherever the record
+ * keys went.
+ * @label: e.g. "EXPERIMENTAL-my-protocol" (RFC 5705 section 4 registers them).
+ * @context, @context_len: the context; a length of 0 means none (GnuTLS
+ *                         does not tell RFC 5705's absent and empty contexts
+ *                         apart).
+ * @out, @out_len: filled.
+ * Return: 0; -EINVAL (before the handshake, bad arguments); -EPROTO (GnuTLS
+ *         refused).
+ */
+int ktls_conn_export_keying_material(const struct ktls_conn *conn, const char *label,
+				     const void *context, size_t context_len, void *out,
+				     size_t out_len);
 
 /* ------------------------------------------------------------------------ */
 /* Every kTLS socket on the machine (sock_diag)                              */
@@ -719,7 +918,10 @@ struct ktls_sock {
 int ktls_sock_list_sized(unsigned int flags, size_t sock_size, struct ktls_sock **ret_socks,
 			 size_t *ret_count, char *errbuf, size_t errlen);
 
-/** ktls_sock_list() - ktls_sock_list_sized() with this header's struct size. */
+/**
+ * ktls_sock_list() - ktls_sock_list_sized() with this header's struct size.
+ * Return: as ktls_sock_list_sized().
+ */
 static inline int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks,
 				 size_t *ret_count, char *errbuf, size_t errlen)
 {
@@ -794,7 +996,10 @@ struct ktls_stats_delta {
 int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats_size, char *errbuf,
 			  size_t errlen);
 
-/** ktls_stats_read() - ktls_stats_read_sized() with this header's struct size. */
+/**
+ * ktls_stats_read() - ktls_stats_read_sized() with this header's struct size.
+ * Return: as ktls_stats_read_sized().
+ */
 static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen)
 {
 	return ktls_stats_read_sized(ret_stats, sizeof(*ret_stats), errbuf, errlen);
@@ -810,7 +1015,10 @@ static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, si
 int ktls_stats_parse_sized(const char *text, size_t len, struct ktls_stats *ret_stats,
 			   size_t stats_size, char *errbuf, size_t errlen);
 
-/** ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size. */
+/**
+ * ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size.
+ * Return: as ktls_stats_parse_sized().
+ */
 static inline int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats,
 				   char *errbuf, size_t errlen)
 {
@@ -828,7 +1036,10 @@ int ktls_stats_delta_sized(const struct ktls_stats *before, const struct ktls_st
 			   size_t stats_size, struct ktls_stats_delta *ret_delta,
 			   size_t delta_size);
 
-/** ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes. */
+/**
+ * ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes.
+ * Return: as ktls_stats_delta_sized().
+ */
 static inline int ktls_stats_delta(const struct ktls_stats *before,
 				   const struct ktls_stats *after,
 				   struct ktls_stats_delta *ret_delta)
@@ -882,7 +1093,10 @@ struct ktls_nic {
 int ktls_nic_get_sized(const char *ifname, struct ktls_nic *ret_nic, size_t nic_size,
 		       char *errbuf, size_t errlen);
 
-/** ktls_nic_get() - ktls_nic_get_sized() with this header's struct size. */
+/**
+ * ktls_nic_get() - ktls_nic_get_sized() with this header's struct size.
+ * Return: as ktls_nic_get_sized().
+ */
 static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf,
 			       size_t errlen)
 {
@@ -898,7 +1112,10 @@ static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, cha
 int ktls_nic_list_sized(size_t nic_size, struct ktls_nic **ret_nics, size_t *ret_count,
 			char *errbuf, size_t errlen);
 
-/** ktls_nic_list() - ktls_nic_list_sized() with this header's struct size. */
+/**
+ * ktls_nic_list() - ktls_nic_list_sized() with this header's struct size.
+ * Return: as ktls_nic_list_sized().
+ */
 static inline int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf,
 				size_t errlen)
 {
@@ -1125,6 +1342,20 @@ int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
 			unsigned int timeout_ms, ktls_ring_cb cb, void *userdata);
 
 /**
+ * ktls_conn_ring_sendv() - ktls_conn_ring_send() of several buffers, in
+ * order (IORING_OP_SENDMSG with kernel TX), with ktls_conn_sendv()'s flags.
+ * The iovec array is copied; the buffers are libktls's until the callback.
+ * With KTLS_SEND_MORE the last record stays open for the next ring send or
+ * sendfile; one without the flag (an empty one will do) or
+ * ktls_conn_ring_shutdown() ends it.
+ * Result: the bytes of @iov, or the errors of ktls_conn_ring_send().
+ * Return: 0 when started, -EINVAL, -EBUSY, -ENOMEM, -EPIPE.
+ */
+int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			 unsigned int flags, unsigned int timeout_ms, ktls_ring_cb cb,
+			 void *userdata);
+
+/**
  * ktls_conn_ring_sendfile() - send @count bytes of @file_fd from @offset.
  * With kernel TX: splice file -> pipe -> socket (io_uring has no sendfile;
  * no byte enters userspace).  Otherwise read, GnuTLS encrypt, send, in
@@ -1173,7 +1404,10 @@ int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms, ktl
  */
 int ktls_conn_ring_cancel(struct ktls_conn *conn);
 
-/** ktls_conn_ring_busy() - operations of @conn in flight (0..2). */
+/**
+ * ktls_conn_ring_busy() - how many operations of @conn are in flight.
+ * Return: 0, 1 or 2 (0 for NULL).
+ */
 int ktls_conn_ring_busy(const struct ktls_conn *conn);
 
 #ifdef __cplusplus

@@ -186,9 +186,11 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 	}
 	proto_free(conn);
 	rxbuf_free(conn);
+	txbuf_sent(conn);
 	if (conn->session != NULL)
 		gnutls_deinit(conn->session);
 	free(conn->hs.server_name);
+	handshake_psk_free(conn);
 	config_release(conn->config);
 	free(conn);
 }
@@ -309,6 +311,9 @@ static void conn_peer_identity(const struct ktls_conn *conn, struct ktls_info *i
 		    gnutls_psk_server_get_username2(s, &id) == 0)
 			conn_copy(info->peer_identity, sizeof(info->peer_identity), id.data,
 				  id.size);
+		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->hs.psk_identity != NULL)
+			conn_copy(info->peer_identity, sizeof(info->peer_identity),
+				  conn->hs.psk_identity, strlen(conn->hs.psk_identity));
 		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->config->n_psks > 0)
 			conn_copy(info->peer_identity, sizeof(info->peer_identity),
 				  conn->config->psks[0].identity,
@@ -376,5 +381,24 @@ KTLS_EXPORT int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct kt
 	info.key_updates_sent = conn->pr.tx_updates;
 	info.key_updates_received = conn->pr.rx_updates;
 	abi_copy_out(ret_info, info_size, &info, sizeof(info));
+	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_export_keying_material(const struct ktls_conn *conn, const char *label,
+						 const void *context, size_t context_len,
+						 void *out, size_t out_len)
+{
+	int ret;
+
+	if (conn == NULL || label == NULL || out == NULL || out_len == 0 ||
+	    (context == NULL && context_len > 0) || conn->hs.state != HANDSHAKE_DONE)
+		return -EINVAL;
+	/* GnuTLS keeps the exporter secret after the record keys went to the kernel. */
+	ret = gnutls_prf_rfc5705(conn->session, strlen(label), label,
+				 context != NULL ? context_len : 0, context, out_len, out);
+	if (ret < 0) {
+		explicit_bzero(out, out_len);
+		return -EPROTO;
+	}
 	return 0;
 }

@@ -13,6 +13,7 @@
  *   trace.c                        the handshake trace callback
  *   transport.c                    GnuTLS's transport: the fd, or memory
  *   rxbuf.c                        plaintext held for the application
+ *   txbuf.c                        plaintext held back for a record (KTLS_SEND_MORE)
  *   config.c resume.c              configuration; resumption
  *   rekey.c                        AEAD usage limits: when a key must change
  *   switch.c                       the switch policy: which key goes where
@@ -31,6 +32,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <gnutls/gnutls.h>
@@ -106,6 +108,11 @@ int session_cache_walk(struct session_cache *cache,
 
 /* ---- config.c ---------------------------------------------------------- */
 
+/* External PSKs (RFC 8446 section 4.2.11): identity and key sizes we take. */
+#define PSK_IDENTITY_MAX 255
+#define PSK_KEY_MIN 16
+#define PSK_KEY_MAX KTLS_PSK_KEY_MAX
+
 struct config_psk {
 	char *identity;
 	unsigned char *key;
@@ -158,6 +165,10 @@ struct ktls_config {
 	char *session_file;
 	ktls_handshake_trace_fn trace_fn;
 	void *trace_userdata;
+	ktls_verify_fn verify_fn;
+	void *verify_userdata;
+	ktls_psk_lookup_fn psk_lookup_fn;
+	void *psk_lookup_userdata;
 
 };
 
@@ -170,6 +181,11 @@ void config_release(struct ktls_config *config);
  * certificate or PSK, a client's trust store), which adoption does not.
  */
 int config_freeze(struct ktls_config *config, bool for_handshake);
+/* PSKs of its own, or (a server) a lookup for them. */
+static inline bool config_has_psk(const struct ktls_config *config)
+{
+	return config->n_psks > 0 || config->psk_lookup_fn != NULL;
+}
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
 
@@ -381,6 +397,37 @@ size_t transport_max_payload(struct ktls_conn *conn);
 int transport_push_errno(const struct ktls_conn *conn);
 /* Bytes read from the peer that GnuTLS has not pulled yet (the engine's memory). */
 size_t transport_buffered(const struct ktls_conn *conn);
+
+/* ---- txbuf.c ----------------------------------------------------------- */
+
+/* Written by txbuf.c only. */
+struct conn_txbuf {
+	unsigned char *buf; /* RECORD_MAX_PLAINTEXT, while something is held */
+	size_t len;
+};
+
+/* Where a gather send stands in the caller's buffers. */
+struct txbuf_cursor {
+	const struct iovec *iov;
+	int iovcnt;
+	int at;       /* the buffer being read */
+	size_t off;   /* ... from here */
+	size_t taken; /* bytes of the caller's taken so far */
+};
+
+void txbuf_cursor_init(struct txbuf_cursor *c, const struct iovec *iov, int iovcnt);
+bool txbuf_cursor_done(const struct txbuf_cursor *c);
+/* Bytes held back from an earlier KTLS_SEND_MORE send. */
+size_t txbuf_held(const struct ktls_conn *conn);
+/*
+ * Up to @max bytes of the next record into @out: what is held first, then
+ * the caller's buffers (the cursor advances).  Returns the bytes written.
+ */
+size_t txbuf_fill(struct ktls_conn *conn, unsigned char *out, size_t max, struct txbuf_cursor *c);
+/* The held bytes went out in the record just sent: drop (and wipe) them. */
+void txbuf_sent(struct ktls_conn *conn);
+/* Hold @len bytes (a record's start, @out of txbuf_fill()) for the next send. */
+int txbuf_hold(struct ktls_conn *conn, const unsigned char *data, size_t len);
 
 /* ---- rxbuf.c ----------------------------------------------------------- */
 
@@ -604,7 +651,10 @@ struct conn_handshake {
 	int wants;                     /* KTLS_WANT_* after -EAGAIN */
 	char *server_name;
 	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
-	unsigned int client_cert_status; /* why config_verify_optional() refused */
+	unsigned int verify_status;    /* why the peer's certificate failed verification */
+	bool verify_rejected;          /* the application's verify callback refused it */
+	gnutls_psk_client_credentials_t psk; /* a client's own PSK (ktls_conn_set_psk) */
+	char *psk_identity;
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
 };
 
@@ -629,7 +679,10 @@ bool handshake_name_is_address(const char *name);
 void handshake_note_wants(struct ktls_conn *conn, int wants);
 /* From config.c's GnuTLS callbacks: what the handshake's failure message needs. */
 void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, size_t len);
-void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status);
+/* A PSK handshake: the config's PSKs, or the connection's own. */
+bool handshake_uses_psk(const struct ktls_conn *conn);
+/* ktls_conn_free(): the connection's own PSK credentials. */
+void handshake_psk_free(struct ktls_conn *conn);
 
 /* ---- ring-conn.c (the engine's part; lib/ring.h has the rest) ------------ */
 
@@ -650,8 +703,10 @@ struct ktls_conn {
 	struct conn_switch sw;    /* switch.c */
 	struct conn_proto pr;     /* proto.c */
 	struct conn_rxbuf rxb;    /* rxbuf.c */
+	struct conn_txbuf txb;    /* txbuf.c */
 	struct conn_resume rs;    /* resume.c */
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
+	bool tx_more;             /* record.c, ring-tx.c: the kernel's TX record left open (MSG_MORE) */
 	struct ring_conn *ring;   /* ring-conn.c */
 
 	char error[ERROR_TEXT_MAX]; /* error.c: the last failed call's sentence */

@@ -120,6 +120,13 @@ struct ring_op {
 	/* send */
 	const unsigned char *buf;
 	size_t len, done;
+	struct iovec *iov;     /* the caller's buffers: iov_one, or a copy of several */
+	struct iovec iov_one;
+	int iovcnt, iov_at;    /* kernel TX: the next buffer SENDMSG starts at */
+	struct msghdr umsg;
+	struct txbuf_cursor cur; /* TX in GnuTLS: how far records were gathered */
+	bool send_more;        /* KTLS_SEND_MORE */
+	bool flush_held;       /* a send without it ends what an earlier one left open */
 	/* sendfile */
 	int file_fd;
 	off_t offset;

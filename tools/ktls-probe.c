@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ktls probe: the kernel's kTLS capability table. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,7 +55,7 @@ int cmd_probe(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ktls_caps caps;
@@ -64,7 +63,7 @@ int cmd_probe(int argc, char **argv)
 	bool json = false;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "jh", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "probe", "jh", options)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = true;
@@ -72,12 +71,17 @@ int cmd_probe(int argc, char **argv)
 		case 'h':
 			printf("Usage: ktls probe [--json]\n\n"
 			       "Tries kernel TLS on loopback sockets and prints what this kernel can\n"
-			       "offload, per cipher, version and direction.\n");
+			       "offload, per cipher, version and direction.\n\n"
+			       "  -j, --json    JSON instead of a table\n");
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
+	if (optind < argc)
+		return tool_usage_error("probe", "unexpected argument '%s'", argv[optind]);
 	ret = ktls_probe(&caps);
 	if (ret < 0) {
 		fprintf(stderr, "ktls probe: %s\n", strerror(-ret));

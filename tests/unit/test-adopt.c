@@ -335,6 +335,19 @@ static void test_adopt(int version, enum ktls_role adopter_role)
 	if (n < 0)
 		tap_diag("  %s: %s", unit_errno_name((int)n), ktls_conn_error(conn));
 
+	/* Keying material exported by libktls is what the plain GnuTLS peer derives (RFC 5705). */
+	{
+		unsigned char ours[32], theirs[32];
+
+		tap_check(ktls_conn_export_keying_material(conn, "EXPERIMENTAL-adopt", "ctx", 3, ours,
+							   sizeof(ours)) == 0 &&
+				  gnutls_prf_rfc5705(peer, strlen("EXPERIMENTAL-adopt"),
+						     "EXPERIMENTAL-adopt", 3, "ctx", sizeof(theirs),
+						     (char *)theirs) == 0 &&
+				  memcmp(ours, theirs, sizeof(ours)) == 0,
+			  "%s: exported keying material equals the GnuTLS peer's", label);
+	}
+
 	/* Our side speaks; the plain peer reads it. */
 	n = unit_send_all(conn, msg, strlen(msg), TIMEOUT_MS);
 	tap_check(n == (ssize_t)strlen(msg), "%s: ktls_conn_send after adoption", label);

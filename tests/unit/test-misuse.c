@@ -159,37 +159,11 @@ static void test_peer_gone(enum ktls_offload offload, bool use_sendfile)
 
 /* ---- the ring ----------------------------------------------------------------- */
 
-struct result {
-	bool done;
-	ssize_t value;
-};
-
-static void on_done(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata)
-{
-	struct result *r = userdata;
-
-	(void)conn;
-	(void)data;
-	r->done = true;
-	r->value = value;
-}
-
-static bool run_until(struct ktls_ring *ring, struct result *a, struct result *b)
-{
-	for (int i = 0; i < TIMEOUT_MS / 10; i++) {
-		if (a->done && (b == NULL || b->done))
-			return true;
-		if (ktls_ring_run(ring, 10) < 0 && errno != EINTR)
-			break;
-	}
-	return a->done && (b == NULL || b->done);
-}
-
 static bool ring_pair(struct ktls_ring *ring, enum ktls_offload offload, struct ktls_conn **ret_c,
 		      struct ktls_conn **ret_s, int *ret_sfd)
 {
 	struct ktls_config *cc = client_config(offload), *sc = server_config(offload);
-	struct result rc = { 0 }, rs = { 0 };
+	struct unit_ring_result rc = { 0 }, rs = { 0 };
 	int cfd, sfd;
 
 	if (unit_tcp_pair(&cfd, &sfd, true) < 0)
@@ -203,9 +177,9 @@ static bool ring_pair(struct ktls_ring *ring, enum ktls_offload offload, struct 
 	ktls_config_unref(sc);
 	if (ret_sfd != NULL)
 		*ret_sfd = sfd;
-	ktls_conn_ring_handshake(*ret_c, TIMEOUT_MS, on_done, &rc);
-	ktls_conn_ring_handshake(*ret_s, TIMEOUT_MS, on_done, &rs);
-	return run_until(ring, &rc, &rs) && rc.value == 0 && rs.value == 0;
+	ktls_conn_ring_handshake(*ret_c, TIMEOUT_MS, unit_ring_done, &rc);
+	ktls_conn_ring_handshake(*ret_s, TIMEOUT_MS, unit_ring_done, &rs);
+	return unit_ring_wait(ring, &rc, &rs, TIMEOUT_MS) && rc.value == 0 && rs.value == 0;
 }
 
 static void test_ring_peer_gone(enum ktls_offload offload, bool use_sendfile)
@@ -213,7 +187,7 @@ static void test_ring_peer_gone(enum ktls_offload offload, bool use_sendfile)
 	static unsigned char data[256 * 1024];
 	struct ktls_ring *ring;
 	struct ktls_conn *c, *s;
-	struct result r = { 0 };
+	struct unit_ring_result r = { 0 };
 	char label[96];
 	int sfd, file = -1;
 
@@ -231,10 +205,10 @@ static void test_ring_peer_gone(enum ktls_offload offload, bool use_sendfile)
 	for (int i = 0; i < 20 && (i == 0 || (r.done && r.value >= 0)); i++) {
 		r.done = false;
 		if (use_sendfile)
-			ktls_conn_ring_sendfile(c, file, 0, FILE_SIZE, TIMEOUT_MS, on_done, &r);
+			ktls_conn_ring_sendfile(c, file, 0, FILE_SIZE, TIMEOUT_MS, unit_ring_done, &r);
 		else
-			ktls_conn_ring_send(c, data, sizeof(data), TIMEOUT_MS, on_done, &r);
-		run_until(ring, &r, NULL);
+			ktls_conn_ring_send(c, data, sizeof(data), TIMEOUT_MS, unit_ring_done, &r);
+		unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
 	}
 	snprintf(label, sizeof(label), "ring %s after the peer reset, %s",
 		 use_sendfile ? "sendfile" : "send", mode_name(offload));
@@ -252,7 +226,7 @@ static void test_ring_freed_first(void)
 {
 	struct ktls_ring *ring;
 	struct ktls_conn *c, *s;
-	struct result r = { 0 };
+	struct unit_ring_result r = { 0 };
 	char buf[4];
 	int ret;
 
@@ -263,7 +237,7 @@ static void test_ring_freed_first(void)
 	if (!ring_pair(ring, KTLS_OFFLOAD_AUTO, &c, &s, NULL))
 		tap_bail("ring handshake: %s / %s", ktls_conn_error(c), ktls_conn_error(s));
 	/* A receive in flight (nothing will come), then the ring goes. */
-	ret = ktls_conn_ring_recv(c, 100, 0, on_done, &r);
+	ret = ktls_conn_ring_recv(c, 100, 0, unit_ring_done, &r);
 	ktls_ring_run(ring, 0);
 	tap_check(ret == 0 && ktls_conn_ring_busy(c) == 1, "a receive in flight on the ring");
 	ktls_ring_free(ring);
@@ -271,7 +245,7 @@ static void test_ring_freed_first(void)
 		  "ktls_ring_free(): attached connections detached, no callback (busy %d)",
 		  ktls_conn_ring_busy(c));
 	tap_check_err("a ring call after ktls_ring_free()",
-		      ktls_conn_ring_recv(c, 100, 0, on_done, &r), EINVAL, ktls_conn_error(c),
+		      ktls_conn_ring_recv(c, 100, 0, unit_ring_done, &r), EINVAL, ktls_conn_error(c),
 		      "ring was freed", NULL);
 	tap_check_err("the blocking calls still refuse it", ktls_conn_recv(c, buf, sizeof(buf)),
 		      EINVAL, ktls_conn_error(c), "io_uring", NULL);
@@ -293,7 +267,7 @@ static void test_ring_freed_first(void)
 			tap_bail("attach");
 		ktls_ring_free(ring);
 		tap_check_err("handshake on a connection whose ring was freed",
-			      ktls_conn_ring_handshake(c, 0, on_done, &r), EINVAL, ktls_conn_error(c),
+			      ktls_conn_ring_handshake(c, 0, unit_ring_done, &r), EINVAL, ktls_conn_error(c),
 			      "ring was freed", NULL);
 		ktls_conn_free(c);
 		close(sfd);
