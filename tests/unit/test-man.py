@@ -3,14 +3,22 @@
 """The man pages, as `ninja install` puts them (TAP).
 
 Installs into a scratch DESTDIR, then checks that
-  - every symbol the installed libktls.so exports, and every call the
-    headers declare (static inline ones included), has a page in man3, found
-    by `man 3 NAME` through MANPATH, with NAME, SYNOPSIS (the header's
-    prototype and its #include), DESCRIPTION and SEE ALSO;
+  - the installed libktls.so exports exactly the names of lib/libktls.sym's
+    global sections (LIBKTLS_0.1, LIBKTLS_0.2, ...);
+  - every one of those names, and every call the headers declare (static
+    inline ones included), has a page in man3, found by `man 3 NAME` through
+    MANPATH, with NAME, SYNOPSIS (the header's prototype and its #include),
+    DESCRIPTION and SEE ALSO.  The compat symbols of lib/compat-0.1.c are
+    exported only as a non-default version (NAME@LIBKTLS_0.1, for programs
+    linked against 0.1), so no new program can link to them and they need no
+    page as symbols; each has the same name as a static inline call of
+    ktls.h, though, so that call's page is what `man 3 NAME` finds, and the
+    test requires it;
   - every function returning int or ssize_t has a RETURN VALUE section;
   - every page renders with man(1) (or groff) without a warning;
-  - libktls(3) lists every function, and ktls(1) describes every subcommand
-    and every long option that `ktls CMD --help` prints.
+  - libktls(3) lists every function, and ktls(1) describes every subcommand,
+    `ktls help` and `--version`, every long option that `ktls CMD --help`
+    prints and every name in the option table of tools/ktls-CMD.c.
 
 usage: test-man.py MESON BUILDDIR SRCDIR NM KTLS
 """
@@ -22,29 +30,16 @@ import subprocess
 import sys
 import tempfile
 
-# Functions whose header comment has no "Return:" line yet.  Each is a TAP
-# TODO: reported while the page lacks the section, and an unexpected pass
-# (a failure) once include/ktls.h documents it, so that the entry is removed
-# together with the gap.
-MISSING_RETURN = {
-    'ktls_config_set_client_auth', 'ktls_config_set_handshake_timeout',
-    'ktls_config_set_offload', 'ktls_config_set_system_trust', 'ktls_config_set_verify',
-    'ktls_conn_fd', 'ktls_conn_ring_busy', 'ktls_conn_wants', 'ktls_ticket_key_generate',
-}
-
 n = 0
 failed = 0
 
 
-def check(ok, what, todo=None, diag=None):
+def check(ok, what, diag=None):
     global n, failed
     n += 1
-    line = '%s %d - %s' % ('ok' if ok else 'not ok', n, what)
-    if todo:
-        line += ' # TODO ' + todo
-    elif not ok:
+    if not ok:
         failed += 1
-    print(line, flush=True)
+    print('%s %d - %s' % ('ok' if ok else 'not ok', n, what), flush=True)
     if not ok and diag:
         for d in str(diag).rstrip().split('\n')[:20]:
             print('#   ' + d)
@@ -108,9 +103,29 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
 
     out = subprocess.run([nm, '-D', '--defined-only', libs[0]], capture_output=True,
                          text=True).stdout
-    exported = sorted({re.sub(r'@.*', '', f[2]) for f in (ln.split() for ln in out.split('\n'))
-                       if len(f) == 3 and f[1] == 'T'})
-    check(len(exported) > 50, '%d functions exported by the installed library' % len(exported))
+    # NAME@@VERSION is a name a program links to today; NAME@VERSION only, an
+    # old version kept for programs linked before (lib/compat-0.1.c).
+    syms = [f[2] for f in (ln.split() for ln in out.split('\n')) if len(f) == 3 and f[1] == 'T']
+    default = {re.sub(r'@.*', '', f) for f in syms if '@' not in f or '@@' in f}
+    compat = sorted({re.sub(r'@.*', '', f) for f in syms if '@' in f and '@@' not in f} - default)
+    exported = sorted(default)
+    check(len(exported) > 50, '%d functions exported by the installed library, and %d compat '
+          'symbols of an older version only (%s)' % (len(exported), len(compat), ' '.join(compat)))
+
+    # The version script's global names, section by section.
+    script = open(os.path.join(srcdir, 'lib', 'libktls.sym'), encoding='utf-8').read()
+    script = re.sub(r'/\*.*?\*/', '', script, flags=re.S)
+    listed, versions = set(), []
+    for m in re.finditer(r'(LIBKTLS_[\d.]+)\s*\{(.*?)\}', script, re.S):
+        versions.append(m.group(1))
+        body = m.group(2).split('local:')[0]
+        listed |= set(re.findall(r'\b(ktls_\w+)\s*;', body))
+    check(listed and listed == set(exported) | set(compat),
+          'the installed library exports the global names of lib/libktls.sym (%s), no more'
+          % ', '.join(versions),
+          diag='not exported: %s\nnot in the script: %s'
+          % (' '.join(sorted(listed - set(exported) - set(compat))),
+             ' '.join(sorted(set(exported) - listed))))
 
     # Return types and prototypes, read from the headers here (not by the
     # generator); a static inline call's page shows it as a prototype.
@@ -135,6 +150,11 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
     undeclared = [f for f in exported if f not in protos]
     check(not undeclared, 'every exported function is declared in the headers',
           diag=' '.join(undeclared))
+    # A compat symbol needs no page of its own (see above), but its name is
+    # the header's static inline call of the same name, so it gets that one.
+    check(set(compat) <= inline, 'every compat symbol (%d) is also a static inline call of '
+          'the headers, with its page' % len(compat),
+          diag=' '.join(sorted(set(compat) - inline)))
     for name in sorted(set(exported) | set(protos)):
         page = os.path.join(mandir, 'man3', name + '.3')
         if not os.path.exists(page):
@@ -153,9 +173,7 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
               diag='missing: %s\n%s' % (missing, src[:800]))
         if rettype.get(name) in ('int', 'ssize_t'):
             has = 'RETURN VALUE' in sec and sec['RETURN VALUE'].strip() != ''
-            check(has, '%s(3): RETURN VALUE (returns %s)' % (name, rettype[name]),
-                  todo='include/ktls.h has no Return: line for it'
-                  if name in MISSING_RETURN else None)
+            check(has, '%s(3): RETURN VALUE (returns %s)' % (name, rettype[name]))
         if have_man:
             # The prototype as the header writes it, in the rendered SYNOPSIS.
             ok, text = render(page, env)
@@ -199,7 +217,8 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
         ok, text = render(page, env)
         check(ok, 'libktls(3) renders without warnings', diag=text)
 
-    # ktls(1): every subcommand and long option of the tool.
+    # ktls(1): every subcommand and long option of the tool, as its --help
+    # prints them and as its option tables (tools/ktls-CMD.c) hold them.
     page = os.path.join(mandir, 'man1', 'ktls.1')
     src = open(page, encoding='utf-8').read() if os.path.exists(page) else ''
     check(bool(src), 'ktls(1) is installed')
@@ -207,10 +226,25 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
     top = subprocess.run([ktls, '--help'], capture_output=True, text=True).stdout
     cmds = re.findall(r'^  (\w+)\s', top, re.M)
     check(len(cmds) >= 7, 'ktls --help lists %d subcommands' % len(cmds), diag=top)
+    tool_h = open(os.path.join(srcdir, 'tools', 'tool.h'), encoding='utf-8').read()
+    common = re.search(r'#define TOOL_OPTIONS_COMMON(.*?)\n\n', tool_h, re.S)
+    common = set(re.findall(r'\{ "([a-z][a-z0-9-]*)"', common.group(1))) if common else set()
+    check({'help', 'version'} <= common, 'tools/tool.h: every subcommand takes %s'
+          % ' '.join('--' + o for o in sorted(common)))
+    absent = [w for w in ['ktls help', '--version'] if w not in plain]
+    check(re.search(r'^\.B help$', src, re.M) is not None and not absent,
+          'ktls(1) describes "ktls help [COMMAND]" and "ktls --version"', diag=' '.join(absent))
     for cmd in cmds:
         helptext = subprocess.run([ktls, cmd, '--help'], capture_output=True, text=True)
-        opts = sorted(set(re.findall(r'(--[a-z][a-z0-9-]*)', helptext.stdout + helptext.stderr))
-                      - {'--help'})
+        opts = set(re.findall(r'(--[a-z][a-z0-9-]*)', helptext.stdout + helptext.stderr))
+        c_file = os.path.join(srcdir, 'tools', 'ktls-%s.c' % cmd)
+        table = re.search(r'static const struct option options\[\] = \{(.*?)\n\t\};',
+                          open(c_file, encoding='utf-8').read() if os.path.exists(c_file) else '',
+                          re.S)
+        check(table is not None, 'tools/ktls-%s.c has an option table' % cmd)
+        if table:
+            opts |= {'--' + o for o in re.findall(r'\{ "([a-z][a-z0-9-]*)"', table.group(1))}
+        opts = sorted(opts - {'--' + o for o in common})
         absent = [o for o in opts if not re.search(re.escape(o) + r'(?![a-z0-9-])', plain)]
         check(re.search(r'^\.SS %s$' % cmd, src, re.M) is not None and not absent,
               'ktls(1) describes "ktls %s" and its options %s' % (cmd, ' '.join(opts)),
