@@ -87,6 +87,7 @@ fi
 case_sigterm
 case_drain
 case_static_rsa
+case_handshake_shape
 next_port
 case_selfsigned
 
