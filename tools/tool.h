@@ -21,6 +21,7 @@ int cmd_nic(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* ktls stat: which sockets to show (port -1, pid 0, cipher NULL: any). */
 struct stat_filter {

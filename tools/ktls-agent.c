@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ktls agent: the kernel's TLS handshake agent (in tlshd's place).
+ *
+ * Listens on the handshake netlink family, runs every handshake the kernel
+ * asks for (NFS client and server, NVMe/TCP) on one io_uring engine, gives
+ * the keys to the kernel and answers.  One log line per handshake on
+ * stderr (the journal under systemd).  SIGTERM/SIGINT: take no more, let
+ * the running ones end (10 s at most), print the counters, exit.  SIGUSR1:
+ * print the counters.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ktls-agent.h>
+
+#include "tool.h"
+
+/* How long a stopping agent waits for the handshakes it runs. */
+#define AGENT_DRAIN_MS 10000
+
+static volatile sig_atomic_t agent_signal;
+
+static void agent_on_signal(int sig)
+{
+	agent_signal = sig;
+}
+
+static void agent_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ktls agent [options]\n"
+		"\n"
+		"Answer the kernel's TLS handshake requests (NFS with xprtsec=tls/mtls,\n"
+		"NVMe/TCP) in tlshd's place, all on one io_uring engine.\n"
+		"\n"
+		"  -c, --config FILE  tlshd configuration (default /etc/tlshd/config, else\n"
+		"                     /etc/tlshd.conf; none: system trust, no certificates)\n"
+		"      --no-config    read no configuration file\n"
+		"  -d, --debug        log every step (and libktls's messages)\n"
+		"  -q, --quiet        log failures only\n"
+		"  -s, --stderr       accepted for tlshd's command line; the log is always stderr\n"
+		"      --probe        exit 0 if this kernel has the handshake family, 1 if not\n"
+		"  -h, --help\n");
+}
+
+static void agent_log_line(enum ktls_log_level level, const char *message, void *userdata)
+{
+	(void)userdata;
+	fprintf(stderr, "ktls-agent: %s%s\n", level <= KTLS_LOG_ERROR ? "error: " : "", message);
+}
+
+static void agent_print_stats(const struct ktls_agent *agent)
+{
+	struct ktls_agent_stats st;
+
+	if (ktls_agent_get_stats(agent, &st) < 0)
+		return;
+	fprintf(stderr,
+		"ktls-agent: %llu handshake%s: %llu ok, %llu failed, %u running; "
+		"%llu notification%s, %llu DONE refused\n",
+		(unsigned long long)st.accepted, st.accepted == 1 ? "" : "s",
+		(unsigned long long)st.succeeded, (unsigned long long)st.failed, st.in_flight,
+		(unsigned long long)st.notifications, st.notifications == 1 ? "" : "s",
+		(unsigned long long)st.done_errors);
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "no-config", no_argument, NULL, 'N' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "stderr", no_argument, NULL, 's' },
+		{ "probe", no_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum ktls_log_level level = KTLS_LOG_INFO;
+	const char *config = NULL;
+	bool no_config = false, probe = false;
+	struct ktls_agent *agent = NULL;
+	struct ktls_agent_stats st;
+	struct sigaction sa;
+	struct timespec t0, t;
+	char err[256];
+	int c, ret, status = 1;
+
+	while ((c = getopt_long(argc, argv, "c:dqsh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'N':
+			no_config = true;
+			break;
+		case 'd':
+			level = KTLS_LOG_DEBUG;
+			break;
+		case 'q':
+			level = KTLS_LOG_ERROR;
+			break;
+		case 's':
+			break;
+		case 'P':
+			probe = true;
+			break;
+		case 'h':
+			agent_usage(stdout);
+			return 0;
+		default:
+			agent_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		agent_usage(stderr);
+		return 2;
+	}
+	if (probe) {
+		ret = ktls_agent_probe(err, sizeof(err));
+		printf("%s\n", ret == 0 ? "handshake family: available" : err);
+		return ret == 0 ? 0 : 1;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = agent_on_signal; /* no SA_RESTART: the wait returns -EINTR */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = ktls_agent_new(NULL, &agent);
+	if (ret < 0) {
+		fprintf(stderr, "ktls agent: cannot create the engine: %s\n", strerror(-ret));
+		return 1;
+	}
+	ktls_agent_set_log(agent, agent_log_line, level, NULL);
+	if (!no_config) {
+		struct stat sb;
+
+		/* tlshd's default file is optional here: without it, system trust and no certificates. */
+		if (config != NULL || stat("/etc/tlshd/config", &sb) == 0 ||
+		    stat("/etc/tlshd.conf", &sb) == 0) {
+			ret = ktls_agent_load_conf(agent, config);
+			if (ret < 0)
+				goto out; /* the log has the reason */
+		}
+	}
+	ret = ktls_agent_start(agent);
+	if (ret < 0)
+		goto out;
+	while (agent_signal != SIGINT && agent_signal != SIGTERM) {
+		ret = ktls_agent_run(agent, -1);
+		if (agent_signal == SIGUSR1) {
+			agent_signal = 0;
+			agent_print_stats(agent);
+		}
+		if (ret < 0 && ret != -EINTR) {
+			fprintf(stderr, "ktls-agent: error: %s\n", strerror(-ret));
+			goto out;
+		}
+	}
+	ktls_agent_stop(agent);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ktls_agent_get_stats(agent, &st) == 0 && st.in_flight > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >
+		    AGENT_DRAIN_MS)
+			break;
+		ktls_agent_run(agent, 100);
+	}
+	status = 0;
+out:
+	if (agent != NULL)
+		agent_print_stats(agent);
+	ktls_agent_free(agent);
+	return status;
+}
