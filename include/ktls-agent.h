@@ -135,6 +135,15 @@ const char *ktls_agent_error(const struct ktls_agent *agent);
 int ktls_agent_set_log(struct ktls_agent *agent, ktls_log_fn fn, enum ktls_log_level max_level,
 		       void *userdata);
 
+/**
+ * ktls_agent_set_default_timeout() - the limit for a handshake whose
+ * request carries no timeout (the NFS client and server send none: they
+ * wait on their own and cancel).  The default is 40000 ms, GnuTLS's and
+ * tlshd's.  A timed-out handshake is answered with ETIMEDOUT.
+ * Return: 0 or -EINVAL (0 ms, or more than an hour).
+ */
+int ktls_agent_set_default_timeout(struct ktls_agent *agent, unsigned int ms);
+
 /** ktls_agent_set_done_callback() - see ktls_agent_done_fn.  Return: 0 or -EINVAL. */
 int ktls_agent_set_done_callback(struct ktls_agent *agent, ktls_agent_done_fn fn, void *userdata);
 
@@ -147,7 +156,8 @@ int ktls_agent_set_done_callback(struct ktls_agent *agent, ktls_agent_done_fn fn
  *   [debug]                loglevel, tls, nl  ([main] debug, tlsdebug, nl_debug too)
  * Keys the agent does not act on (x509.crl, x509.pq.*) are reported in the
  * log at ktls_agent_start(), never silently ignored.  Without a truststore
- * the system's is used.
+ * the system's is used.  A [debug] loglevel above 0 raises the log level
+ * set with ktls_agent_set_log() to KTLS_LOG_DEBUG.
  * @path: NULL for tlshd's default: /etc/tlshd/config, or /etc/tlshd.conf
  *        when that does not exist.
  *

@@ -59,6 +59,7 @@ struct ktls_agent {
 	int family;
 	int mcgrp;
 	bool started, stopped;
+	unsigned int default_timeout_ms;
 	struct agent_hs *handshakes;
 	struct ktls_agent_stats stats;
 };
@@ -126,6 +127,7 @@ KTLS_EXPORT int ktls_agent_new(struct ktls_ring *ring, struct ktls_agent **ret_a
 		return -ENOMEM;
 	agent->base.log_level = KTLS_LOG_INFO;
 	agent->family = -1;
+	agent->default_timeout_ms = AGENT_DEFAULT_TIMEOUT_MS;
 	if (ring != NULL) {
 		agent->ring = ring;
 	} else {
@@ -162,6 +164,14 @@ KTLS_EXPORT int ktls_agent_set_log(struct ktls_agent *agent, ktls_log_fn fn,
 	return 0;
 }
 
+KTLS_EXPORT int ktls_agent_set_default_timeout(struct ktls_agent *agent, unsigned int ms)
+{
+	if (agent == NULL || ms == 0 || ms > 3600000)
+		return -EINVAL;
+	agent->default_timeout_ms = ms;
+	return 0;
+}
+
 KTLS_EXPORT int ktls_agent_set_done_callback(struct ktls_agent *agent, ktls_agent_done_fn fn,
 					     void *userdata)
 {
@@ -192,6 +202,9 @@ KTLS_EXPORT int ktls_agent_load_conf(struct ktls_agent *agent, const char *path)
 	agent_conf_free(&agent->base.conf);
 	agent->base.conf = conf;
 	agent->base.conf_loaded = true;
+	/* tlshd's [debug] loglevel turns on its debug messages; here, ours. */
+	if (conf.debug > 0 && agent->base.log_level < KTLS_LOG_DEBUG)
+		agent->base.log_level = KTLS_LOG_DEBUG;
 	agent_log(&agent->base, KTLS_LOG_INFO, "configuration %s", path);
 	return 0;
 }
@@ -434,7 +447,7 @@ static void agent_hs_start(struct ktls_agent *agent, const struct agent_request 
 									: KTLS_ROLE_CLIENT;
 	hs->result.auth = req->auth_mode <= HANDSHAKE_AUTH_X509 ? (enum ktls_agent_auth)req->auth_mode
 								: KTLS_AGENT_AUTH_UNSPEC;
-	hs->result.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : AGENT_DEFAULT_TIMEOUT_MS;
+	hs->result.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : agent->default_timeout_ms;
 	snprintf(hs->result.peer_name, sizeof(hs->result.peer_name), "%s", req->peername);
 	agent_peer_text(req->fd, hs->result.peer, sizeof(hs->result.peer));
 	hs->next = agent->handshakes;
@@ -629,6 +642,7 @@ static int agent_arm_poll(struct ktls_agent *agent)
 
 KTLS_EXPORT int ktls_agent_start(struct ktls_agent *agent)
 {
+	struct ktls_caps caps;
 	char err[ERROR_TEXT_MAX] = "";
 	int ret;
 
@@ -639,6 +653,15 @@ KTLS_EXPORT int ktls_agent_start(struct ktls_agent *agent)
 	ret = ktls_agent_probe(err, sizeof(err));
 	if (ret < 0)
 		return agent_fail(&agent->base, ret, "%s", err);
+	/*
+	 * What this kernel can take, found now rather than in the first
+	 * handshake: without a TLS ULP every handshake would end in EOPNOTSUPP.
+	 */
+	ret = ktls_probe(&caps);
+	if (ret < 0 || !caps.ulp_available)
+		agent_log(&agent->base, KTLS_LOG_ERROR,
+			  "this kernel cannot take TLS keys (%s): every handshake will fail",
+			  ret < 0 ? strerror(-ret) : caps.summary);
 	ret = agent_creds_init(&agent->base);
 	if (ret < 0)
 		return ret;

@@ -44,6 +44,8 @@ static void agent_usage(FILE *out)
 		"  -c, --config FILE  tlshd configuration (default /etc/tlshd/config, else\n"
 		"                     /etc/tlshd.conf; none: system trust, no certificates)\n"
 		"      --no-config    read no configuration file\n"
+		"  -t, --timeout MS   limit for handshakes whose request gives none (NFS sends\n"
+		"                     none; default 40000)\n"
 		"  -d, --debug        log every step (and libktls's messages)\n"
 		"  -q, --quiet        log failures only\n"
 		"  -s, --stderr       accepted for tlshd's command line; the log is always stderr\n"
@@ -77,6 +79,7 @@ int cmd_agent(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-config", no_argument, NULL, 'N' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stderr", no_argument, NULL, 's' },
@@ -86,6 +89,8 @@ int cmd_agent(int argc, char **argv)
 	};
 	enum ktls_log_level level = KTLS_LOG_INFO;
 	const char *config = NULL;
+	unsigned long timeout_ms = 0;
+	char *end;
 	bool no_config = false, probe = false;
 	struct ktls_agent *agent = NULL;
 	struct ktls_agent_stats st;
@@ -94,13 +99,20 @@ int cmd_agent(int argc, char **argv)
 	char err[256];
 	int c, ret, status = 1;
 
-	while ((c = getopt_long(argc, argv, "c:dqsh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:t:dqsh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
 			break;
 		case 'N':
 			no_config = true;
+			break;
+		case 't':
+			timeout_ms = strtoul(optarg, &end, 10);
+			if (*end != '\0' || timeout_ms == 0 || timeout_ms > 3600000) {
+				fprintf(stderr, "ktls agent: --timeout wants 1..3600000 ms\n");
+				return 2;
+			}
 			break;
 		case 'd':
 			level = KTLS_LOG_DEBUG;
@@ -144,6 +156,8 @@ int cmd_agent(int argc, char **argv)
 		return 1;
 	}
 	ktls_agent_set_log(agent, agent_log_line, level, NULL);
+	if (timeout_ms > 0)
+		ktls_agent_set_default_timeout(agent, (unsigned int)timeout_ms);
 	if (!no_config) {
 		struct stat sb;
 
