@@ -332,6 +332,8 @@ int agent_conf_parse(const char *text, size_t len, struct agent_conf *ret, char 
 	struct agent_conf conf;
 	int err;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	if (text == NULL || ret == NULL)
 		return -EINVAL;
 	memset(&conf, 0, sizeof(conf));
@@ -374,6 +376,8 @@ int agent_conf_load(const char *path, struct agent_conf *ret, char *errbuf, size
 	ssize_t n;
 	int fd, err;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return error_buf(errbuf, errlen, -errno, "%s: %s", path, strerror(errno));

@@ -90,15 +90,21 @@ int agent_key_link(int32_t keyring, int32_t into)
 int32_t agent_keyring_find(const char *proc_keys, const char *name)
 {
 	const char *line = proc_keys;
-	size_t nlen = strlen(name);
+	size_t nlen;
 	char *end;
 	long long num;
 
+	/* A list item keeps the blanks around it (GLib's string lists do too). */
+	while (*name == ' ' || *name == '\t')
+		name++;
+	nlen = strlen(name);
+	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+		nlen--;
 	if (nlen == 0)
 		return -ENOENT;
 	errno = 0;
 	num = strtoll(name, &end, 0);
-	if (*end == '\0' && errno == 0)
+	if (end == name + nlen && errno == 0)
 		return num > 0 && num <= INT32_MAX ? (int32_t)num : -ENOENT;
 	/* "0c9e6561 I--Q---     2 perm 1f3f0000     0 65534 keyring   _uid.0: empty" */
 	while (line != NULL && *line != '\0') {

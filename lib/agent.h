@@ -85,7 +85,8 @@ struct agent_conf {
 /*
  * Parse tlshd's configuration (a GLib key file: [groups], key=value, '#'
  * comments, escapes \s \n \t \r \\ and lists split on ';').  A line that is
- * none of these is an error, as for GLib.  Pure: no I/O.
+ * none of these is an error, as for GLib.  Pure: no I/O.  @errbuf is set to
+ * "" on entry.
  * Return: 0, -EBADMSG (@errbuf names the line), -ENOMEM.
  */
 int agent_conf_parse(const char *text, size_t len, struct agent_conf *ret, char *errbuf,

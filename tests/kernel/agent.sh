@@ -420,7 +420,19 @@ nfs_umount "$mnt"
 check_fds "a mount after a restart"
 agent_stop
 
-# ---- 8. 64 mounts at once ------------------------------------------------------------
+# ---- 8. PSK handshakes with keys in a keyring (NVMe/TCP's kind) ----------------------
+# No kernel user of PSK here (this UML kernel has no nvme-tcp), so the agent's
+# credentials run both sides over loopback, with the keys in the kernel.
+"$KTLS_BUILD/tests/unit/test-agent-psk" >"$work/psk.tap" 2>&1
+if ! grep -q '^not ok' "$work/psk.tap" &&
+	grep -q 'the server found key .* (client 0, server 0)' "$work/psk.tap" &&
+	grep -q 'unknown identity: the server marks it' "$work/psk.tap"; then
+	ok "PSK handshakes through the agent's credentials with keyring keys: keys in the kernel, unknown identity refused"
+else
+	not_ok "PSK handshakes through the agent's credentials" "$work/psk.tap"
+fi
+
+# ---- 9. 64 mounts at once ------------------------------------------------------------
 # 64 server addresses, so that each mount is its own NFS client, TCP
 # connection and pair of handshakes (mounts of one server share one).
 n=64
