@@ -5,7 +5,8 @@
  * Conventions for every function in this header:
  *  - An int or ssize_t result >= 0 is success; failure is a negative errno.
  *  - Every failure also leaves a readable sentence in ktls_config_error() or
- *    ktls_conn_error() (the first failure is kept; GnuTLS's reason included).
+ *    ktls_conn_error(): the failed call's own (within a call, the first
+ *    failure is kept; GnuTLS's reason included).
  *    Calls that have no object to keep it (ktls_sock_*, ktls_stats_*,
  *    ktls_nic_*) take a caller's buffer instead: @errbuf, @errlen.  It is
  *    set to "" on entry and holds the sentence after a failure; NULL or 0
@@ -13,6 +14,17 @@
  *  - Output parameters are named ret_* and are left untouched on failure.
  *  - *_free() accepts NULL.
  *  - The library never prints; see ktls_config_set_log().
+ *  - No call raises SIGPIPE.
+ *
+ * ABI: structs the caller allocates (struct ktls_caps, ktls_info, ktls_sock,
+ * ktls_stats, ktls_stats_delta, ktls_nic) only ever grow at their end.  The
+ * calls that fill them are static inline wrappers here that pass the
+ * caller's sizeof to a *_sized function, so a program built against an
+ * older header gets exactly the fields it knows, and a library older than
+ * the header leaves the newer fields zero.  Arrays inside them have a fixed
+ * capacity (KTLS_STATS_MAX, KTLS_NIC_FEATURES_MAX) that never changes;
+ * *_LAST macros name the last enum value this header knows.  The symbols
+ * of LIBKTLS_0.1 keep their 0.1 layouts for programs built against 0.1.
  */
 #ifndef KTLS_H
 #define KTLS_H
@@ -21,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,9 +57,10 @@ enum ktls_cipher {
 	KTLS_CIPHER_AES_256_GCM = 1,
 	KTLS_CIPHER_AES_128_CCM = 2,
 	KTLS_CIPHER_CHACHA20_POLY1305 = 3,
-	KTLS_CIPHER_COUNT,
 	KTLS_CIPHER_NONE = -1, /* negotiated cipher has no kernel equivalent */
 };
+/* The last cipher this header knows; a newer library may know more (up to 31). */
+#define KTLS_CIPHER_LAST KTLS_CIPHER_CHACHA20_POLY1305
 
 /* Directions, usable as a bit mask. */
 enum ktls_dir {
@@ -101,21 +115,45 @@ struct ktls_caps {
 	bool tx_zerocopy_sendfile; /* TLS_TX_ZEROCOPY_RO */
 	bool rx_expect_no_pad;     /* TLS_RX_EXPECT_NO_PAD */
 	bool tls13_rekey;          /* a second TLS_TX/TLS_RX on a TLS 1.3 socket */
+	char summary[160];         /* one line, e.g. why the ULP is missing */
+	/* LIBKTLS_0.2 */
 	bool tx_max_payload_len;   /* TLS_TX_MAX_PAYLOAD_LEN: records sized to the peer's
 				    * record_size_limit (Linux 6.19) */
-	char summary[160];         /* one line, e.g. why the ULP is missing */
+	int ring_zerocopy_send;    /* IORING_OP_SEND_ZC accepted on a kTLS socket: 1 or 0;
+				    * a negative errno when io_uring is not available */
 };
 
 /**
- * ktls_probe() - report the kernel's kTLS capabilities.
+ * ktls_caps_get_sized() - report the kernel's kTLS capabilities.
  * @ret_caps: filled with the cached result of the probe.
+ * @caps_size: sizeof(*@ret_caps) as the caller knows it (see the ABI note
+ *             at the top); ktls_caps_get() passes it.
  *
- * The first call runs the probe (a few loopback TCP connections); later calls
- * return the cached answer.  Thread-safe.
+ * The first call runs the probe (a few loopback TCP connections, and one
+ * io_uring); later calls return the cached answer.  Thread-safe.
  *
- * Return: 0, or a negative errno when loopback sockets cannot be created.
+ * Return: 0; -EINVAL (NULL, or a size smaller than LIBKTLS_0.1's struct);
+ *         or a negative errno when loopback sockets cannot be created.
  */
-int ktls_probe(struct ktls_caps *ret_caps);
+int ktls_caps_get_sized(struct ktls_caps *ret_caps, size_t caps_size);
+
+/**
+ * ktls_caps_get() - ktls_caps_get_sized() with this header's struct size.
+ * Return: as ktls_caps_get_sized().
+ */
+static inline int ktls_caps_get(struct ktls_caps *ret_caps)
+{
+	return ktls_caps_get_sized(ret_caps, sizeof(*ret_caps));
+}
+
+/**
+ * ktls_probe() - the name of ktls_caps_get() before LIBKTLS_0.2.
+ * Return: as ktls_caps_get_sized().
+ */
+static inline int ktls_probe(struct ktls_caps *ret_caps)
+{
+	return ktls_caps_get(ret_caps);
+}
 
 /** ktls_cipher_name() - "AES-128-GCM" etc.; "none" for out-of-range values. */
 const char *ktls_cipher_name(enum ktls_cipher cipher);
@@ -141,10 +179,22 @@ int ktls_config_new(enum ktls_role role, struct ktls_config **ret_config);
 /** ktls_config_ref() - take another reference; returns @config. */
 struct ktls_config *ktls_config_ref(struct ktls_config *config);
 
-/** ktls_config_unref() - drop a reference; frees on the last.  NULL is allowed. */
+/**
+ * ktls_config_unref() - drop a reference; frees on the last.  NULL is
+ * allowed.  Connections hold references of their own: a config is freed
+ * after its last connection even when the application unrefs it first, and
+ * an unref beyond the application's references is ignored (and logged) while
+ * connections still keep the config alive.
+ */
 void ktls_config_unref(struct ktls_config *config);
 
-/** ktls_config_error() - the first failure recorded on @config, or "" */
+/**
+ * ktls_config_error() - the sentence of the calling thread's last failed call
+ * on @config (setters, ktls_conn_new(), ktls_conn_adopt()), or "".  Kept per
+ * thread, as dlerror(3) is, since a config is shared by threads: the string
+ * stays valid until this thread's next call on a config fails or asks
+ * another config for its error.
+ */
 const char *ktls_config_error(const struct ktls_config *config);
 
 /**
@@ -171,18 +221,70 @@ int ktls_config_add_cert_file(struct ktls_config *config, const char *cert_pem_p
  */
 int ktls_config_set_ca_file(struct ktls_config *config, const char *ca_pem_path);
 
-/** ktls_config_set_system_trust() - trust the system store (the default). */
+/**
+ * ktls_config_add_cert_mem() - ktls_config_add_cert_file() from memory, for
+ * keys that never touch a file (a secrets store, a keyring).
+ * @cert, @cert_len: the certificate chain: PEM (leaf first) or one DER
+ *                   certificate.
+ * @key, @key_len: its private key: PEM or DER.
+ *
+ * Both are parsed now and not kept; the caller wipes its copy of the key.
+ * Return: 0, -EINVAL, -EBADMSG (does not parse, or the key is not the
+ *         certificate's), -ENOMEM, -EBUSY.
+ */
+int ktls_config_add_cert_mem(struct ktls_config *config, const void *cert, size_t cert_len,
+			     const void *key, size_t key_len);
+
+/**
+ * ktls_config_set_ca_mem() - ktls_config_set_ca_file() from memory: PEM with
+ * any number of certificates, or one DER certificate.
+ * Return: 0, -EINVAL, -EBADMSG, -ENOMEM, -EBUSY.
+ */
+int ktls_config_set_ca_mem(struct ktls_config *config, const void *ca, size_t ca_len);
+
+/**
+ * ktls_config_set_system_trust() - trust the system store (the default).
+ * Return: 0, -EINVAL, -EBUSY, -ENOENT (no system store could be loaded).
+ */
 int ktls_config_set_system_trust(struct ktls_config *config);
 
 /**
  * ktls_config_set_verify() - client: verify the server's certificate chain
  * and, when @check_hostname, its name against ktls_conn_set_server_name().
  * Defaults to true, true.  Turning verification off is for tests only.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_verify(struct ktls_config *config, bool verify_chain, bool check_hostname);
 
-/** ktls_config_set_client_auth() - server: ask for client certificates. */
+/**
+ * ktls_config_set_client_auth() - server: ask for client certificates.
+ * Return: 0, -EINVAL (an unknown mode), -EBUSY.
+ */
 int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_auth mode);
+
+/*
+ * The application's say on the peer's certificate, called during the
+ * handshake once the peer has sent its chain, after libktls's own checks:
+ * a client's (chain and name, ktls_config_set_verify()), a server's of a
+ * client certificate (ktls_config_set_client_auth()).
+ * @verdict: 0 when those checks passed or are off; -EACCES when they failed,
+ *           with the reason in ktls_conn_error(@conn).
+ * The chain can be read with ktls_conn_get_peer_cert(), _san() and
+ * _fingerprint() from inside the callback.
+ * Return: 0 accepts the certificate, even after a failed verdict (pinning,
+ * a private CA scheme: the application then decides alone); a negative
+ * errno rejects it: the handshake fails with -EACCES and the peer gets
+ * bad_certificate.
+ */
+typedef int (*ktls_verify_fn)(struct ktls_conn *conn, int verdict, void *userdata);
+
+/**
+ * ktls_config_set_verify_callback() - call @fn for every peer certificate
+ * chain (see ktls_verify_fn); NULL removes it.
+ * Return: 0, -EINVAL, -EBUSY.
+ */
+int ktls_config_set_verify_callback(struct ktls_config *config, ktls_verify_fn fn,
+				    void *userdata);
 
 /**
  * ktls_config_add_psk() - add a TLS 1.3 external pre-shared key.
@@ -195,6 +297,33 @@ int ktls_config_set_client_auth(struct ktls_config *config, enum ktls_client_aut
  */
 int ktls_config_add_psk(struct ktls_config *config, const char *identity, const void *key,
 			size_t key_len);
+
+/* The largest external PSK, in bytes (the smallest is 16). */
+#define KTLS_PSK_KEY_MAX 64
+
+/*
+ * Server: the key for a PSK identity that a client offers and the config's
+ * own list (ktls_config_add_psk()) does not have: for many hosts with keys
+ * in a keyring or a database, as NVMe/TCP targets have.
+ * @identity, @identity_len: as the client sent it; not NUL-terminated, and
+ *                           possibly binary.
+ * @ret_key: room for KTLS_PSK_KEY_MAX bytes; libktls wipes it after use.
+ * Called from the handshake, in the thread that drives it.
+ * Return: the key's length (16..KTLS_PSK_KEY_MAX), or -ENOENT for an unknown
+ * identity (the handshake fails with -EACCES and the client gets
+ * unknown_psk_identity) or another negative errno.
+ */
+typedef int (*ktls_psk_lookup_fn)(struct ktls_conn *conn, const void *identity,
+				  size_t identity_len, unsigned char *ret_key, void *userdata);
+
+/**
+ * ktls_config_set_psk_lookup() - server: ask @fn for the keys of identities
+ * not added with ktls_config_add_psk().  A server with a lookup needs no
+ * certificate; its key exchange is (EC)DHE-PSK.
+ * Return: 0, -EINVAL (a client config), -EBUSY.
+ */
+int ktls_config_set_psk_lookup(struct ktls_config *config, ktls_psk_lookup_fn fn,
+			       void *userdata);
 
 /**
  * ktls_config_set_alpn() - ALPN protocols, in preference order.
@@ -214,16 +343,23 @@ int ktls_config_set_versions(struct ktls_config *config, int min_version, int ma
  * ktls_config_set_priority() - replace the cipher/version choice with a
  * GnuTLS priority string (see gnutls_priority_init(3)).  When set, it is
  * used as given: versions and offload-aware cipher ordering are not applied.
+ * A string that starts with ':' is appended to libktls's own instead, e.g.
+ * ":+RSA" for TLS 1.2's static RSA key exchange, which libktls leaves out
+ * (it has no forward secrecy), or ":-CHACHA20-POLY1305".
  * Return: 0, -EINVAL (the string is checked now), -ENOMEM.
  */
 int ktls_config_set_priority(struct ktls_config *config, const char *priority);
 
-/** ktls_config_set_offload() - offload policy for the directions in @dirs. */
+/**
+ * ktls_config_set_offload() - offload policy for the directions in @dirs.
+ * Return: 0, -EINVAL (no direction, or an unknown policy), -EBUSY.
+ */
 int ktls_config_set_offload(struct ktls_config *config, enum ktls_dir dirs, enum ktls_offload policy);
 
 /**
  * ktls_config_set_handshake_timeout() - bound a blocking handshake.
  * @ms: 0 for no limit.  The default is 30000.
+ * Return: 0, -EINVAL, -EBUSY.
  */
 int ktls_config_set_handshake_timeout(struct ktls_config *config, unsigned int ms);
 
@@ -320,7 +456,11 @@ int ktls_config_set_resumption(struct ktls_config *config, unsigned int mechanis
  */
 int ktls_config_set_ticket_key(struct ktls_config *config, const void *key, size_t len);
 
-/** ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key. */
+/**
+ * ktls_ticket_key_generate() - fill @buf (KTLS_TICKET_KEY_SIZE bytes) with a new key.
+ * Return: 0, -EINVAL (@len is not KTLS_TICKET_KEY_SIZE), -EIO (the random
+ *         generator failed).
+ */
 int ktls_ticket_key_generate(void *buf, size_t len);
 
 /**
@@ -365,13 +505,18 @@ int ktls_config_set_keyupdate(struct ktls_config *config, enum ktls_keyupdate mo
 /**
  * ktls_conn_new() - wrap a connected TCP socket.
  * @config: configuration; the connection holds a reference.
- * @fd: a connected stream socket.  Blocking or O_NONBLOCK: the handshake
+ * @fd: a connected (or connecting: a non-blocking connect(2) under way)
+ *      IPv4 or IPv6 TCP socket.  Blocking or O_NONBLOCK: the handshake
  *      follows the fd's mode.
  * @flags: 0 or KTLS_CONN_OWN_FD.
  * @ret_conn: the new connection.
  *
  * On failure the caller still owns @fd.
- * Return: 0, -EINVAL, -ENOTSOCK, -ENOMEM, or a GnuTLS set-up failure.
+ * Return: 0; -EINVAL (not a TCP socket, e.g. UDP or AF_UNIX, or a listening
+ *         one; a server config without certificate or PSK); -ENOTSOCK;
+ *         -ENOTCONN (not connected, or already shut down); -ENOENT (a
+ *         client that verifies, with no CA set and no system trust store);
+ *         -ENOMEM; or a GnuTLS set-up failure.
  */
 int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
 		  struct ktls_conn **ret_conn);
@@ -387,10 +532,17 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
  */
 void ktls_conn_free(struct ktls_conn *conn);
 
-/** ktls_conn_error() - the first failure on @conn, "" when none. */
+/**
+ * ktls_conn_error() - the sentence of the last call on @conn that failed
+ * ("" when none), for people; the errno the call returned is for code.
+ * Each failing call writes its own; a call that fails again with a failure
+ * the connection already had (a receive after the stream ended) leaves that
+ * failure's sentence.  For the io_uring engine, the sentence is current
+ * inside the callback that reports the failure.
+ */
 const char *ktls_conn_error(const struct ktls_conn *conn);
 
-/** ktls_conn_fd() - the socket. */
+/** ktls_conn_fd() - the socket.  Return: the fd, or -EINVAL for NULL. */
 int ktls_conn_fd(const struct ktls_conn *conn);
 
 /**
@@ -401,11 +553,33 @@ int ktls_conn_fd(const struct ktls_conn *conn);
 int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name);
 
 /**
+ * ktls_conn_set_psk() - client: this connection's external PSK, in place of
+ * the config's (one key per target, as an NVMe/TCP host has).  Before the
+ * handshake.  The key exchange is (EC)DHE-PSK, and no certificate is
+ * checked.
+ * @identity: NUL-terminated, at most 255 bytes.
+ * @key, @key_len: 16..KTLS_PSK_KEY_MAX bytes; copied, and wiped on free.
+ * Return: 0, -EINVAL (a server, a handshake begun, a bad size), -ENOMEM.
+ */
+int ktls_conn_set_psk(struct ktls_conn *conn, const char *identity, const void *key,
+		      size_t key_len);
+
+/**
  * ktls_conn_handshake() - run (or continue) the handshake, then move the
  * record keys into the kernel as the offload policy allows.
  *
  * On a blocking fd it returns when done.  On an O_NONBLOCK fd it returns
  * -EAGAIN; then wait for ktls_conn_wants() and call it again.
+ *
+ * A TLS 1.3 client's handshake is over when it has sent its Finished
+ * (RFC 8446 section 4.4.4): a server that then rejects the client's
+ * certificate (or its lack of one) answers with an alert the client only
+ * reads afterwards, so this returns 0 and the first ktls_conn_recv() fails
+ * with -ECONNABORTED naming the alert (certificate_required, bad_certificate,
+ * unknown_ca...).  A client that must know first reads before it sends.  In
+ * TLS 1.2 the server decides before its Finished, and this call fails with
+ * -ECONNABORTED (handshake_failure for a missing certificate).  The server
+ * sees -EACCES in both versions.
  *
  * Return: 0 when the connection is ready for data;
  *         -EAGAIN (non-blocking, call again);
@@ -428,6 +602,7 @@ int ktls_conn_handshake(struct ktls_conn *conn);
  * ktls_conn_wants() - after -EAGAIN from the handshake: which readiness to
  * wait for.  After the handshake: KTLS_WANT_WRITE while a record is queued
  * (see ktls_conn_flush()), else 0.
+ * Return: KTLS_WANT_READ, KTLS_WANT_WRITE or 0.
  */
 int ktls_conn_wants(const struct ktls_conn *conn);
 
@@ -440,10 +615,33 @@ int ktls_conn_wants(const struct ktls_conn *conn);
  * and the rest goes out with ktls_conn_flush() (or the next send, recv or
  * shutdown).  Accepted bytes are never to be passed again.
  *
+ * No libktls call raises SIGPIPE: a peer that has gone (reset or closed)
+ * is -EPIPE, whichever path (kernel or GnuTLS) met it.
+ *
  * Return: bytes accepted (may be short on a non-blocking fd), -EAGAIN,
- *         -EPIPE, -ECONNRESET, -EINVAL (no handshake yet).
+ *         -EPIPE (the peer has gone, or after ktls_conn_shutdown()),
+ *         -EKEYEXPIRED (the key's usage limit, see ktls_conn_rekey()),
+ *         -EINVAL (no handshake yet).
  */
 ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len);
+
+/* Flags for ktls_conn_sendv() and ktls_conn_ring_sendv(). */
+#define KTLS_SEND_MORE 0x1u /* more follows at once: let it share the last record */
+
+/**
+ * ktls_conn_sendv() - send the buffers of @iov, in order, as one stream (a
+ * gather send): a header and its payload share records.
+ * @iovcnt: 0..IOV_MAX.
+ * @flags: 0 or KTLS_SEND_MORE: more data follows at once, so the last
+ *         record stays open for it (MSG_MORE with kernel TX; libktls holds
+ *         back at most one record's plaintext otherwise).  The next send or
+ *         sendfile continues the record; ktls_conn_flush(), a receive and
+ *         ktls_conn_shutdown() send it as it is.
+ * Return: as ktls_conn_send(); the count covers @iov's bytes only, held
+ *         ones included.
+ */
+ssize_t ktls_conn_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			unsigned int flags);
 
 /**
  * ktls_conn_flush() - write out a record still queued in the library.
@@ -493,7 +691,9 @@ size_t ktls_conn_pending(const struct ktls_conn *conn);
  * ktls_conn_sendfile() - send @count bytes of @file_fd from *@offset.
  * With kernel TX this is sendfile(2) (no copy to userspace); otherwise
  * GnuTLS reads and encrypts.  *@offset advances by the bytes sent.
- * Return: bytes sent (may be short), -EAGAIN, or a negative errno.
+ * Return: bytes sent (may be short), -EAGAIN, -EPIPE (the peer has gone;
+ *         never SIGPIPE), or a negative errno (a file read's, or as
+ *         ktls_conn_send()).
  */
 ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset, size_t count);
 
@@ -557,10 +757,91 @@ struct ktls_info {
 };
 
 /**
- * ktls_conn_get_info() - fill @ret_info after a successful handshake.
- * Return: 0, or -EINVAL before the handshake has completed.
+ * ktls_conn_get_info_sized() - fill @ret_info after a successful handshake.
+ * @info_size: sizeof(*@ret_info) as the caller knows it; ktls_conn_get_info()
+ *             passes it.
+ * Return: 0, or -EINVAL before the handshake has completed (or a size
+ *         smaller than LIBKTLS_0.1's struct).
  */
-int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info);
+int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
+			     size_t info_size);
+
+/**
+ * ktls_conn_get_info() - ktls_conn_get_info_sized() with this header's struct size.
+ * Return: as ktls_conn_get_info_sized().
+ */
+static inline int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info)
+{
+	return ktls_conn_get_info_sized(conn, ret_info, sizeof(*ret_info));
+}
+
+/* ------------------------------------------------------------------------ */
+/* The peer's certificate, and keys exported from the session                */
+
+/*
+ * These work once the handshake is done, and inside the verify callback
+ * (ktls_config_set_verify_callback()) while it runs.
+ */
+
+/**
+ * ktls_conn_get_peer_cert() - one certificate of the chain the peer sent,
+ * in DER.
+ * @index: 0 is the peer's own certificate, then its chain as sent.
+ * @ret_der, @ret_len: libktls's copy, valid until ktls_conn_free().
+ * Return: 0; -ENOENT (nothing there: no certificate was sent, a PSK
+ *         handshake, or @index past the chain); -EINVAL.
+ */
+int ktls_conn_get_peer_cert(const struct ktls_conn *conn, unsigned int index,
+			    const void **ret_der, size_t *ret_len);
+
+/* Kinds of subject alternative name. */
+enum ktls_san_type {
+	KTLS_SAN_DNS = 1,   /* dNSName: "host.example" */
+	KTLS_SAN_IP = 2,    /* iPAddress, as text: "192.0.2.1", "2001:db8::1" */
+	KTLS_SAN_URI = 3,   /* uniformResourceIdentifier, e.g. a SPIFFE ID */
+	KTLS_SAN_EMAIL = 4, /* rfc822Name */
+};
+
+/**
+ * ktls_conn_get_peer_san() - the @index-th subject alternative name of the
+ * peer's certificate that is of a kind above (others are skipped).
+ * @ret_type: its kind.
+ * @buf, @size: the name, NUL-terminated.
+ * Return: the name's length; -ENOENT (no more names, or no certificate);
+ *         -ENOSPC (@size must be larger than the length: @buf holds ""),
+ *         -EBADMSG (the certificate does not parse); -EINVAL.
+ */
+int ktls_conn_get_peer_san(const struct ktls_conn *conn, unsigned int index,
+			   enum ktls_san_type *ret_type, char *buf, size_t size);
+
+/* SHA-256 */
+#define KTLS_FINGERPRINT_SIZE 32
+
+/**
+ * ktls_conn_get_peer_fingerprint() - the SHA-256 of the peer's certificate
+ * (DER), as `openssl x509 -fingerprint -sha256` and `ktls serve` print it.
+ * Return: 0; -ENOENT (no certificate); -EINVAL.
+ */
+int ktls_conn_get_peer_fingerprint(const struct ktls_conn *conn,
+				   unsigned char ret_sha256[KTLS_FINGERPRINT_SIZE]);
+
+/**
+ * ktls_conn_export_keying_material() - bytes derived from the session's
+ * secrets (RFC 8446 section 7.5; RFC 5705 for TLS 1.2): both ends get the
+ * same for the same label and context, and no one else can.  For binding
+ * an application protocol to this TLS session.  Works wherever the record
+ * keys went.
+ * @label: e.g. "EXPERIMENTAL-my-protocol" (RFC 5705 section 4 registers them).
+ * @context, @context_len: the context; a length of 0 means none (GnuTLS
+ *                         does not tell RFC 5705's absent and empty contexts
+ *                         apart).
+ * @out, @out_len: filled.
+ * Return: 0; -EINVAL (before the handshake, bad arguments); -EPROTO (GnuTLS
+ *         refused).
+ */
+int ktls_conn_export_keying_material(const struct ktls_conn *conn, const char *label,
+				     const void *context, size_t context_len, void *out,
+				     size_t out_len);
 
 /* ------------------------------------------------------------------------ */
 /* Every kTLS socket on the machine (sock_diag)                              */
@@ -604,18 +885,21 @@ struct ktls_sock {
 	enum ktls_sock_conf tx, rx;
 	bool tx_zerocopy_sendfile;  /* TLS_TX_ZEROCOPY_RO set; the kernel reports it for hw TX only */
 	bool rx_no_pad;             /* TLS_RX_EXPECT_NO_PAD was set */
-	uint16_t tx_max_payload_len; /* largest TX record plaintext (TLS_TX_MAX_PAYLOAD_LEN,
-				      * 16384 unless limited); 0: not reported (before 6.19) */
 	uint64_t bytes_acked;       /* TCP payload bytes the peer acknowledged (tcp_info) */
 	uint64_t bytes_received;    /* TCP payload bytes received (tcp_info) */
+	/* LIBKTLS_0.2 */
+	uint16_t tx_max_payload_len; /* largest TX record plaintext (TLS_TX_MAX_PAYLOAD_LEN,
+				      * 16384 unless limited); 0: not reported (before 6.19) */
 };
 
 /**
- * ktls_sock_list() - every IPv4/IPv6 TCP socket in this network namespace
- * that carries the TLS ULP, from sock_diag (INET_DIAG_ULP_INFO).
+ * ktls_sock_list_sized() - every IPv4/IPv6 TCP socket in this network
+ * namespace that carries the TLS ULP, from sock_diag (INET_DIAG_ULP_INFO).
  * @flags: 0 or KTLS_SOCK_LIST_OWNERS: also find the owning process by
  *         scanning /proc/PID/fd for socket:[inode] (stops when all are found;
  *         other users' processes are only visible to root).
+ * @sock_size: sizeof(struct ktls_sock) as the caller knows it: the array's
+ *             stride.  ktls_sock_list() passes it.
  * @ret_socks: a malloc'ed array (NULL when empty), freed with
  *             ktls_sock_list_free().
  * @ret_count: its length.
@@ -631,8 +915,19 @@ struct ktls_sock {
  * Return: 0; -EPERM (no CAP_NET_ADMIN); -EPROTONOSUPPORT (no sock_diag in this
  *         kernel); -ENOMEM; -EBADMSG (a reply that does not parse).
  */
-int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks, size_t *ret_count,
-		   char *errbuf, size_t errlen);
+int ktls_sock_list_sized(unsigned int flags, size_t sock_size, struct ktls_sock **ret_socks,
+			 size_t *ret_count, char *errbuf, size_t errlen);
+
+/**
+ * ktls_sock_list() - ktls_sock_list_sized() with this header's struct size.
+ * Return: as ktls_sock_list_sized().
+ */
+static inline int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks,
+				 size_t *ret_count, char *errbuf, size_t errlen)
+{
+	return ktls_sock_list_sized(flags, sizeof(**ret_socks), ret_socks, ret_count, errbuf,
+				    errlen);
+}
 
 /** ktls_sock_list_free() - free what ktls_sock_list() returned; NULL is allowed. */
 void ktls_sock_list_free(struct ktls_sock *socks);
@@ -643,7 +938,11 @@ const char *ktls_sock_conf_name(enum ktls_sock_conf conf);
 /* ------------------------------------------------------------------------ */
 /* The kernel's TLS counters (/proc/net/tls_stat)                            */
 
-/* Counters, named as in /proc/net/tls_stat. */
+/*
+ * Counters, named as in /proc/net/tls_stat.  Kernels add counters: a newer
+ * library knows more (up to KTLS_STATS_MAX), and ktls_stats_name() names
+ * them.
+ */
 enum ktls_stat {
 	KTLS_STAT_CURR_TX_SW = 0,      /* TlsCurrTxSw: sockets with TX in software now */
 	KTLS_STAT_CURR_RX_SW,          /* TlsCurrRxSw */
@@ -662,8 +961,11 @@ enum ktls_stat {
 	KTLS_STAT_RX_REKEY_OK,         /* TlsRxRekeyOk (Linux 6.14) */
 	KTLS_STAT_RX_REKEY_ERROR,      /* TlsRxRekeyError (Linux 6.14) */
 	KTLS_STAT_RX_REKEY_RECEIVED,   /* TlsRxRekeyReceived (Linux 6.14) */
-	KTLS_STAT_COUNT,
 };
+/* The last counter this header knows. */
+#define KTLS_STAT_LAST KTLS_STAT_RX_REKEY_RECEIVED
+/* Room for counters in struct ktls_stats: fixed, whatever kernels add. */
+#define KTLS_STATS_MAX 64
 
 /*
  * struct ktls_stats - one reading of /proc/net/tls_stat.  Counters that
@@ -671,42 +973,82 @@ enum ktls_stat {
  * Counters this library does not know (newer kernels) are skipped.
  */
 struct ktls_stats {
-	uint64_t value[KTLS_STAT_COUNT];
-	uint32_t present;  /* bit (1u << enum ktls_stat) */
+	uint64_t value[KTLS_STATS_MAX];
+	uint64_t present;  /* bit (1ull << enum ktls_stat) */
 	uint64_t taken_ns; /* CLOCK_MONOTONIC when read; 0 from ktls_stats_parse() */
 };
 
 /* struct ktls_stats_delta - @after minus @before, for counters in both. */
 struct ktls_stats_delta {
-	int64_t value[KTLS_STAT_COUNT]; /* the Curr* gauges can go down */
-	uint32_t present;
-	double seconds;                 /* between the readings; 0 when unknown */
+	int64_t value[KTLS_STATS_MAX]; /* the Curr* gauges can go down */
+	uint64_t present;
+	double seconds;                /* between the readings; 0 when unknown */
 };
 
 /**
- * ktls_stats_read() - read /proc/net/tls_stat (this network namespace).
+ * ktls_stats_read_sized() - read /proc/net/tls_stat (this network namespace).
+ * @stats_size: sizeof(*@ret_stats) as the caller knows it; ktls_stats_read()
+ *              passes it.
  * Return: 0; -ENOENT (the file is absent: no kTLS in this kernel, or the tls
- *         module is not loaded); -EBADMSG; or the errno of open/read.
+ *         module is not loaded); -EBADMSG; -EINVAL (a size this library does
+ *         not know); or the errno of open/read.
  */
-int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen);
+int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats_size, char *errbuf,
+			  size_t errlen);
 
 /**
- * ktls_stats_parse() - parse text in the format of /proc/net/tls_stat
+ * ktls_stats_read() - ktls_stats_read_sized() with this header's struct size.
+ * Return: as ktls_stats_read_sized().
+ */
+static inline int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen)
+{
+	return ktls_stats_read_sized(ret_stats, sizeof(*ret_stats), errbuf, errlen);
+}
+
+/**
+ * ktls_stats_parse_sized() - parse text in the format of /proc/net/tls_stat
  * ("Name<whitespace>value" per line), e.g. a copy taken elsewhere.
- * Return: 0, -EINVAL (NULL text), -EBADMSG (the line that does not parse is
- *         named in @errbuf).
+ * @stats_size: as for ktls_stats_read_sized(); ktls_stats_parse() passes it.
+ * Return: 0, -EINVAL (NULL text, or a size this library does not know),
+ *         -EBADMSG (the line that does not parse is named in @errbuf).
  */
-int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats, char *errbuf,
-		     size_t errlen);
+int ktls_stats_parse_sized(const char *text, size_t len, struct ktls_stats *ret_stats,
+			   size_t stats_size, char *errbuf, size_t errlen);
 
 /**
- * ktls_stats_delta() - what changed between two readings.
- * Return: 0, or -EINVAL for a NULL argument.
+ * ktls_stats_parse() - ktls_stats_parse_sized() with this header's struct size.
+ * Return: as ktls_stats_parse_sized().
  */
-int ktls_stats_delta(const struct ktls_stats *before, const struct ktls_stats *after,
-		     struct ktls_stats_delta *ret_delta);
+static inline int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats,
+				   char *errbuf, size_t errlen)
+{
+	return ktls_stats_parse_sized(text, len, ret_stats, sizeof(*ret_stats), errbuf, errlen);
+}
 
-/** ktls_stats_name() - "TlsCurrTxSw" etc.; NULL for out-of-range values. */
+/**
+ * ktls_stats_delta_sized() - what changed between two readings.
+ * @stats_size: sizeof(struct ktls_stats) of @before and @after;
+ * @delta_size: sizeof(*@ret_delta); ktls_stats_delta() passes both.
+ * Return: 0, or -EINVAL for a NULL argument or a size this library does not
+ *         know.
+ */
+int ktls_stats_delta_sized(const struct ktls_stats *before, const struct ktls_stats *after,
+			   size_t stats_size, struct ktls_stats_delta *ret_delta,
+			   size_t delta_size);
+
+/**
+ * ktls_stats_delta() - ktls_stats_delta_sized() with this header's struct sizes.
+ * Return: as ktls_stats_delta_sized().
+ */
+static inline int ktls_stats_delta(const struct ktls_stats *before,
+				   const struct ktls_stats *after,
+				   struct ktls_stats_delta *ret_delta)
+{
+	return ktls_stats_delta_sized(before, after, sizeof(*before), ret_delta,
+				      sizeof(*ret_delta));
+}
+
+/** ktls_stats_name() - "TlsCurrTxSw" etc.; NULL for values this library does not know. */
 const char *ktls_stats_name(enum ktls_stat stat);
 
 /* ------------------------------------------------------------------------ */
@@ -716,8 +1058,11 @@ enum ktls_nic_feature {
 	KTLS_NIC_TLS_TX = 0,     /* "tls-hw-tx-offload": the NIC encrypts TX records */
 	KTLS_NIC_TLS_RX = 1,     /* "tls-hw-rx-offload": the NIC decrypts RX records */
 	KTLS_NIC_TLS_RECORD = 2, /* "tls-hw-record": the NIC runs the record layer */
-	KTLS_NIC_FEATURE_COUNT,
 };
+/* The last feature this header knows. */
+#define KTLS_NIC_FEATURE_LAST KTLS_NIC_TLS_RECORD
+/* Room for features in struct ktls_nic: fixed. */
+#define KTLS_NIC_FEATURES_MAX 8
 
 /* struct ktls_nic_state - one feature of one interface, as ethtool -k shows it. */
 struct ktls_nic_state {
@@ -733,24 +1078,49 @@ struct ktls_nic {
 	char driver[32];        /* "mlx5_core", "veth"; "" when the device names none (lo) */
 	bool virtual_device;    /* no bus device behind it (lo, veth, bridges...) */
 	bool tls_offload;       /* the driver can offload at least one of the features */
-	struct ktls_nic_state feature[KTLS_NIC_FEATURE_COUNT];
+	/* [enum ktls_nic_feature]; those this library does not know are all false */
+	struct ktls_nic_state feature[KTLS_NIC_FEATURES_MAX];
 };
 
 /**
- * ktls_nic_get() - the TLS offload features of interface @ifname.
+ * ktls_nic_get_sized() - the TLS offload features of interface @ifname.
+ * @nic_size: sizeof(*@ret_nic) as the caller knows it; ktls_nic_get() passes it.
  * Return: 0; -EINVAL (not a valid interface name: empty, too long, '/', ':'
- *         or whitespace; checked before any netlink); -ENODEV (no such
- *         interface); -EOPNOTSUPP (no ethtool netlink in this kernel);
- *         -ENOMEM; -EBADMSG.
+ *         or whitespace; checked before any netlink; or a size this library
+ *         does not know); -ENODEV (no such interface); -EOPNOTSUPP (no
+ *         ethtool netlink in this kernel); -ENOMEM; -EBADMSG.
  */
-int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf, size_t errlen);
+int ktls_nic_get_sized(const char *ifname, struct ktls_nic *ret_nic, size_t nic_size,
+		       char *errbuf, size_t errlen);
 
 /**
- * ktls_nic_list() - the same for every interface in this network namespace.
- * @ret_nics: a malloc'ed array (NULL when empty), freed with ktls_nic_list_free().
- * Return: as ktls_nic_get(), without -EINVAL and -ENODEV.
+ * ktls_nic_get() - ktls_nic_get_sized() with this header's struct size.
+ * Return: as ktls_nic_get_sized().
  */
-int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf, size_t errlen);
+static inline int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf,
+			       size_t errlen)
+{
+	return ktls_nic_get_sized(ifname, ret_nic, sizeof(*ret_nic), errbuf, errlen);
+}
+
+/**
+ * ktls_nic_list_sized() - the same for every interface in this network namespace.
+ * @nic_size: the array's stride, sizeof(struct ktls_nic) as the caller knows it.
+ * @ret_nics: a malloc'ed array (NULL when empty), freed with ktls_nic_list_free().
+ * Return: as ktls_nic_get_sized(), without -ENODEV.
+ */
+int ktls_nic_list_sized(size_t nic_size, struct ktls_nic **ret_nics, size_t *ret_count,
+			char *errbuf, size_t errlen);
+
+/**
+ * ktls_nic_list() - ktls_nic_list_sized() with this header's struct size.
+ * Return: as ktls_nic_list_sized().
+ */
+static inline int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf,
+				size_t errlen)
+{
+	return ktls_nic_list_sized(sizeof(**ret_nics), ret_nics, ret_count, errbuf, errlen);
+}
 
 /** ktls_nic_list_free() - free what ktls_nic_list() returned; NULL is allowed. */
 void ktls_nic_list_free(struct ktls_nic *nics);
@@ -842,9 +1212,9 @@ int ktls_nic_feature_from_name(const char *name);
  * that vanishes during a kernel sendfile raises SIGPIPE; an application using
  * ktls_conn_ring_sendfile() must ignore SIGPIPE.
  *
- * Counters: the first send through the kernel (or ktls_ring_zerocopy_send())
+ * Counters: the first send through the kernel (or the ring zero-copy probe)
  * probes zero-copy sends with a dummy TX key on a loopback socket, which the
- * kernel counts in TlsTxSw once per process, as ktls_probe() does.
+ * kernel counts in TlsTxSw once per process, as ktls_caps_get() does.
  */
 struct io_uring;
 struct io_uring_cqe;
@@ -885,9 +1255,15 @@ typedef void (*ktls_accept_cb)(struct ktls_ring *ring, int fd, void *userdata);
 int ktls_ring_new(struct io_uring *uring, unsigned int entries, struct ktls_ring **ret_ring);
 
 /**
- * ktls_ring_free() - free the engine (and the ring it owns).  Connections
- * must be detached first (freed, or ktls_conn_ring_busy() 0 and freed).
- * NULL is allowed.
+ * ktls_ring_free() - free the engine (and the ring it owns).  NULL is allowed.
+ *
+ * Connections still attached are detached: their operations end without a
+ * callback, later ktls_conn_ring_*() calls on them fail with -EINVAL, and
+ * ktls_conn_free() still frees them (they cannot move to the blocking
+ * calls).  With an application's own ring, call it only when no libktls
+ * operation is in flight (ktls_conn_ring_busy() 0 on each connection) or
+ * after io_uring_queue_exit(): the kernel may otherwise still write into a
+ * receive buffer that is gone.
  */
 void ktls_ring_free(struct ktls_ring *ring);
 
@@ -926,8 +1302,10 @@ int ktls_ring_accept_stop(struct ktls_ring *ring, int listen_fd);
 
 /**
  * ktls_ring_zerocopy_send() - whether this kernel accepts IORING_OP_SEND_ZC
- * on a socket with kernel TLS (probed once per process on loopback, as
- * ktls_probe() is).  The engine uses zero-copy sends only when it does.
+ * on a socket with kernel TLS (probed once per process on loopback).  The
+ * engine uses zero-copy sends only when it does.  Kept for LIBKTLS_0.1
+ * programs: struct ktls_caps' ring_zerocopy_send (ktls_caps_get()) says the
+ * same.
  * Return: 1, 0, or a negative errno when the probe could not run.
  */
 int ktls_ring_zerocopy_send(void);
@@ -957,11 +1335,25 @@ int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms, kt
  * kernel TX; GnuTLS records otherwise).  @buf is libktls's until the
  * callback.
  * @timeout_ms: how long the socket may stay full without progress; 0: none.
- * Result: @len, or -ETIMEDOUT, -EPIPE, -ECONNRESET, -ECANCELED...
+ * Result: @len, or -ETIMEDOUT, -EPIPE (the peer has gone), -ECANCELED...
  * Return: 0 when started, -EINVAL, -EBUSY, -EPIPE (after shutdown).
  */
 int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
 			unsigned int timeout_ms, ktls_ring_cb cb, void *userdata);
+
+/**
+ * ktls_conn_ring_sendv() - ktls_conn_ring_send() of several buffers, in
+ * order (IORING_OP_SENDMSG with kernel TX), with ktls_conn_sendv()'s flags.
+ * The iovec array is copied; the buffers are libktls's until the callback.
+ * With KTLS_SEND_MORE the last record stays open for the next ring send or
+ * sendfile; one without the flag (an empty one will do) or
+ * ktls_conn_ring_shutdown() ends it.
+ * Result: the bytes of @iov, or the errors of ktls_conn_ring_send().
+ * Return: 0 when started, -EINVAL, -EBUSY, -ENOMEM, -EPIPE.
+ */
+int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+			 unsigned int flags, unsigned int timeout_ms, ktls_ring_cb cb,
+			 void *userdata);
 
 /**
  * ktls_conn_ring_sendfile() - send @count bytes of @file_fd from @offset.
@@ -969,7 +1361,15 @@ int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
  * no byte enters userspace).  Otherwise read, GnuTLS encrypt, send, in
  * rounds of KTLS_RING_TX_CHUNK.
  * @timeout_ms: as for ktls_conn_ring_send().
- * Result: @count; -ENODATA when the file ended first; or a negative errno.
+ *
+ * splice(2) has no MSG_NOSIGNAL, and io_uring may run it in the thread that
+ * enters the ring: when the peer has gone, the kernel raises SIGPIPE there.
+ * ktls_ring_run() and ktls_ring_free() block SIGPIPE while they run and
+ * consume one raised meanwhile; an application that enters its own ring
+ * must ignore or block SIGPIPE in the threads that do.
+ *
+ * Result: @count; -ENODATA when the file ended first; -EPIPE (the peer has
+ * gone); or a negative errno.
  * Return: 0 when started, -EINVAL, -EBUSY, -EPIPE.
  */
 int ktls_conn_ring_sendfile(struct ktls_conn *conn, int file_fd, off_t offset, size_t count,
@@ -1004,7 +1404,10 @@ int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms, ktl
  */
 int ktls_conn_ring_cancel(struct ktls_conn *conn);
 
-/** ktls_conn_ring_busy() - operations of @conn in flight (0..2). */
+/**
+ * ktls_conn_ring_busy() - how many operations of @conn are in flight.
+ * Return: 0, 1 or 2 (0 for NULL).
+ */
 int ktls_conn_ring_busy(const struct ktls_conn *conn);
 
 #ifdef __cplusplus

@@ -21,7 +21,7 @@
  * section 4.5.3, the same analysis); ChaCha20-Poly1305 has no practical
  * limit: the sequence number wraps first.
  */
-static const struct cipher_desc ciphers[KTLS_CIPHER_COUNT] = {
+static const struct cipher_desc ciphers[CIPHER_COUNT] = {
 	[KTLS_CIPHER_AES_128_GCM] = {
 		.id = KTLS_CIPHER_AES_128_GCM,
 		.name = "AES-128-GCM",
@@ -58,12 +58,12 @@ static const struct cipher_desc ciphers[KTLS_CIPHER_COUNT] = {
 
 const struct cipher_desc *cipher_get(enum ktls_cipher cipher)
 {
-	return cipher >= 0 && cipher < KTLS_CIPHER_COUNT ? &ciphers[cipher] : NULL;
+	return cipher >= 0 && cipher < CIPHER_COUNT ? &ciphers[cipher] : NULL;
 }
 
 enum ktls_cipher cipher_from_gnutls(gnutls_cipher_algorithm_t cipher)
 {
-	for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+	for (int c = 0; c < CIPHER_COUNT; c++)
 		if (ciphers[c].gnutls == cipher)
 			return c;
 	return KTLS_CIPHER_NONE;
@@ -71,7 +71,7 @@ enum ktls_cipher cipher_from_gnutls(gnutls_cipher_algorithm_t cipher)
 
 enum ktls_cipher cipher_from_kernel(uint16_t kernel_type)
 {
-	for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+	for (int c = 0; c < CIPHER_COUNT; c++)
 		if (ciphers[c].kernel_type == kernel_type)
 			return c;
 	return KTLS_CIPHER_NONE;

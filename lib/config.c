@@ -12,14 +12,12 @@
 
 #include "private.h"
 
-#define PSK_IDENTITY_MAX 255
-#define PSK_KEY_MIN 16
-#define PSK_KEY_MAX 64
 
 static int config_check_mutable(struct ktls_config *config)
 {
 	if (config == NULL)
 		return -EINVAL;
+	error_config_begin(config);
 	if (config->frozen)
 		return error_config(config, -EBUSY,
 				    "config is in use by a connection and can no longer change");
@@ -37,7 +35,8 @@ KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_co
 	config = calloc(1, sizeof(*config));
 	if (config == NULL)
 		return -ENOMEM;
-	config->refcount = 1;
+	config->app_refs = 1;
+	config->refs = 1;
 	config->role = role;
 	config->verify_chain = true;
 	config->check_hostname = true;
@@ -59,10 +58,24 @@ KTLS_EXPORT int ktls_config_new(enum ktls_role role, struct ktls_config **ret_co
 	return 0;
 }
 
+/*
+ * Two counts: the application's references, and all of them (the
+ * application's plus one per connection).  Keeping the application's apart
+ * lets an unref too many be caught and ignored while connections still use
+ * the config, instead of freeing it under them.
+ */
 KTLS_EXPORT struct ktls_config *ktls_config_ref(struct ktls_config *config)
 {
-	if (config != NULL)
-		__atomic_add_fetch(&config->refcount, 1, __ATOMIC_RELAXED);
+	if (config != NULL) {
+		__atomic_add_fetch(&config->app_refs, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&config->refs, 1, __ATOMIC_RELAXED);
+	}
+	return config;
+}
+
+struct ktls_config *config_hold(struct ktls_config *config)
+{
+	__atomic_add_fetch(&config->refs, 1, __ATOMIC_RELAXED);
 	return config;
 }
 
@@ -86,20 +99,41 @@ static void config_free(struct ktls_config *config)
 	free(config->priority_override);
 	resume_config_free(config);
 	pthread_mutex_destroy(&config->freeze_lock);
+	error_config_forget(config);
 	free(config);
+}
+
+void config_release(struct ktls_config *config)
+{
+	if (__atomic_sub_fetch(&config->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		config_free(config);
 }
 
 KTLS_EXPORT void ktls_config_unref(struct ktls_config *config)
 {
+	int app;
+
 	if (config == NULL)
 		return;
-	if (__atomic_sub_fetch(&config->refcount, 1, __ATOMIC_ACQ_REL) == 0)
-		config_free(config);
+	app = __atomic_load_n(&config->app_refs, __ATOMIC_RELAXED);
+	do {
+		if (app <= 0) {
+			/* Only reachable while connections keep the config alive. */
+			error_config_begin(config);
+			error_config(config, -EINVAL,
+				     "ktls_config_unref() called more often than ktls_config_new() "
+				     "and ktls_config_ref(): ignored");
+			error_log(config, KTLS_LOG_ERROR, "%s", error_config_text(config));
+			return;
+		}
+	} while (!__atomic_compare_exchange_n(&config->app_refs, &app, app - 1, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+	config_release(config);
 }
 
 KTLS_EXPORT const char *ktls_config_error(const struct ktls_config *config)
 {
-	return config != NULL ? config->error : "invalid argument: config is NULL";
+	return config != NULL ? error_config_text(config) : "invalid argument: config is NULL";
 }
 
 KTLS_EXPORT int ktls_config_set_log(struct ktls_config *config, ktls_log_fn fn,
@@ -177,6 +211,71 @@ KTLS_EXPORT int ktls_config_set_ca_file(struct ktls_config *config, const char *
 		return config_load_error(config, ret == 0 ? GNUTLS_E_BASE64_DECODING_ERROR : ret,
 					 "CA certificates", ca_pem_path);
 	config->trust_loaded = true;
+	return 0;
+}
+
+/* PEM when it says so, otherwise one DER certificate (or key). */
+static gnutls_x509_crt_fmt_t config_mem_format(const void *data, size_t len)
+{
+	return memmem(data, len, "-----BEGIN", 10) != NULL ? GNUTLS_X509_FMT_PEM
+							    : GNUTLS_X509_FMT_DER;
+}
+
+static int config_mem_error(struct ktls_config *config, int gnutls_err, const char *what)
+{
+	return error_config(config, gnutls_err == GNUTLS_E_MEMORY_ERROR ? -ENOMEM : -EBADMSG,
+			    "cannot load %s from memory: %s", what, gnutls_strerror(gnutls_err));
+}
+
+KTLS_EXPORT int ktls_config_add_cert_mem(struct ktls_config *config, const void *cert,
+					 size_t cert_len, const void *key, size_t key_len)
+{
+	gnutls_datum_t c = { (unsigned char *)cert, (unsigned int)cert_len };
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned int)key_len };
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (cert == NULL || key == NULL || cert_len == 0 || key_len == 0 || cert_len > UINT32_MAX ||
+	    key_len > UINT32_MAX)
+		return error_config(config, -EINVAL, "a certificate and a key are required");
+	if (config_mem_format(cert, cert_len) != config_mem_format(key, key_len))
+		return error_config(config, -EBADMSG,
+				    "the certificate and the key are not both PEM or both DER");
+	ret = gnutls_certificate_set_x509_key_mem2(config->certs, &c, &k,
+						  config_mem_format(cert, cert_len), NULL, 0);
+	if (ret < 0)
+		return config_mem_error(config, ret, "certificate and key");
+	config->n_certs++;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_ca_mem(struct ktls_config *config, const void *ca, size_t ca_len)
+{
+	gnutls_datum_t d = { (unsigned char *)ca, (unsigned int)ca_len };
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (ca == NULL || ca_len == 0 || ca_len > UINT32_MAX)
+		return error_config(config, -EINVAL, "CA certificates are required");
+	ret = gnutls_certificate_set_x509_trust_mem(config->certs, &d, config_mem_format(ca, ca_len));
+	if (ret <= 0)
+		return config_mem_error(config, ret == 0 ? GNUTLS_E_BASE64_DECODING_ERROR : ret,
+					"CA certificates");
+	config->trust_loaded = true;
+	return 0;
+}
+
+KTLS_EXPORT int ktls_config_set_verify_callback(struct ktls_config *config, ktls_verify_fn fn,
+						void *userdata)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	config->verify_fn = fn;
+	config->verify_userdata = fn != NULL ? userdata : NULL;
 	return 0;
 }
 
@@ -270,6 +369,20 @@ KTLS_EXPORT int ktls_config_add_psk(struct ktls_config *config, const char *iden
 	return 0;
 }
 
+KTLS_EXPORT int ktls_config_set_psk_lookup(struct ktls_config *config, ktls_psk_lookup_fn fn,
+					   void *userdata)
+{
+	int ret = config_check_mutable(config);
+
+	if (ret < 0)
+		return ret;
+	if (config->role != KTLS_ROLE_SERVER)
+		return error_config(config, -EINVAL, "only a server looks PSK identities up");
+	config->psk_lookup_fn = fn;
+	config->psk_lookup_userdata = fn != NULL ? userdata : NULL;
+	return 0;
+}
+
 KTLS_EXPORT int ktls_config_set_alpn(struct ktls_config *config, const char *protocols)
 {
 	gnutls_datum_t *list = NULL;
@@ -344,7 +457,9 @@ KTLS_EXPORT int ktls_config_set_priority(struct ktls_config *config, const char 
 		return ret;
 	if (priority == NULL)
 		return error_config(config, -EINVAL, "priority string is NULL");
-	ret = gnutls_priority_init2(&check, priority, &where, 0);
+	/* ":..." is appended to libktls's own: checked on top of GnuTLS's NORMAL. */
+	ret = gnutls_priority_init2(&check, priority[0] == ':' ? priority + 1 : priority, &where,
+				    priority[0] == ':' ? GNUTLS_PRIORITY_INIT_DEF_APPEND : 0);
 	if (ret < 0)
 		return error_config(config, -EINVAL, "bad GnuTLS priority string near \"%.40s\": %s",
 				    where != NULL ? where : priority, gnutls_strerror(ret));
@@ -400,7 +515,7 @@ KTLS_EXPORT int ktls_config_set_handshake_timeout(struct ktls_config *config, un
 }
 
 /* GnuTLS priority names of the kernel-capable ciphers, in our preference order. */
-static const char *const cipher_priority_names[KTLS_CIPHER_COUNT] = {
+static const char *const cipher_priority_names[CIPHER_COUNT] = {
 	[KTLS_CIPHER_AES_128_GCM] = "AES-128-GCM",
 	[KTLS_CIPHER_AES_256_GCM] = "AES-256-GCM",
 	[KTLS_CIPHER_AES_128_CCM] = "AES-128-CCM",
@@ -444,12 +559,12 @@ static void config_build_priority(struct ktls_config *config, char *out, size_t 
 			       config->min_version <= KTLS_VERSION_TLS12 ? ":+VERS-TLS1.2" : "");
 	if (any_offload && caps->ulp_available) {
 		len += (size_t)snprintf(out + len, size - len, ":-CIPHER-ALL");
-		for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+		for (int c = 0; c < CIPHER_COUNT; c++)
 			if (config_cipher_offloadable(config, caps, c))
 				len += (size_t)snprintf(out + len, size - len, ":+%s",
 							cipher_priority_names[c]);
 		if (!require) {
-			for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+			for (int c = 0; c < CIPHER_COUNT; c++)
 				if (!config_cipher_offloadable(config, caps, c))
 					len += (size_t)snprintf(out + len, size - len, ":+%s",
 								cipher_priority_names[c]);
@@ -457,7 +572,16 @@ static void config_build_priority(struct ktls_config *config, char *out, size_t 
 						":+AES-256-CCM:+AES-256-CBC:+AES-128-CBC");
 		}
 	}
-	if (config->n_psks > 0)
+	/*
+	 * TLS 1.2's static RSA key exchange has no forward secrecy: whoever gets
+	 * the server's key later decrypts every recorded session.  Off unless
+	 * asked for (ktls_config_set_priority(config, ":+RSA")).
+	 */
+	len += (size_t)snprintf(out + len, size - len, ":-RSA");
+	/* Without certificates a server offers no certificate suite a TLS 1.2 client could pick. */
+	if (config_has_psk(config) && config->role == KTLS_ROLE_SERVER && config->n_certs == 0)
+		len += (size_t)snprintf(out + len, size - len, ":-KX-ALL:+ECDHE-PSK:+DHE-PSK");
+	else if (config_has_psk(config))
 		len += (size_t)snprintf(out + len, size - len, ":+ECDHE-PSK:+DHE-PSK");
 	if (config->role == KTLS_ROLE_SERVER)
 		snprintf(out + len, size - len, ":%%SERVER_PRECEDENCE");
@@ -471,6 +595,25 @@ static int config_psk_lookup(gnutls_session_t session, const gnutls_datum_t *ide
 	const struct config_psk *psk;
 
 	psk = config_find_psk(conn->config, (const char *)identity->data, identity->size);
+	if (psk == NULL && conn->config->psk_lookup_fn != NULL) {
+		unsigned char found[PSK_KEY_MAX];
+		int len = conn->config->psk_lookup_fn(conn, identity->data, identity->size, found,
+						      conn->config->psk_lookup_userdata);
+
+		if (len >= PSK_KEY_MIN && len <= PSK_KEY_MAX)
+			key->data = gnutls_malloc((size_t)len);
+		if (len >= PSK_KEY_MIN && len <= PSK_KEY_MAX && key->data != NULL) {
+			memcpy(key->data, found, (size_t)len);
+			key->size = (unsigned int)len;
+		}
+		explicit_bzero(found, sizeof(found));
+		if (len >= 0 && (len < PSK_KEY_MIN || len > PSK_KEY_MAX))
+			error_log(conn->config, KTLS_LOG_ERROR,
+				  "the PSK lookup returned a %d-byte key (%d..%d allowed)", len,
+				  PSK_KEY_MIN, PSK_KEY_MAX);
+		if (len >= PSK_KEY_MIN && len <= PSK_KEY_MAX && key->data != NULL)
+			return 0;
+	}
 	if (psk == NULL) {
 		/* Kept so the handshake failure can name it. */
 		handshake_note_unknown_psk(conn, identity->data, identity->size);
@@ -488,7 +631,7 @@ static int config_build_psk(struct ktls_config *config)
 {
 	int ret;
 
-	if (config->n_psks == 0)
+	if (!config_has_psk(config))
 		return 0;
 	if (config->role == KTLS_ROLE_CLIENT) {
 		gnutls_datum_t key = { config->psks[0].key, config->psks[0].key_len };
@@ -512,57 +655,59 @@ static int config_build_psk(struct ktls_config *config)
 }
 
 /*
- * KTLS_CLIENT_AUTH_REQUEST: a client may send no certificate, but one it
- * sends must verify (gnutls_session_set_verify_cert would demand one).
+ * What only a handshake of our own needs: an adopted session brings its own
+ * credentials, so its config may have none.  Called with the lock held.
  */
-static int config_verify_optional(gnutls_session_t session)
+static int config_ready_for_handshake(struct ktls_config *config)
 {
-	struct ktls_conn *conn = gnutls_session_get_ptr(session);
-	unsigned int n = 0, status = 0;
+	int ret;
 
-	if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
-		return 0;
-	if (gnutls_certificate_verify_peers2(session, &status) < 0)
-		status = GNUTLS_CERT_INVALID;
-	handshake_note_client_cert(conn, status);
-	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+	if (config->role == KTLS_ROLE_CLIENT && config->verify_chain && !config->trust_loaded &&
+	    config->n_psks == 0) {
+		ret = gnutls_certificate_set_x509_system_trust(config->certs);
+		if (ret < 0)
+			return error_config(config, -ENOENT, "cannot load the system trust store: %s",
+					    gnutls_strerror(ret));
+		config->trust_loaded = true;
+	}
+	if (config->role == KTLS_ROLE_SERVER && config->n_certs == 0 && !config_has_psk(config))
+		return error_config(config, -EINVAL,
+				    "a server needs a certificate or a PSK before its first connection");
+	return 0;
 }
 
-int config_freeze(struct ktls_config *config)
+int config_freeze(struct ktls_config *config, bool for_handshake)
 {
 	const char *where = NULL;
 	int ret = 0;
 
 	pthread_mutex_lock(&config->freeze_lock);
+	if (for_handshake) {
+		ret = config_ready_for_handshake(config);
+		if (ret < 0)
+			goto out;
+	}
 	if (config->frozen)
 		goto out;
 
-	if (config->role == KTLS_ROLE_CLIENT && config->verify_chain && !config->trust_loaded &&
-	    config->n_psks == 0) {
-		ret = gnutls_certificate_set_x509_system_trust(config->certs);
-		if (ret < 0) {
-			ret = error_config(config, -ENOENT, "cannot load the system trust store: %s",
-					   gnutls_strerror(ret));
-			goto out;
-		}
-		config->trust_loaded = true;
-	}
-	if (config->role == KTLS_ROLE_SERVER && config->n_certs == 0 && config->n_psks == 0) {
-		ret = error_config(config, -EINVAL,
-				   "a server needs a certificate or a PSK before its first connection");
-		goto out;
-	}
 	ret = config_build_psk(config);
 	if (ret < 0)
 		goto out;
-	if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUEST)
-		gnutls_certificate_set_verify_function(config->certs, config_verify_optional);
 
-	if (config->priority_override != NULL)
+	if (config->priority_override != NULL && config->priority_override[0] != ':') {
 		snprintf(config->priority_text, sizeof(config->priority_text), "%s",
 			 config->priority_override);
-	else
+	} else {
 		config_build_priority(config, config->priority_text, sizeof(config->priority_text));
+		if (config->priority_override != NULL &&
+		    strlen(config->priority_text) + strlen(config->priority_override) >=
+			    sizeof(config->priority_text)) {
+			ret = error_config(config, -EINVAL, "priority string too long");
+			goto out;
+		}
+		if (config->priority_override != NULL)
+			strcat(config->priority_text, config->priority_override);
+	}
 	ret = gnutls_priority_init2(&config->priority, config->priority_text, &where, 0);
 	if (ret < 0) {
 		ret = error_config(config, -EINVAL, "priority \"%s\" rejected near \"%.40s\": %s",

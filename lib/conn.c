@@ -7,24 +7,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gnutls/x509.h>
 
+#include "abi.h"
 #include "ktls-gnutls.h"
 #include "private.h"
 
-static int conn_check_socket(int fd)
+/*
+ * Only a TCP socket that is connected (or connecting) can carry TLS and the
+ * kernel's TLS ULP.  Anything else is refused here with its own reason,
+ * rather than failing the handshake later as if the peer had gone.
+ */
+static int conn_check_socket(struct ktls_config *config, int fd)
 {
-	int type;
-	socklen_t len = sizeof(type);
+	int domain, type, protocol;
+	struct tcp_info ti;
+	socklen_t len = sizeof(int);
 
 	if (fd < 0)
-		return -EINVAL;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-		return -errno;
-	return type == SOCK_STREAM ? 0 : -EINVAL;
+		return error_config(config, -EINVAL, "fd %d is not a file descriptor", fd);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0)
+		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
+	if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM ||
+	    protocol != IPPROTO_TCP)
+		return error_config(config, -EINVAL,
+				    "fd %d is not a TCP socket (kernel TLS runs over TCP only)", fd);
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return error_config(config, -errno, "fd %d: TCP_INFO: %s", fd, strerror(errno));
+	switch (ti.tcpi_state) {
+	case TCP_ESTABLISHED:
+	case TCP_SYN_SENT: /* a non-blocking connect(2) under way: the handshake waits for it */
+	case TCP_SYN_RECV:
+	case TCP_CLOSE_WAIT: /* the peer already sent its FIN: what it sent before is still there */
+		return 0;
+	case TCP_LISTEN:
+		return error_config(config, -EINVAL,
+				    "fd %d is a listening socket: pass the sockets accept(2) returns",
+				    fd);
+	case TCP_CLOSE:
+		return error_config(config, -ENOTCONN, "fd %d is not connected", fd);
+	default:
+		return error_config(config, -ENOTCONN,
+				    "fd %d is closing (shut down for writing, or closed by both ends)",
+				    fd);
+	}
 }
 
 int conn_create(struct ktls_config *config, int fd, unsigned int flags,
@@ -36,14 +72,13 @@ int conn_create(struct ktls_config *config, int fd, unsigned int flags,
 	if ((flags & ~KTLS_CONN_OWN_FD) != 0)
 		return error_config(config, -EINVAL, "unknown connection flags 0x%x",
 				    flags & ~KTLS_CONN_OWN_FD);
-	ret = conn_check_socket(fd);
+	ret = conn_check_socket(config, fd);
 	if (ret < 0)
-		return error_config(config, ret, "fd %d is not a stream socket: %s", fd,
-				    strerror(-ret));
+		return ret;
 	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL)
-		return -ENOMEM;
-	conn->config = ktls_config_ref(config);
+		return error_config(config, -ENOMEM, "out of memory");
+	conn->config = config_hold(config);
 	conn->fd = fd;
 	conn->flags = flags;
 	proto_init(conn);
@@ -59,9 +94,10 @@ KTLS_EXPORT int ktls_conn_new(struct ktls_config *config, int fd, unsigned int f
 
 	if (config == NULL)
 		return -EINVAL;
+	error_config_begin(config);
 	if (ret_conn == NULL)
 		return error_config(config, -EINVAL, "ret_conn is NULL");
-	ret = config_freeze(config);
+	ret = config_freeze(config, true);
 	if (ret < 0)
 		return ret;
 	ret = conn_create(config, fd, flags, &conn);
@@ -69,7 +105,7 @@ KTLS_EXPORT int ktls_conn_new(struct ktls_config *config, int fd, unsigned int f
 		return ret;
 	ret = handshake_session_init(conn);
 	if (ret < 0) {
-		snprintf(config->error, sizeof(config->error), "%s", conn->error);
+		error_config(config, ret, "%s", conn->error);
 		conn->flags &= ~KTLS_CONN_OWN_FD; /* the caller keeps the fd on failure */
 		ktls_conn_free(conn);
 		return ret;
@@ -126,6 +162,8 @@ static void conn_flush_control(struct ktls_conn *conn)
 
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
+	struct kernel_sigpipe sp;
+
 	if (conn == NULL)
 		return;
 	ring_conn_release(conn);
@@ -141,14 +179,19 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		 */
 		if (kernel_rx_pending(conn->fd))
 			shutdown(conn->fd, SHUT_WR);
+		/* The kernel pushes an open record on close, and may meet a peer gone. */
+		kernel_sigpipe_block(&sp);
 		close(conn->fd);
+		kernel_sigpipe_restore(&sp);
 	}
 	proto_free(conn);
 	rxbuf_free(conn);
+	txbuf_sent(conn);
 	if (conn->session != NULL)
 		gnutls_deinit(conn->session);
 	free(conn->hs.server_name);
-	ktls_config_unref(conn->config);
+	handshake_psk_free(conn);
+	config_release(conn->config);
 	free(conn);
 }
 
@@ -186,19 +229,39 @@ static bool conn_handshake_complete(gnutls_session_t session)
 	return true;
 }
 
+/*
+ * GnuTLS has no getter for a session's side.  Setting a server's early-data
+ * limit to the value it already has changes nothing, and a client session
+ * refuses the call outright.
+ */
+static enum ktls_role conn_session_role(gnutls_session_t session)
+{
+	size_t limit = gnutls_record_get_max_early_data_size(session);
+
+	return gnutls_record_set_max_early_data_size(session, limit) == 0 ? KTLS_ROLE_SERVER
+									   : KTLS_ROLE_CLIENT;
+}
+
 KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t session, int fd,
 				unsigned int flags, struct ktls_conn **ret_conn)
 {
 	struct ktls_conn *conn;
+	enum ktls_role role;
 	int ret;
 
 	if (config == NULL)
 		return -EINVAL;
+	error_config_begin(config);
 	if (session == NULL || ret_conn == NULL)
 		return error_config(config, -EINVAL, "session and ret_conn are required");
 	if (!conn_handshake_complete(session))
 		return error_config(config, -EINVAL, "the GnuTLS session has not completed its handshake");
-	ret = config_freeze(config);
+	role = conn_session_role(session);
+	if (role != config->role)
+		return error_config(config, -EINVAL, "a %s config cannot adopt a %s's session",
+				    config->role == KTLS_ROLE_SERVER ? "server" : "client",
+				    role == KTLS_ROLE_SERVER ? "server" : "client");
+	ret = config_freeze(config, false);
 	if (ret < 0)
 		return ret;
 	ret = conn_create(config, fd, flags, &conn);
@@ -210,7 +273,7 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 	if (ret == 0)
 		ret = switch_keys(conn);
 	if (ret < 0) {
-		snprintf(config->error, sizeof(config->error), "%s", conn->error);
+		error_config(config, ret, "%s", conn->error);
 		conn->session = NULL; /* still the caller's */
 		conn->flags &= ~KTLS_CONN_OWN_FD;
 		ktls_conn_free(conn);
@@ -248,6 +311,9 @@ static void conn_peer_identity(const struct ktls_conn *conn, struct ktls_info *i
 		    gnutls_psk_server_get_username2(s, &id) == 0)
 			conn_copy(info->peer_identity, sizeof(info->peer_identity), id.data,
 				  id.size);
+		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->hs.psk_identity != NULL)
+			conn_copy(info->peer_identity, sizeof(info->peer_identity),
+				  conn->hs.psk_identity, strlen(conn->hs.psk_identity));
 		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->config->n_psks > 0)
 			conn_copy(info->peer_identity, sizeof(info->peer_identity),
 				  conn->config->psks[0].identity,
@@ -271,14 +337,16 @@ static void conn_peer_identity(const struct ktls_conn *conn, struct ktls_info *i
 	gnutls_x509_crt_deinit(crt);
 }
 
-KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_info *ret_info)
+KTLS_EXPORT int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
+					 size_t info_size)
 {
 	struct ktls_info info;
 	gnutls_session_t s;
 	gnutls_datum_t alpn;
 	const char *name;
 
-	if (conn == NULL || ret_info == NULL || conn->hs.state != HANDSHAKE_DONE)
+	if (conn == NULL || ret_info == NULL || conn->hs.state != HANDSHAKE_DONE ||
+	    info_size < ABI_MIN_INFO)
 		return -EINVAL;
 	s = conn->session;
 	memset(&info, 0, sizeof(info));
@@ -312,6 +380,25 @@ KTLS_EXPORT int ktls_conn_get_info(const struct ktls_conn *conn, struct ktls_inf
 	info.tickets_after_switch = conn->rs.tickets_after_switch;
 	info.key_updates_sent = conn->pr.tx_updates;
 	info.key_updates_received = conn->pr.rx_updates;
-	*ret_info = info;
+	abi_copy_out(ret_info, info_size, &info, sizeof(info));
+	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_export_keying_material(const struct ktls_conn *conn, const char *label,
+						 const void *context, size_t context_len,
+						 void *out, size_t out_len)
+{
+	int ret;
+
+	if (conn == NULL || label == NULL || out == NULL || out_len == 0 ||
+	    (context == NULL && context_len > 0) || conn->hs.state != HANDSHAKE_DONE)
+		return -EINVAL;
+	/* GnuTLS keeps the exporter secret after the record keys went to the kernel. */
+	ret = gnutls_prf_rfc5705(conn->session, strlen(label), label,
+				 context != NULL ? context_len : 0, context, out_len, out);
+	if (ret < 0) {
+		explicit_bzero(out, out_len);
+		return -EPROTO;
+	}
 	return 0;
 }

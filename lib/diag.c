@@ -29,6 +29,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include "abi.h"
 #include "private.h"
 
 /* TCP states (include/net/tcp_states.h); TCP_NEW_SYN_RECV is kernel-internal. */
@@ -401,16 +402,19 @@ static void diag_find_owners(struct ktls_sock *socks, size_t n)
 	closedir(proc);
 }
 
-KTLS_EXPORT int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks, size_t *ret_count,
-			       char *errbuf, size_t errlen)
+KTLS_EXPORT int ktls_sock_list_sized(unsigned int flags, size_t sock_size,
+				     struct ktls_sock **ret_socks, size_t *ret_count, char *errbuf,
+				     size_t errlen)
 {
 	struct diag_list l = { 0 };
 	struct nl_sock *sk = NULL;
+	void *socks;
 	int ret;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (ret_socks == NULL || ret_count == NULL || (flags & ~KTLS_SOCK_LIST_OWNERS) != 0)
+	if (ret_socks == NULL || ret_count == NULL || (flags & ~KTLS_SOCK_LIST_OWNERS) != 0 ||
+	    sock_size < ABI_MIN_SOCK)
 		return error_buf(errbuf, errlen, -EINVAL, "ktls_sock_list: invalid argument");
 
 	ret = netlink_open(NETLINK_SOCK_DIAG, &sk, errbuf, errlen);
@@ -437,11 +441,13 @@ KTLS_EXPORT int ktls_sock_list(unsigned int flags, struct ktls_sock **ret_socks,
 	}
 	if (flags & KTLS_SOCK_LIST_OWNERS)
 		diag_find_owners(l.socks, l.n);
-	if (l.n == 0) {
-		free(l.socks);
-		l.socks = NULL;
+	ret = abi_array_out(&socks, sock_size, l.socks, sizeof(*l.socks), l.n);
+	if (ret < 0) {
+		error_buf(errbuf, errlen, ret, "out of memory");
+		goto fail;
 	}
-	*ret_socks = l.socks;
+	free(l.socks);
+	*ret_socks = socks;
 	*ret_count = l.n;
 	return 0;
 fail:

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Errors and logging: every failure gets a negative errno for code and one
- * sentence for people.  The first failure on an object is the one kept,
- * because later ones are usually consequences of it.
+ * sentence for people.
+ *
+ * A connection's sentence belongs to the last call that failed: each
+ * exported call (and each completion the io_uring engine handles) starts
+ * with error_conn_begin(), and within it the first failure is kept, because
+ * later ones are usually its consequences.  A call that returns a failure
+ * the connection already had (a receive after the stream ended) writes
+ * nothing and leaves that failure's sentence.
+ *
+ * A config is shared by threads, so its sentence is kept per thread, as
+ * dlerror(3) keeps its own: ktls_config_error() answers for the calling
+ * thread's last failed call on that config, in one buffer per thread.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,36 +21,82 @@
 
 #include "private.h"
 
-static void error_format(char *dst, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void error_format(char *dst, const char *fmt, va_list ap)
+void error_conn_begin(struct ktls_conn *conn)
 {
-	if (dst[0] != '\0')
-		return;
-	vsnprintf(dst, ERROR_TEXT_MAX, fmt, ap);
+	conn->error_fresh = true;
 }
 
 int error_conn(struct ktls_conn *conn, int err, const char *fmt, ...)
 {
 	va_list ap;
-	bool first = conn->error[0] == '\0';
 
+	if (!conn->error_fresh && conn->error[0] != '\0')
+		return err;
+	conn->error_fresh = false;
 	va_start(ap, fmt);
-	error_format(conn->error, fmt, ap);
+	vsnprintf(conn->error, sizeof(conn->error), fmt, ap);
 	va_end(ap);
-	if (first)
-		error_log(conn->config, KTLS_LOG_ERROR, "%s", conn->error);
+	error_log(conn->config, KTLS_LOG_ERROR, "%s", conn->error);
 	return err;
+}
+
+int error_conn_send(struct ktls_conn *conn, const char *what, int err)
+{
+	/*
+	 * A peer that has gone shows as ECONNRESET (its reset) or EPIPE (any
+	 * later write), by timing and by path (the kernel's TLS layer or
+	 * GnuTLS's writes): one errno for one event.
+	 */
+	if (err == EPIPE || err == ECONNRESET)
+		return error_conn(conn, -EPIPE, "%s: the peer has closed the connection (%s)", what,
+				  strerror(err));
+	return error_conn(conn, -err, "%s: %s", what, strerror(err));
+}
+
+/* This thread's last failure on a config: which config, its sentence, and whether a call is under way. */
+static __thread struct {
+	const struct ktls_config *config;
+	bool fresh;
+	char text[ERROR_TEXT_MAX];
+} error_config_last;
+
+void error_config_begin(const struct ktls_config *config)
+{
+	if (error_config_last.config == config)
+		error_config_last.fresh = true;
 }
 
 int error_config(struct ktls_config *config, int err, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (error_config_last.config == config && !error_config_last.fresh)
+		return err;
+	error_config_last.config = config;
+	error_config_last.fresh = false;
 	va_start(ap, fmt);
-	error_format(config->error, fmt, ap);
+	vsnprintf(error_config_last.text, sizeof(error_config_last.text), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+const char *error_config_text(const struct ktls_config *config)
+{
+	/* One buffer per thread: asking about another config starts it afresh, empty. */
+	if (error_config_last.config != config) {
+		error_config_last.config = config;
+		error_config_last.fresh = true;
+		error_config_last.text[0] = '\0';
+	}
+	return error_config_last.text;
+}
+
+void error_config_forget(const struct ktls_config *config)
+{
+	if (error_config_last.config == config) {
+		error_config_last.config = NULL;
+		error_config_last.text[0] = '\0';
+	}
 }
 
 void error_log(const struct ktls_config *config, enum ktls_log_level level, const char *fmt, ...)

@@ -114,6 +114,8 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	return 0;
 }
 
+static int handshake_verify(gnutls_session_t session);
+
 int handshake_session_init(struct ktls_conn *conn)
 {
 	const struct ktls_config *config = conn->config;
@@ -131,7 +133,7 @@ int handshake_session_init(struct ktls_conn *conn)
 	if (ret < 0)
 		goto gnutls_fail;
 
-	if (config->n_certs > 0 || config->trust_loaded || config->n_psks == 0) {
+	if (config->n_certs > 0 || config->trust_loaded || !config_has_psk(config)) {
 		ret = gnutls_credentials_set(conn->session, GNUTLS_CRD_CERTIFICATE, config->certs);
 		if (ret < 0)
 			goto gnutls_fail;
@@ -143,15 +145,12 @@ int handshake_session_init(struct ktls_conn *conn)
 	if (ret < 0)
 		goto gnutls_fail;
 
-	if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUIRE) {
+	if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUIRE)
 		gnutls_certificate_server_set_request(conn->session, GNUTLS_CERT_REQUIRE);
-		/* GnuTLS verifies what the client sends against the trust list. */
-		gnutls_session_set_verify_cert(conn->session, NULL, 0);
-	} else if (config->role == KTLS_ROLE_SERVER &&
-		   config->client_auth == KTLS_CLIENT_AUTH_REQUEST) {
-		/* Verified by config_verify_optional(): none is fine, a bad one is not. */
+	else if (config->role == KTLS_ROLE_SERVER && config->client_auth == KTLS_CLIENT_AUTH_REQUEST)
 		gnutls_certificate_server_set_request(conn->session, GNUTLS_CERT_REQUEST);
-	}
+	/* Every certificate the peer sends goes through handshake_verify(). */
+	gnutls_session_set_verify_function(conn->session, handshake_verify);
 	/*
 	 * Bounds the whole handshake: a blocking fd waits in record_pull_timeout,
 	 * a non-blocking one gets -ETIMEDOUT from the first call past the limit.
@@ -207,14 +206,11 @@ static int handshake_client_prepare(struct ktls_conn *conn)
 			return error_conn(conn, -EINVAL, "server name \"%s\": %s", name,
 					  gnutls_strerror(ret));
 	}
-	if (config->verify_chain && config->n_psks == 0) {
-		if (config->check_hostname && name == NULL)
-			return error_conn(conn, -EINVAL,
-					  "hostname verification is on but no server name was set "
-					  "(ktls_conn_set_server_name)");
-		gnutls_session_set_verify_cert(conn->session,
-					       config->check_hostname ? name : NULL, 0);
-	}
+	if (config->verify_chain && config->check_hostname && !handshake_uses_psk(conn) &&
+	    name == NULL)
+		return error_conn(conn, -EINVAL,
+				  "hostname verification is on but no server name was set "
+				  "(ktls_conn_set_server_name)");
 	return resume_client_prepare(conn);
 }
 
@@ -234,8 +230,82 @@ static void handshake_verify_text(struct ktls_conn *conn, unsigned int status, c
 		out[--len] = '\0';
 }
 
+/* No alert chosen here: GnuTLS picks the one for its error. */
+#define ALERT_NONE ((gnutls_alert_description_t)-1)
+
+/* The alert RFC 8446 section 6.2 names for a certificate that failed verification. */
+static gnutls_alert_description_t handshake_verify_alert(unsigned int status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return GNUTLS_A_CERTIFICATE_REVOKED;
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		return GNUTLS_A_CERTIFICATE_EXPIRED;
+	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA))
+		return GNUTLS_A_UNKNOWN_CA;
+	return GNUTLS_A_BAD_CERTIFICATE;
+}
+
+/* The sentence for a peer certificate that failed libktls's checks. */
+static int handshake_verify_failed(struct ktls_conn *conn, unsigned int status)
+{
+	char text[200];
+
+	handshake_verify_text(conn, status, text, sizeof(text));
+	if (conn->config->role == KTLS_ROLE_SERVER)
+		return error_conn(conn, -EACCES, "client certificate rejected: %s", text);
+	if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && conn->hs.server_name != NULL)
+		return error_conn(conn, -EACCES, "peer certificate rejected: %s (expected \"%s\")",
+				  text, conn->hs.server_name);
+	return error_conn(conn, -EACCES, "peer certificate rejected: %s", text);
+}
+
+/*
+ * GnuTLS calls this when the peer's certificate chain has arrived: a
+ * client's verification of the server (chain, and name when asked), a
+ * server's of a client certificate, then the application's verify callback
+ * with that verdict.  A server under KTLS_CLIENT_AUTH_REQUEST accepts a
+ * client without a certificate; GnuTLS fails REQUIRE on its own before this.
+ */
+static int handshake_verify(gnutls_session_t session)
+{
+	struct ktls_conn *conn = gnutls_session_get_ptr(session);
+	const struct ktls_config *config = conn->config;
+	unsigned int n = 0, status = 0;
+	int verdict = 0;
+	bool check;
+
+	if (gnutls_certificate_get_peers(session, &n) == NULL || n == 0)
+		return 0;
+	check = config->role == KTLS_ROLE_CLIENT ? config->verify_chain
+						 : config->client_auth != KTLS_CLIENT_AUTH_NONE;
+	if (check) {
+		const char *host = config->role == KTLS_ROLE_CLIENT && config->check_hostname
+					   ? conn->hs.server_name
+					   : NULL;
+
+		if (gnutls_certificate_verify_peers3(session, host, &status) < 0)
+			status = GNUTLS_CERT_INVALID;
+		conn->hs.verify_status = status;
+		/* Written now, so that the application's callback can read why. */
+		if (status != 0)
+			verdict = handshake_verify_failed(conn, status);
+	}
+	if (config->verify_fn != NULL) {
+		int ret = config->verify_fn(conn, verdict, config->verify_userdata);
+
+		if (ret >= 0) {
+			conn->hs.verify_status = 0; /* the application decided */
+			return 0;
+		}
+		conn->hs.verify_rejected = true;
+		return GNUTLS_E_CERTIFICATE_ERROR;
+	}
+	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
 static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 {
+	gnutls_alert_description_t alert = ALERT_NONE;
 	int err = error_from_gnutls(gnutls_err);
 	char text[200];
 
@@ -244,23 +314,34 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, GNUTLS_A_UNKNOWN_PSK_IDENTITY);
 		err = error_conn(conn, -EACCES, "unknown PSK identity \"%s\" (GnuTLS: %s)",
 				 conn->hs.unknown_psk_identity, gnutls_strerror(gnutls_err));
-	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		unsigned int status = gnutls_session_get_verify_cert_status(conn->session);
-
-		handshake_verify_text(conn, status, text, sizeof(text));
-		if ((status & GNUTLS_CERT_UNEXPECTED_OWNER) && conn->hs.server_name != NULL)
-			err = error_conn(conn, err, "peer certificate rejected: %s (expected \"%s\")",
-					 text, conn->hs.server_name);
-		else
-			err = error_conn(conn, err, "peer certificate rejected: %s", text);
-	} else if (gnutls_err == GNUTLS_E_CERTIFICATE_ERROR && conn->hs.client_cert_status != 0) {
-		handshake_verify_text(conn, conn->hs.client_cert_status, text, sizeof(text));
-		err = error_conn(conn, -EACCES, "client certificate rejected: %s", text);
-	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
-		gnutls_alert_description_t alert = gnutls_alert_get(conn->session);
-
-		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
+	} else if (conn->hs.verify_rejected) {
+		alert = GNUTLS_A_BAD_CERTIFICATE;
+		err = error_conn(conn, -EACCES,
+				 "the application's verify callback rejected the peer's certificate");
+	} else if ((gnutls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+		    gnutls_err == GNUTLS_E_CERTIFICATE_ERROR) &&
+		   conn->hs.verify_status != 0) {
+		alert = handshake_verify_alert(conn->hs.verify_status);
+		err = handshake_verify_failed(conn, conn->hs.verify_status);
+	} else if (conn->config->role == KTLS_ROLE_SERVER &&
+		   (gnutls_err == GNUTLS_E_NO_CERTIFICATE_FOUND ||
+		    gnutls_err == GNUTLS_E_CERTIFICATE_REQUIRED)) {
+		/*
+		 * RFC 8446 section 4.4.2.4 names certificate_required for this;
+		 * TLS 1.2 has no such alert, and RFC 5246 section 7.4.6 says
+		 * handshake_failure (GnuTLS would send decode_error).
+		 */
+		alert = gnutls_protocol_get_version(conn->session) == GNUTLS_TLS1_3
+				? GNUTLS_A_CERTIFICATE_REQUIRED
+				: GNUTLS_A_HANDSHAKE_FAILURE;
+		err = error_conn(conn, -EACCES,
+				 "the client sent no certificate and this server requires one; "
+				 "alert sent: %s",
 				 error_alert_text(alert, text, sizeof(text)));
+	} else if (gnutls_err == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		err = error_conn(conn, err, "peer sent fatal alert %s during the handshake",
+				 error_alert_text(gnutls_alert_get(conn->session), text,
+						  sizeof(text)));
 	} else if (err == -ECONNRESET || conn->tp.peer_eof) {
 		err = error_conn(conn, -ECONNRESET,
 				 "peer closed the connection during the handshake (GnuTLS: %s)",
@@ -277,8 +358,11 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	 * writes the alert through the transport: on the fd now, into the
 	 * engine's memory for the engine to send before it reports the failure.
 	 */
-	if (err != -ECONNRESET && err != -ETIMEDOUT && gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
-	    conn->hs.unknown_psk_identity[0] == '\0')
+	if (alert != ALERT_NONE)
+		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, alert);
+	else if (err != -ECONNRESET && err != -ETIMEDOUT &&
+		 gnutls_err != GNUTLS_E_FATAL_ALERT_RECEIVED &&
+		 conn->hs.unknown_psk_identity[0] == '\0')
 		gnutls_alert_send_appropriate(conn->session, gnutls_err);
 	conn->hs.state = HANDSHAKE_FAILED;
 	conn->hs.failure = err;
@@ -414,9 +498,9 @@ void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, si
 		 (int)len, (const char *)identity);
 }
 
-void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status)
+bool handshake_uses_psk(const struct ktls_conn *conn)
 {
-	conn->hs.client_cert_status = status;
+	return conn->config->n_psks > 0 || conn->hs.psk != NULL;
 }
 
 KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
@@ -425,6 +509,7 @@ KTLS_EXPORT int ktls_conn_handshake(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->tp.mem != NULL)
 		return error_conn(conn, -EINVAL,
 				  "the connection is driven by an io_uring engine "
@@ -440,12 +525,76 @@ KTLS_EXPORT int ktls_conn_wants(const struct ktls_conn *conn)
 	return conn != NULL ? conn->hs.wants : 0;
 }
 
+KTLS_EXPORT int ktls_conn_set_psk(struct ktls_conn *conn, const char *identity, const void *key,
+				  size_t key_len)
+{
+	gnutls_datum_t k = { (unsigned char *)key, (unsigned int)key_len };
+	gnutls_psk_client_credentials_t cred;
+	char *id;
+	int ret;
+
+	if (conn == NULL)
+		return -EINVAL;
+	error_conn_begin(conn);
+	if (conn->config->role != KTLS_ROLE_CLIENT || conn->hs.state != HANDSHAKE_NEW ||
+	    conn->session == NULL)
+		return error_conn(conn, -EINVAL, "a client sets its PSK before the handshake");
+	if (identity == NULL || identity[0] == '\0' || strlen(identity) > PSK_IDENTITY_MAX)
+		return error_conn(conn, -EINVAL, "PSK identity must be 1..%d bytes",
+				  PSK_IDENTITY_MAX);
+	if (key == NULL || key_len < PSK_KEY_MIN || key_len > PSK_KEY_MAX)
+		return error_conn(conn, -EINVAL, "PSK key must be %d..%d bytes, got %zu",
+				  PSK_KEY_MIN, PSK_KEY_MAX, key_len);
+	id = strdup(identity);
+	if (id == NULL || gnutls_psk_allocate_client_credentials(&cred) < 0) {
+		free(id);
+		return error_conn(conn, -ENOMEM, "out of memory");
+	}
+	/*
+	 * GnuTLS copies the key into the credentials and wipes it when they go.
+	 * The connection is a PSK one only, as with PSKs in the config: no
+	 * certificate credentials (a TLS 1.2 server would pick a certificate
+	 * suite the client offered with them, and fail), and a priority with the
+	 * PSK key exchanges alone.
+	 */
+	ret = gnutls_psk_set_client_credentials(cred, identity, &k, GNUTLS_PSK_KEY_RAW);
+	if (ret == 0) {
+		char priority[sizeof(conn->config->priority_text) + 40];
+
+		gnutls_credentials_clear(conn->session);
+		ret = gnutls_credentials_set(conn->session, GNUTLS_CRD_PSK, cred);
+		snprintf(priority, sizeof(priority), "%s:-KX-ALL:+ECDHE-PSK:+DHE-PSK",
+			 conn->config->priority_text);
+		if (ret == 0)
+			ret = gnutls_priority_set_direct(conn->session, priority, NULL);
+	}
+	if (ret < 0) {
+		gnutls_psk_free_client_credentials(cred);
+		free(id);
+		return error_conn(conn, error_from_gnutls(ret), "PSK: %s", gnutls_strerror(ret));
+	}
+	handshake_psk_free(conn);
+	conn->hs.psk = cred;
+	conn->hs.psk_identity = id;
+	return 0;
+}
+
+void handshake_psk_free(struct ktls_conn *conn)
+{
+	if (conn->hs.psk != NULL)
+		gnutls_psk_free_client_credentials(conn->hs.psk);
+	free(conn->hs.psk_identity);
+	conn->hs.psk = NULL;
+	conn->hs.psk_identity = NULL;
+}
+
 KTLS_EXPORT int ktls_conn_set_server_name(struct ktls_conn *conn, const char *name)
 {
 	char *copy;
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->config->role != KTLS_ROLE_CLIENT || conn->hs.state != HANDSHAKE_NEW)
 		return error_conn(conn, -EINVAL,
 				  "the server name is set by a client before the handshake");

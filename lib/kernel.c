@@ -7,6 +7,9 @@
  * when a key changes is proto.c's business, where keys go is switch.c's.
  */
 #include <errno.h>
+#include <time.h>
+#include <signal.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -19,6 +22,28 @@
 
 int (*kernel_setsockopt)(int fd, int level, int name, const void *value,
 			 socklen_t len) = setsockopt;
+
+void kernel_sigpipe_block(struct kernel_sigpipe *s)
+{
+	sigset_t pending;
+
+	sigemptyset(&s->pipe_set);
+	sigaddset(&s->pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &s->pipe_set, &s->old_set);
+	sigpending(&pending);
+	s->was_pending = sigismember(&pending, SIGPIPE) == 1;
+}
+
+void kernel_sigpipe_restore(struct kernel_sigpipe *s)
+{
+	static const struct timespec no_wait = { 0, 0 };
+	sigset_t pending;
+
+	sigpending(&pending);
+	if (!s->was_pending && sigismember(&pending, SIGPIPE) == 1)
+		sigtimedwait(&s->pipe_set, NULL, &no_wait);
+	pthread_sigmask(SIG_SETMASK, &s->old_set, NULL);
+}
 
 int kernel_attach(int fd)
 {

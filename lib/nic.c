@@ -30,9 +30,10 @@
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include "abi.h"
 #include "private.h"
 
-static const char *const feature_names[KTLS_NIC_FEATURE_COUNT] = {
+static const char *const feature_names[NIC_FEATURE_COUNT] = {
 	[KTLS_NIC_TLS_TX] = "tls-hw-tx-offload",
 	[KTLS_NIC_TLS_RX] = "tls-hw-rx-offload",
 	[KTLS_NIC_TLS_RECORD] = "tls-hw-record",
@@ -66,13 +67,13 @@ static const struct nla_policy bit_policy[ETHTOOL_A_BITSET_BIT_MAX + 1] = {
 
 KTLS_EXPORT const char *ktls_nic_feature_name(enum ktls_nic_feature feature)
 {
-	return feature >= 0 && feature < KTLS_NIC_FEATURE_COUNT ? feature_names[feature] : NULL;
+	return feature >= 0 && feature < NIC_FEATURE_COUNT ? feature_names[feature] : NULL;
 }
 
 KTLS_EXPORT int ktls_nic_feature_from_name(const char *name)
 {
 	if (name != NULL)
-		for (int i = 0; i < KTLS_NIC_FEATURE_COUNT; i++)
+		for (int i = 0; i < NIC_FEATURE_COUNT; i++)
 			if (strcmp(name, feature_names[i]) == 0)
 				return i;
 	return -EINVAL;
@@ -82,10 +83,10 @@ KTLS_EXPORT int ktls_nic_feature_from_name(const char *name)
  * Which of our features a verbose bitset has set: with NOMASK every listed
  * bit is set; otherwise a listed bit is set when it carries BIT_VALUE.
  */
-static int nic_parse_bitset(struct nlattr *attr, bool ret_set[KTLS_NIC_FEATURE_COUNT])
+static int nic_parse_bitset(struct nlattr *attr, bool ret_set[NIC_FEATURE_COUNT])
 {
 	struct nlattr *tb[ETHTOOL_A_BITSET_MAX + 1], *bits, *bit;
-	bool set[KTLS_NIC_FEATURE_COUNT] = { false };
+	bool set[NIC_FEATURE_COUNT] = { false };
 	bool nomask;
 	int rem;
 
@@ -121,7 +122,7 @@ int nic_parse_features(const struct nlmsghdr *nlh, struct ktls_nic *ret_nic)
 	struct nlattr *tb[ETHTOOL_A_FEATURES_MAX + 1], *hdr[ETHTOOL_A_HEADER_MAX + 1];
 	static const int sets[] = { ETHTOOL_A_FEATURES_HW, ETHTOOL_A_FEATURES_WANTED,
 				    ETHTOOL_A_FEATURES_ACTIVE, ETHTOOL_A_FEATURES_NOCHANGE };
-	bool bits[4][KTLS_NIC_FEATURE_COUNT];
+	bool bits[4][NIC_FEATURE_COUNT];
 	struct ktls_nic nic;
 
 	if (netlink_parse_msg(nlh, GENL_HDRLEN, tb, ETHTOOL_A_FEATURES_MAX, features_policy) < 0)
@@ -140,7 +141,7 @@ int nic_parse_features(const struct nlmsghdr *nlh, struct ktls_nic *ret_nic)
 		if (tb[sets[i]] != NULL && nic_parse_bitset(tb[sets[i]], bits[i]) < 0)
 			return -EBADMSG;
 	}
-	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++) {
+	for (int f = 0; f < NIC_FEATURE_COUNT; f++) {
 		nic.feature[f].available = bits[0][f];
 		nic.feature[f].wanted = bits[1][f];
 		nic.feature[f].active = bits[2][f];
@@ -184,7 +185,7 @@ int nic_parse_buffer(const void *buf, size_t len,
  * Return: 0 or -EBADMSG.
  */
 static int nic_parse_feature_names(const struct nlmsghdr *nlh,
-				   bool ret_known[KTLS_NIC_FEATURE_COUNT])
+				   bool ret_known[NIC_FEATURE_COUNT])
 {
 	static const struct nla_policy strset_policy[ETHTOOL_A_STRSET_MAX + 1] = {
 		[ETHTOOL_A_STRSET_STRINGSETS] = { .type = NLA_NESTED },
@@ -197,7 +198,7 @@ static int nic_parse_feature_names(const struct nlmsghdr *nlh,
 		[ETHTOOL_A_STRING_VALUE] = { .type = NLA_STRING },
 	};
 	struct nlattr *tb[ETHTOOL_A_STRSET_MAX + 1], *set, *str;
-	bool known[KTLS_NIC_FEATURE_COUNT] = { false };
+	bool known[NIC_FEATURE_COUNT] = { false };
 	int rem, rem2;
 
 	if (netlink_parse_msg(nlh, GENL_HDRLEN, tb, ETHTOOL_A_STRSET_MAX, strset_policy) < 0 ||
@@ -434,15 +435,15 @@ nomem:
 	return error_buf(errbuf, errlen, -ENOMEM, "out of memory for an ethtool request");
 }
 
-KTLS_EXPORT int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char *errbuf,
-			     size_t errlen)
+KTLS_EXPORT int ktls_nic_get_sized(const char *ifname, struct ktls_nic *ret_nic, size_t nic_size,
+				   char *errbuf, size_t errlen)
 {
 	struct nic_ctx c;
 	int ret;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (ret_nic == NULL)
+	if (ret_nic == NULL || nic_size < ABI_MIN_NIC)
 		return error_buf(errbuf, errlen, -EINVAL, "ktls_nic_get: invalid argument");
 	ret = nic_check_name(ifname, errbuf, errlen);
 	if (ret < 0)
@@ -452,30 +453,34 @@ KTLS_EXPORT int ktls_nic_get(const char *ifname, struct ktls_nic *ret_nic, char 
 		return ret;
 	ret = nic_get(&c, ifname, errbuf, errlen);
 	if (ret == 0)
-		*ret_nic = c.nics[0];
+		abi_copy_out(ret_nic, nic_size, &c.nics[0], sizeof(c.nics[0]));
 	nic_close(&c);
 	return ret;
 }
 
-KTLS_EXPORT int ktls_nic_list(struct ktls_nic **ret_nics, size_t *ret_count, char *errbuf,
-			      size_t errlen)
+KTLS_EXPORT int ktls_nic_list_sized(size_t nic_size, struct ktls_nic **ret_nics, size_t *ret_count,
+				    char *errbuf, size_t errlen)
 {
 	struct nic_ctx c;
+	void *nics;
 	int ret;
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (ret_nics == NULL || ret_count == NULL)
+	if (ret_nics == NULL || ret_count == NULL || nic_size < ABI_MIN_NIC)
 		return error_buf(errbuf, errlen, -EINVAL, "ktls_nic_list: invalid argument");
 	ret = nic_open(&c, errbuf, errlen);
 	if (ret < 0)
 		return ret;
 	ret = nic_get(&c, NULL, errbuf, errlen);
 	if (ret == 0) {
-		*ret_nics = c.n > 0 ? c.nics : NULL;
-		*ret_count = c.n;
-		if (c.n > 0)
-			c.nics = NULL; /* handed over */
+		ret = abi_array_out(&nics, nic_size, c.nics, sizeof(*c.nics), c.n);
+		if (ret < 0) {
+			error_buf(errbuf, errlen, ret, "out of memory");
+		} else {
+			*ret_nics = nics;
+			*ret_count = c.n;
+		}
 	}
 	nic_close(&c);
 	return ret;
@@ -488,7 +493,7 @@ KTLS_EXPORT void ktls_nic_list_free(struct ktls_nic *nics)
 
 struct nic_names {
 	int family;
-	bool known[KTLS_NIC_FEATURE_COUNT];
+	bool known[NIC_FEATURE_COUNT];
 	bool seen;
 };
 
@@ -536,7 +541,7 @@ static int nic_unknown_feature(struct nic_ctx *c, enum ktls_nic_feature feature,
 	nlmsg_free(msg);
 	if (ret < 0 || !names.seen || names.known[feature])
 		return 0;
-	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
+	for (int f = 0; f < NIC_FEATURE_COUNT; f++)
 		if (names.known[f])
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
 				 list[0] ? ", " : "", feature_names[f]);
@@ -574,7 +579,7 @@ KTLS_EXPORT int ktls_nic_set(const char *ifname, enum ktls_nic_feature feature, 
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (feature < 0 || feature >= KTLS_NIC_FEATURE_COUNT)
+	if (feature < 0 || feature >= NIC_FEATURE_COUNT)
 		return error_buf(errbuf, errlen, -EINVAL, "unknown NIC TLS feature %d", (int)feature);
 	ret = nic_check_name(ifname, errbuf, errlen);
 	if (ret < 0)

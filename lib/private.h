@@ -13,6 +13,7 @@
  *   trace.c                        the handshake trace callback
  *   transport.c                    GnuTLS's transport: the fd, or memory
  *   rxbuf.c                        plaintext held for the application
+ *   txbuf.c                        plaintext held back for a record (KTLS_SEND_MORE)
  *   config.c resume.c              configuration; resumption
  *   rekey.c                        AEAD usage limits: when a key must change
  *   switch.c                       the switch policy: which key goes where
@@ -27,9 +28,11 @@
 #define KTLS_PRIVATE_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <gnutls/gnutls.h>
@@ -59,6 +62,11 @@
 /* A record on the wire: header plus the largest ciphertext (RFC 8446 section 5.2). */
 #define RECORD_HEADER 5
 #define RECORD_WIRE_MAX (RECORD_HEADER + RECORD_MAX_PLAINTEXT + 256)
+
+/* The values of the public enums this library knows. */
+#define CIPHER_COUNT (KTLS_CIPHER_LAST + 1)
+#define STAT_COUNT (KTLS_STAT_LAST + 1)
+#define NIC_FEATURE_COUNT (KTLS_NIC_FEATURE_LAST + 1)
 
 struct ktls_conn;
 
@@ -100,6 +108,11 @@ int session_cache_walk(struct session_cache *cache,
 
 /* ---- config.c ---------------------------------------------------------- */
 
+/* External PSKs (RFC 8446 section 4.2.11): identity and key sizes we take. */
+#define PSK_IDENTITY_MAX 255
+#define PSK_KEY_MIN 16
+#define PSK_KEY_MAX KTLS_PSK_KEY_MAX
+
 struct config_psk {
 	char *identity;
 	unsigned char *key;
@@ -107,7 +120,8 @@ struct config_psk {
 };
 
 struct ktls_config {
-	int refcount; /* atomic */
+	int app_refs; /* atomic: the application's references */
+	int refs;     /* atomic: all references, the application's and one per connection */
 	enum ktls_role role;
 	pthread_mutex_t freeze_lock;
 	bool frozen; /* set by the first connection: no more changes */
@@ -151,22 +165,49 @@ struct ktls_config {
 	char *session_file;
 	ktls_handshake_trace_fn trace_fn;
 	void *trace_userdata;
+	ktls_verify_fn verify_fn;
+	void *verify_userdata;
+	ktls_psk_lookup_fn psk_lookup_fn;
+	void *psk_lookup_userdata;
 
-	char error[ERROR_TEXT_MAX];
 };
 
-/* Build the priority and credentials once; later setters get -EBUSY. */
-int config_freeze(struct ktls_config *config);
+/* A connection's reference to its config; config_release() drops it. */
+struct ktls_config *config_hold(struct ktls_config *config);
+void config_release(struct ktls_config *config);
+/*
+ * Build the priority and credentials once; later setters get -EBUSY.
+ * @for_handshake: also what a handshake of our own needs (a server's
+ * certificate or PSK, a client's trust store), which adoption does not.
+ */
+int config_freeze(struct ktls_config *config, bool for_handshake);
+/* PSKs of its own, or (a server) a lookup for them. */
+static inline bool config_has_psk(const struct ktls_config *config)
+{
+	return config->n_psks > 0 || config->psk_lookup_fn != NULL;
+}
 const struct config_psk *config_find_psk(const struct ktls_config *config, const char *identity,
 					 size_t identity_len);
 
 /* ---- error.c ----------------------------------------------------------- */
 
-/* Record the first failure on a conn / config; returns @err for chaining. */
+/*
+ * A failing call's sentence.  Each exported call on a conn or config (and
+ * each engine completion) begins with error_*_begin(); the first failure
+ * within it is kept, later ones are its consequences.  Returns @err.
+ */
+void error_conn_begin(struct ktls_conn *conn);
 int error_conn(struct ktls_conn *conn, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* A write to the socket failed with errno @err (positive); a peer gone is -EPIPE. */
+int error_conn_send(struct ktls_conn *conn, const char *what, int err);
+void error_config_begin(const struct ktls_config *config);
 int error_config(struct ktls_config *config, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The calling thread's last failure on @config ("" when none); one buffer per thread. */
+const char *error_config_text(const struct ktls_config *config);
+/* @config is going away: a later one at the same address starts clean. */
+void error_config_forget(const struct ktls_config *config);
 /* Map a GnuTLS error code to the errno documented in ktls.h. */
 int error_from_gnutls(int gnutls_err);
 /* "handshake_failure (40): Handshake failed": RFC name, number, GnuTLS's words. */
@@ -235,6 +276,19 @@ extern int (*kernel_setsockopt)(int fd, int level, int name, const void *value, 
 
 /* setsockopt(TCP_ULP, "tls").  Return: 0 or a negative errno. */
 int kernel_attach(int fd);
+
+/*
+ * What the kernel's TLS layer does without MSG_NOSIGNAL (sendfile(2),
+ * splice(2), the record close(2) still pushes) raises SIGPIPE when the
+ * peer has gone.  Around such calls SIGPIPE is blocked for the thread, and
+ * one raised meanwhile is consumed: a library must not kill its caller.
+ */
+struct kernel_sigpipe {
+	sigset_t pipe_set, old_set;
+	bool was_pending;
+};
+void kernel_sigpipe_block(struct kernel_sigpipe *s);
+void kernel_sigpipe_restore(struct kernel_sigpipe *s);
 /* One direction's key (TLS_TX / TLS_RX; a second one is a rekey). */
 int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info, socklen_t len);
 /* TLS_TX_MAX_PAYLOAD_LEN: the largest plaintext per TX record. */
@@ -286,6 +340,8 @@ int kernel_send_record(int fd, unsigned char type, const void *data, size_t len,
 /* ---- probe.c ----------------------------------------------------------- */
 
 const struct ktls_caps *probe_get(void);
+/* A copy of the probe's result; its failure (loopback sockets refused). */
+int probe_copy(struct ktls_caps *ret_caps);
 /* An established loopback TCP pair (close-on-exec); 0 or a negative errno. */
 int probe_pair(int *ret_a, int *ret_b);
 /* Unit tests only: forget the cached result so that the next call probes again. */
@@ -324,6 +380,7 @@ struct conn_transport {
 	bool peer_eof;             /* a pull saw the TCP connection end */
 	bool would_block;          /* the last pull had nothing to give (EAGAIN) */
 	int pull_errno;            /* the last pull's failure */
+	int push_errno;            /* the socket's write failure (not EAGAIN), once one came */
 };
 
 /* GnuTLS reads and writes the fd. */
@@ -336,8 +393,41 @@ void transport_check_blocking(struct ktls_conn *conn);
 void transport_clear_would_block(struct ktls_conn *conn);
 /* Data bytes one GnuTLS record may carry to this peer (its record size limit). */
 size_t transport_max_payload(struct ktls_conn *conn);
+/* The errno with which a push on the fd failed (0: none): what GnuTLS's send errors were. */
+int transport_push_errno(const struct ktls_conn *conn);
 /* Bytes read from the peer that GnuTLS has not pulled yet (the engine's memory). */
 size_t transport_buffered(const struct ktls_conn *conn);
+
+/* ---- txbuf.c ----------------------------------------------------------- */
+
+/* Written by txbuf.c only. */
+struct conn_txbuf {
+	unsigned char *buf; /* RECORD_MAX_PLAINTEXT, while something is held */
+	size_t len;
+};
+
+/* Where a gather send stands in the caller's buffers. */
+struct txbuf_cursor {
+	const struct iovec *iov;
+	int iovcnt;
+	int at;       /* the buffer being read */
+	size_t off;   /* ... from here */
+	size_t taken; /* bytes of the caller's taken so far */
+};
+
+void txbuf_cursor_init(struct txbuf_cursor *c, const struct iovec *iov, int iovcnt);
+bool txbuf_cursor_done(const struct txbuf_cursor *c);
+/* Bytes held back from an earlier KTLS_SEND_MORE send. */
+size_t txbuf_held(const struct ktls_conn *conn);
+/*
+ * Up to @max bytes of the next record into @out: what is held first, then
+ * the caller's buffers (the cursor advances).  Returns the bytes written.
+ */
+size_t txbuf_fill(struct ktls_conn *conn, unsigned char *out, size_t max, struct txbuf_cursor *c);
+/* The held bytes went out in the record just sent: drop (and wipe) them. */
+void txbuf_sent(struct ktls_conn *conn);
+/* Hold @len bytes (a record's start, @out of txbuf_fill()) for the next send. */
+int txbuf_hold(struct ktls_conn *conn, const unsigned char *data, size_t len);
 
 /* ---- rxbuf.c ----------------------------------------------------------- */
 
@@ -462,6 +552,7 @@ struct conn_proto {
 	int rx_error;  /* sticky receive failure, negative errno */
 	bool tx_closed; /* close_notify or a fatal alert queued: no more data */
 	int tx_error;  /* sticky send failure */
+	bool peer_reset; /* a receive met the peer's reset: no send can reach it */
 	/* A post-handshake message split across kernel records. */
 	unsigned char *hs_buf;
 	size_t hs_len;
@@ -560,7 +651,10 @@ struct conn_handshake {
 	int wants;                     /* KTLS_WANT_* after -EAGAIN */
 	char *server_name;
 	char unknown_psk_identity[64]; /* set by the server PSK callback on a miss */
-	unsigned int client_cert_status; /* why config_verify_optional() refused */
+	unsigned int verify_status;    /* why the peer's certificate failed verification */
+	bool verify_rejected;          /* the application's verify callback refused it */
+	gnutls_psk_client_credentials_t psk; /* a client's own PSK (ktls_conn_set_psk) */
+	char *psk_identity;
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
 };
 
@@ -585,7 +679,10 @@ bool handshake_name_is_address(const char *name);
 void handshake_note_wants(struct ktls_conn *conn, int wants);
 /* From config.c's GnuTLS callbacks: what the handshake's failure message needs. */
 void handshake_note_unknown_psk(struct ktls_conn *conn, const void *identity, size_t len);
-void handshake_note_client_cert(struct ktls_conn *conn, unsigned int status);
+/* A PSK handshake: the config's PSKs, or the connection's own. */
+bool handshake_uses_psk(const struct ktls_conn *conn);
+/* ktls_conn_free(): the connection's own PSK credentials. */
+void handshake_psk_free(struct ktls_conn *conn);
 
 /* ---- ring-conn.c (the engine's part; lib/ring.h has the rest) ------------ */
 
@@ -613,11 +710,14 @@ struct ktls_conn {
 	struct conn_switch sw;    /* switch.c */
 	struct conn_proto pr;     /* proto.c */
 	struct conn_rxbuf rxb;    /* rxbuf.c */
+	struct conn_txbuf txb;    /* txbuf.c */
 	struct conn_resume rs;    /* resume.c */
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
+	bool tx_more;             /* record.c, ring-tx.c: the kernel's TX record left open (MSG_MORE) */
 	struct ring_conn *ring;   /* ring-conn.c */
 
-	char error[ERROR_TEXT_MAX]; /* error.c */
+	char error[ERROR_TEXT_MAX]; /* error.c: the last failed call's sentence */
+	bool error_fresh;           /* error.c: a call began, its first failure not yet written */
 };
 
 int conn_create(struct ktls_config *config, int fd, unsigned int flags,

@@ -121,7 +121,7 @@ static int probe_run(struct ktls_caps *caps)
 	for (int v = 0; v < 2; v++) {
 		int version = v == 0 ? KTLS_VERSION_TLS12 : KTLS_VERSION_TLS13;
 
-		for (int c = 0; c < KTLS_CIPHER_COUNT; c++) {
+		for (int c = 0; c < CIPHER_COUNT; c++) {
 			if (probe_pair(&a, &b) < 0)
 				continue;
 			if (kernel_attach(a) == 0) {
@@ -175,26 +175,20 @@ bool probe_can_offload(const struct ktls_caps *caps, int version, enum ktls_ciph
 	int v = version == KTLS_VERSION_TLS13 ? 1 : 0;
 	uint32_t mask = dir == KTLS_DIR_TX ? caps->tx_ciphers[v] : caps->rx_ciphers[v];
 
-	if (!caps->ulp_available || cipher < 0 || cipher >= KTLS_CIPHER_COUNT)
+	if (!caps->ulp_available || cipher < 0 || cipher >= CIPHER_COUNT)
 		return false;
 	return (mask & (1u << cipher)) != 0;
 }
 
-KTLS_EXPORT int ktls_probe(struct ktls_caps *ret_caps)
+int probe_copy(struct ktls_caps *ret_caps)
 {
-	const struct ktls_caps *caps;
+	int ret;
 
-	if (ret_caps == NULL)
-		return -EINVAL;
-	caps = probe_get();
+	probe_get();
 	pthread_mutex_lock(&probe_lock);
-	if (probe_result < 0) {
-		int ret = probe_result;
-
-		pthread_mutex_unlock(&probe_lock);
-		return ret;
-	}
-	*ret_caps = *caps;
+	ret = probe_result;
+	if (ret == 0)
+		*ret_caps = probe_caps;
 	pthread_mutex_unlock(&probe_lock);
-	return 0;
+	return ret;
 }

@@ -276,6 +276,8 @@ int proto_tx_check(struct ktls_conn *conn, const char *what)
 {
 	if (conn->pr.tx_error < 0)
 		return conn->pr.tx_error;
+	if (conn->pr.peer_reset)
+		return error_conn_send(conn, what, ECONNRESET);
 	if (conn->pr.tx_closed)
 		return error_conn(conn, -EPIPE, "%s after shutdown (close_notify was sent)", what);
 	return 0;
@@ -595,6 +597,8 @@ enum proto_verdict proto_rx_kernel_error(struct ktls_conn *conn, int err)
 				     GNUTLS_A_INTERNAL_ERROR);
 	case ECONNRESET:
 	case EPIPE:
+		/* A reset ends both directions: sends fail from now on, whatever the socket still takes. */
+		conn->pr.peer_reset = true;
 		return proto_rx_fail(conn,
 				     error_conn(conn, -ECONNRESET,
 						"peer reset the connection without close_notify "

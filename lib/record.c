@@ -8,8 +8,7 @@
  * next application data.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -17,6 +16,8 @@
 #include <unistd.h>
 
 #include "private.h"
+
+static int record_flush_held(struct ktls_conn *conn);
 
 static int record_check_ready(struct ktls_conn *conn)
 {
@@ -50,7 +51,7 @@ static int record_flush_control(struct ktls_conn *conn)
 		if (ret == -EAGAIN)
 			return record_wait_write(conn);
 		if (ret < 0) {
-			ret = error_conn(conn, ret, "sending a control record: %s", strerror(-ret));
+			ret = error_conn_send(conn, "sending a control record", -ret);
 			proto_out_failed(conn, ret);
 			return ret;
 		}
@@ -59,6 +60,30 @@ static int record_flush_control(struct ktls_conn *conn)
 			return ret;
 	}
 	return 0;
+}
+
+/*
+ * A send's failure, named alike whichever path hit it: the socket's own
+ * errno (EPIPE, ECONNRESET...), whether the kernel's send(2) or GnuTLS's
+ * push met it.
+ */
+static ssize_t record_send_error(struct ktls_conn *conn, const char *what, int err)
+{
+	if (err == EAGAIN)
+		return -EAGAIN;
+	return error_conn_send(conn, what, err);
+}
+
+static ssize_t record_gnutls_send_error(struct ktls_conn *conn, const char *what, int ret)
+{
+	/*
+	 * Once the socket refused a write, GnuTLS reports it in its own words
+	 * (push error, premature termination, then an invalidated session);
+	 * the socket's errno is what the kernel path reports for the same event.
+	 */
+	if (transport_push_errno(conn) != 0)
+		return record_send_error(conn, what, transport_push_errno(conn));
+	return error_conn(conn, error_from_gnutls(ret), "%s: %s", what, gnutls_strerror(ret));
 }
 
 /*
@@ -76,8 +101,7 @@ static int record_flush(struct ktls_conn *conn)
 			return record_wait_write(conn);
 		conn->tx_buffered = 0;
 		if (ret < 0)
-			return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
-					  gnutls_strerror((int)ret));
+			return record_gnutls_send_error(conn, "send", (int)ret);
 	}
 	return record_flush_control(conn);
 }
@@ -88,10 +112,15 @@ KTLS_EXPORT int ktls_conn_flush(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
 	ret = record_flush(conn);
+	if (ret == 0)
+		ret = record_flush_held(conn);
+	if (ret == 0)
+		ret = record_flush(conn);
 	if (ret == 0)
 		handshake_note_wants(conn, 0);
 	return ret;
@@ -105,52 +134,95 @@ KTLS_EXPORT int ktls_conn_flush(struct ktls_conn *conn)
  * bytes are reported as accepted, so callers get send(2)-like counts instead
  * of GnuTLS's "call again with the same data"; what is still queued goes out
  * with ktls_conn_flush() or the next send, recv or shutdown.
+ *
+ * Records are gathered from what an earlier KTLS_SEND_MORE send held back
+ * (txbuf.c), then the caller's buffers; with @more the last record that
+ * does not fill up is held back in turn.
  */
-static ssize_t record_send_userspace(struct ktls_conn *conn, const void *buf, size_t len)
+static ssize_t record_send_userspace(struct ktls_conn *conn, const char *what,
+				     struct txbuf_cursor *cur, bool more)
 {
-	size_t done = 0;
-	ssize_t ret;
+	unsigned char rec[RECORD_MAX_PLAINTEXT];
+	ssize_t ret = 0;
 
-	while (done < len) {
-		size_t chunk = len - done;
+	for (;;) {
 		size_t max = transport_max_payload(conn);
+		size_t n = txbuf_fill(conn, rec, max < sizeof(rec) ? max : sizeof(rec), cur);
 
-		if (chunk > max)
-			chunk = max;
-		ret = gnutls_record_send(conn->session, (const char *)buf + done, chunk);
-		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
-			conn->tx_buffered = chunk;
-			handshake_note_wants(conn, KTLS_WANT_WRITE);
-			return (ssize_t)(done + chunk);
+		if (n == 0)
+			break;
+		if (n < max && more) {
+			ret = txbuf_hold(conn, rec, n);
+			if (ret < 0)
+				ret = error_conn(conn, (int)ret, "%s: out of memory", what);
+			break;
 		}
-		if (ret < 0)
-			return error_conn(conn, error_from_gnutls((int)ret), "send: %s",
-					  gnutls_strerror((int)ret));
-		done += (size_t)ret;
+		ret = gnutls_record_send(conn->session, rec, n);
+		if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS holds the encrypted record now; ktls_conn_flush() finishes it. */
+			txbuf_sent(conn);
+			conn->tx_buffered = n;
+			handshake_note_wants(conn, KTLS_WANT_WRITE);
+			ret = 0;
+			break;
+		}
+		if (ret < 0) {
+			ret = record_gnutls_send_error(conn, what, (int)ret);
+			break;
+		}
+		txbuf_sent(conn);
 	}
-	return (ssize_t)done;
+	explicit_bzero(rec, sizeof(rec));
+	return ret < 0 ? ret : (ssize_t)cur->taken;
 }
 
-/* send(2)'s failures, named alike whichever path hit them. */
-static ssize_t record_send_error(struct ktls_conn *conn, const char *what, int err)
+/* send(2)/sendmsg(2) with the kernel holding the key; @more leaves the record open. */
+static ssize_t record_send_kernel(struct ktls_conn *conn, const char *what,
+				  const struct iovec *iov, int iovcnt, bool more)
 {
-	if (err == EAGAIN)
-		return -EAGAIN;
-	return error_conn(conn, -err, "%s: %s", what, strerror(err));
-}
-
-static ssize_t record_send_kernel(struct ktls_conn *conn, const void *buf, size_t len)
-{
+	struct msghdr msg = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 	ssize_t n;
 
 	do
-		n = send(conn->fd, buf, len, MSG_NOSIGNAL);
+		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return record_send_error(conn, "send", errno);
+		return record_send_error(conn, what, errno);
+	conn->tx_more = more;
 	/* A limit reached here queues a KeyUpdate, sent before the next data. */
 	proto_tx_account(conn, 1, (uint64_t)n);
 	return n;
+}
+
+/*
+ * What KTLS_SEND_MORE left waiting goes out: the kernel's open record, or
+ * the bytes txbuf.c held back, as a record of their own.  An empty send(2)
+ * does not close a kTLS record; a record-type control message does, before
+ * anything else (tls_handle_open_record): an empty application_data one
+ * adds nothing to the stream.
+ */
+static int record_flush_held(struct ktls_conn *conn)
+{
+	struct txbuf_cursor none;
+	ssize_t n;
+	int ret;
+
+	if (conn->sw.tx.kernel) {
+		if (!conn->tx_more)
+			return 0;
+		ret = kernel_send_record(conn->fd, RECORD_APPLICATION_DATA, NULL, 0, 0);
+		if (ret == -EAGAIN)
+			return record_wait_write(conn);
+		if (ret < 0)
+			return (int)record_send_error(conn, "send", -ret);
+		conn->tx_more = false;
+		return 0;
+	}
+	if (txbuf_held(conn) == 0)
+		return 0;
+	txbuf_cursor_init(&none, NULL, 0);
+	n = record_send_userspace(conn, "send", &none, false);
+	return n < 0 ? (int)n : 0;
 }
 
 /* The checks every send makes, and what must go out before its data. */
@@ -166,54 +238,80 @@ static int record_send_prepare(struct ktls_conn *conn, const char *what)
 	return record_flush(conn);
 }
 
-KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len)
+/* Bytes in @iov, or -EINVAL when they overflow. */
+static ssize_t record_iov_total(const struct iovec *iov, int iovcnt)
 {
+	size_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_base == NULL && iov[i].iov_len > 0)
+			return -EINVAL;
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - total)
+			return -EINVAL;
+		total += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+KTLS_EXPORT ssize_t ktls_conn_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+				    unsigned int flags)
+{
+	struct txbuf_cursor cur;
+	bool more = (flags & KTLS_SEND_MORE) != 0;
 	int ret;
 
 	if (conn == NULL)
 		return -EINVAL;
-	if (buf == NULL && len > 0)
-		return error_conn(conn, -EINVAL, "send: buffer is NULL");
+	error_conn_begin(conn);
+	if ((flags & ~KTLS_SEND_MORE) != 0)
+		return error_conn(conn, -EINVAL, "send: unknown flags 0x%x", flags & ~KTLS_SEND_MORE);
+	if (iovcnt < 0 || iovcnt > IOV_MAX || (iov == NULL && iovcnt > 0) ||
+	    record_iov_total(iov, iovcnt) < 0)
+		return error_conn(conn, -EINVAL, "send: bad buffers (%d of them, at most %d)",
+				  iovcnt, IOV_MAX);
 	ret = record_send_prepare(conn, "send");
 	if (ret < 0)
 		return ret;
 	if (conn->sw.tx.kernel)
-		return record_send_kernel(conn, buf, len);
-	return record_send_userspace(conn, buf, len);
+		return record_send_kernel(conn, "send", iov, iovcnt, more);
+	txbuf_cursor_init(&cur, iov, iovcnt);
+	return record_send_userspace(conn, "send", &cur, more);
+}
+
+KTLS_EXPORT ssize_t ktls_conn_send(struct ktls_conn *conn, const void *buf, size_t len)
+{
+	struct iovec one = { (void *)buf, len };
+
+	if (conn != NULL && buf == NULL && len > 0) {
+		error_conn_begin(conn);
+		return error_conn(conn, -EINVAL, "send: buffer is NULL");
+	}
+	return ktls_conn_sendv(conn, &one, 1, 0);
 }
 
 /* ---- sendfile ---------------------------------------------------------- */
 
 /*
  * The kernel encrypts page-cache pages; nothing enters userspace.
- * sendfile(2) has no MSG_NOSIGNAL, and a library must not kill its caller
- * when the peer has gone: SIGPIPE is blocked for this thread during the call
- * and a SIGPIPE it raised is consumed before the mask is restored.
+ * sendfile(2) has no MSG_NOSIGNAL (kernel_sigpipe_block).
  */
 static ssize_t record_sendfile_kernel(struct ktls_conn *conn, int file_fd, off_t *offset,
 				      size_t count)
 {
-	static const struct timespec no_wait = { 0, 0 };
-	sigset_t pipe_set, old_set, pending;
-	bool was_pending;
+	struct kernel_sigpipe sp;
 	ssize_t n;
 	int err;
 
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	kernel_sigpipe_block(&sp);
 	do
 		n = sendfile(conn->fd, file_fd, offset, count);
 	while (n < 0 && errno == EINTR);
 	err = errno;
-	if (n < 0 && err == EPIPE && !was_pending)
-		sigtimedwait(&pipe_set, NULL, &no_wait);
-	pthread_sigmask(SIG_SETMASK, &old_set, NULL);
+	kernel_sigpipe_restore(&sp);
 
 	if (n < 0)
 		return record_send_error(conn, "sendfile", err);
+	conn->tx_more = false; /* sendfile(2) ends its last record */
 	proto_tx_account(conn, 1, (uint64_t)n);
 	return n;
 }
@@ -227,6 +325,7 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (offset == NULL || file_fd < 0 || *offset < 0)
 		return error_conn(conn, -EINVAL, "sendfile: needs a file descriptor and an offset >= 0");
 	ret = record_send_prepare(conn, "sendfile");
@@ -245,7 +344,13 @@ KTLS_EXPORT ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_
 		return error_conn(conn, -errno, "sendfile: reading the file: %s", strerror(errno));
 	if (n == 0)
 		return 0;
-	sent = record_send_userspace(conn, buf, (size_t)n);
+	{
+		struct iovec v = { buf, (size_t)n };
+		struct txbuf_cursor cur;
+
+		txbuf_cursor_init(&cur, &v, 1);
+		sent = record_send_userspace(conn, "sendfile", &cur, false);
+	}
 	explicit_bzero(buf, (size_t)n);
 	if (sent > 0)
 		*offset += sent;
@@ -355,6 +460,7 @@ KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (buf == NULL && len > 0)
 		return error_conn(conn, -EINVAL, "recv: buffer is NULL");
 	ret = record_check_ready(conn);
@@ -367,6 +473,10 @@ KTLS_EXPORT ssize_t ktls_conn_recv(struct ktls_conn *conn, void *buf, size_t len
 	 * for its reply; if it cannot, what was received still comes first.
 	 */
 	ret = record_flush(conn);
+	if (ret == 0)
+		ret = record_flush_held(conn);
+	if (ret == 0)
+		ret = record_flush(conn);
 	if (ret < 0 && ret != -EAGAIN && rxbuf_held(conn) == 0)
 		return ret;
 	if (rxbuf_held(conn) > 0) {
@@ -390,10 +500,15 @@ KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;
-	/* What GnuTLS holds of the last send goes before close_notify. */
+	/* What GnuTLS holds of the last send, and what KTLS_SEND_MORE held, go before close_notify. */
+	if (conn->tx_buffered > 0 && (ret = record_flush(conn)) < 0)
+		return ret;
+	if ((ret = record_flush_held(conn)) < 0)
+		return ret;
 	if (conn->tx_buffered > 0 && (ret = record_flush(conn)) < 0)
 		return ret;
 	ret = proto_shutdown(conn);
@@ -408,6 +523,7 @@ KTLS_EXPORT int ktls_conn_rekey(struct ktls_conn *conn, bool request_peer)
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->hs.state != HANDSHAKE_DONE)
 		return error_conn(conn, -EINVAL, "KeyUpdate needs a finished handshake");
 	if (conn->sw.version != KTLS_VERSION_TLS13)

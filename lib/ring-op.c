@@ -249,6 +249,10 @@ int ring_wait_ready(struct ring_op *op)
 	}
 	t->rc = rc;
 	t->op = op;
+	t->next = rc->ring->timers;
+	if (t->next != NULL)
+		t->next->prev = t;
+	rc->ring->timers = t;
 	t->ts.tv_sec = (long long)(left / 1000000000u);
 	t->ts.tv_nsec = (long long)(left % 1000000000u);
 	io_uring_prep_timeout(sqe, &t->ts, 0, 0);
@@ -347,6 +351,9 @@ bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events)
 		return false;
 	if (res == -EAGAIN)
 		ring_check(op, ring_submit_poll(op, events));
+	else if (events == POLLOUT && res != -ECANCELED)
+		/* A write to the socket: named as the blocking calls name it. */
+		ring_finish(op, error_conn_send(op->rc->conn, op->ops->name, -res), NULL, 0);
 	else
 		ring_fail(op, res, op->ops->name);
 	return true;
@@ -421,6 +428,24 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 
 /* ---- connections ------------------------------------------------------------------- */
 
+/* What an engine connection holds, when no SQE of it can complete any more. */
+static void ring_conn_free_memory(struct ring_conn *rc)
+{
+	for (struct ring_op *op = &rc->tx; op != NULL; op = op == &rc->tx ? &rc->rx : NULL) {
+		if (op->pipe[0] >= 0) {
+			close(op->pipe[0]);
+			close(op->pipe[1]);
+		}
+		free(op->plain);
+		if (op->rbuf != NULL) {
+			explicit_bzero(op->rbuf, RECORD_WIRE_MAX);
+			free(op->rbuf);
+		}
+	}
+	ring_mem_free(&rc->mem);
+	free(rc);
+}
+
 static void ring_conn_settle(struct ring_conn *rc)
 {
 	struct ktls_ring *ring = rc->ring;
@@ -434,10 +459,9 @@ static void ring_conn_settle(struct ring_conn *rc)
 			break;
 		}
 	ring_pipe_put(ring, rc->tx.pipe, false);
-	ring_mem_free(&rc->mem);
-	free(rc->tx.plain);
 	ring_rbuf_put(ring, rc->rx.rbuf, RECORD_WIRE_MAX);
-	free(rc);
+	rc->rx.rbuf = NULL;
+	ring_conn_free_memory(rc);
 }
 
 void ring_orphans_free(struct ktls_ring *ring)
@@ -446,11 +470,56 @@ void ring_orphans_free(struct ktls_ring *ring)
 		struct ring_conn *rc = ring->orphans;
 
 		ring->orphans = rc->next_orphan;
-		ring_mem_free(&rc->mem);
-		free(rc->tx.plain);
-		free(rc->rx.rbuf);
-		free(rc);
+		ring_conn_free_memory(rc);
 	}
+}
+
+/*
+ * ktls_ring_free() with connections still attached: the ring's completions
+ * will never be handled, so their operations end here without a callback.
+ * Each connection keeps its engine part (its memory transport) until
+ * ktls_conn_free(); ring calls on it fail from now on.
+ */
+void ring_conns_detach(struct ktls_ring *ring)
+{
+	while (ring->attached != NULL) {
+		struct ring_conn *rc = ring->attached;
+
+		ring->attached = rc->next_attached;
+		for (struct ring_op *op = &rc->tx; op != NULL; op = op == &rc->tx ? &rc->rx : NULL) {
+			if (op->timer != NULL)
+				op->timer->op = NULL;
+			op->timer = NULL;
+			op->active = false;
+			op->in_flight = false;
+			op->internal = false;
+		}
+		rc->rxpoll_armed = false;
+		rc->sqes = 0;
+		rc->ring = NULL;
+		rc->next_attached = rc->prev_attached = NULL;
+	}
+}
+
+/* Timers whose completion was never handled (the ring went first). */
+void ring_timers_free(struct ktls_ring *ring)
+{
+	while (ring->timers != NULL) {
+		struct ring_timer *t = ring->timers;
+
+		ring->timers = t->next;
+		free(t);
+	}
+}
+
+static void ring_timer_unlink(struct ring_timer *t)
+{
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		t->rc->ring->timers = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
 }
 
 void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe)
@@ -468,6 +537,7 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 		ring_conn_settle(rc);
 		return;
 	}
+	error_conn_begin(rc->conn);
 	/*
 	 * From here a callback may free the conn and with it @rc: nothing below
 	 * may touch either after the dispatch.  Linked timeouts and cancel
@@ -488,6 +558,7 @@ void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe)
 	struct ring_conn *rc = t->rc;
 	struct ring_op *op = t->op;
 
+	ring_timer_unlink(t);
 	free(t);
 	rc->sqes--;
 	if (rc->conn == NULL) {
@@ -496,6 +567,7 @@ void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe)
 	}
 	if (op == NULL || cqe->res != -ETIME)
 		return;
+	error_conn_begin(rc->conn);
 	op->timer = NULL;
 	op->timer_fired = true;
 	/* A receive that waits fails now; one in the middle of a step, when it waits next. */
@@ -515,6 +587,7 @@ void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe)
 	}
 	if (cqe->res == -ECANCELED)
 		return;
+	error_conn_begin(rc->conn);
 	rc->rx_maybe_ready = true;
 	if (rc->rx.active && rc->rx.stage == ST_WAIT)
 		rc->rx.ops->advance(&rc->rx);
@@ -554,6 +627,17 @@ void ring_conn_release(struct ktls_conn *conn)
 	if (rc == NULL)
 		return;
 	conn->ring = NULL;
+	if (rc->ring == NULL) {
+		/* Its ring was freed first (ring_conns_detach): nothing is in flight. */
+		ring_conn_free_memory(rc);
+		return;
+	}
+	if (rc->prev_attached != NULL)
+		rc->prev_attached->next_attached = rc->next_attached;
+	else
+		rc->ring->attached = rc->next_attached;
+	if (rc->next_attached != NULL)
+		rc->next_attached->prev_attached = rc->prev_attached;
 	ring_cancel_op(&rc->tx);
 	ring_cancel_op(&rc->rx);
 	ring_stop_timer(&rc->tx);
@@ -577,6 +661,7 @@ KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *
 
 	if (conn == NULL || ring == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	if (conn->ring != NULL || conn->hs.state != HANDSHAKE_NEW)
 		return error_conn(conn, -EINVAL,
 				  "attach a connection to one ring, before its handshake");
@@ -598,6 +683,10 @@ KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *
 	rc->rx.pipe[0] = rc->rx.pipe[1] = -1;
 	/* Bounds what GnuTLS may queue: a handshake flight, or one chunk of records. */
 	rc->mem.out_max = 4 * KTLS_RING_TX_CHUNK;
+	rc->next_attached = ring->attached;
+	if (rc->next_attached != NULL)
+		rc->next_attached->prev_attached = rc;
+	ring->attached = rc;
 	conn->ring = rc;
 	transport_set_mem(conn, &rc->mem);
 	return 0;
@@ -614,9 +703,13 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 
 	if (conn == NULL)
 		return -EINVAL;
+	error_conn_begin(conn);
 	rc = conn->ring;
 	if (rc == NULL)
 		return error_conn(conn, -EINVAL, "the connection is not attached to a ring");
+	if (rc->ring == NULL)
+		return error_conn(conn, -EINVAL,
+				  "the connection's ring was freed (ktls_ring_free) while it was attached");
 	if (type == RING_OP_HANDSHAKE) {
 		if (conn->hs.state != HANDSHAKE_NEW)
 			return error_conn(conn, -EINVAL, "the handshake was started already");

@@ -10,6 +10,7 @@
  * KeyUpdates are followed as they come instead of piling up.
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -47,41 +48,101 @@ static bool ring_tx_prelude(struct ring_op *op)
 
 /* ---- send -------------------------------------------------------------------- */
 
+/*
+ * Kernel TX: one buffer goes by SEND (SEND_ZC where the kernel takes it),
+ * several by SENDMSG over libktls's copy of the caller's iovec array, which
+ * partial sends advance in place.  KTLS_SEND_MORE is MSG_MORE.
+ */
 static int ring_submit_send_user(struct ring_op *op)
 {
 	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
+	int fd = op->rc->conn->fd, flags = MSG_NOSIGNAL | (op->send_more ? MSG_MORE : 0);
 
 	if (sqe == NULL)
 		return -EBUSY;
-	if (ring_zc_usable() == 1)
-		io_uring_prep_send_zc(sqe, op->rc->conn->fd, op->buf + op->done, op->len - op->done,
-				      MSG_NOSIGNAL, 0);
-	else
-		io_uring_prep_send(sqe, op->rc->conn->fd, op->buf + op->done, op->len - op->done,
-				   MSG_NOSIGNAL);
+	if (op->iovcnt > 1) {
+		while (op->iov_at < op->iovcnt && op->iov[op->iov_at].iov_len == 0)
+			op->iov_at++;
+		memset(&op->umsg, 0, sizeof(op->umsg));
+		op->umsg.msg_iov = op->iov + op->iov_at;
+		op->umsg.msg_iovlen = (size_t)(op->iovcnt - op->iov_at);
+		io_uring_prep_sendmsg(sqe, fd, &op->umsg, (unsigned int)flags);
+	} else if (ring_zc_usable() == 1) {
+		io_uring_prep_send_zc(sqe, fd, op->buf + op->done, op->len - op->done, flags, 0);
+	} else {
+		io_uring_prep_send(sqe, fd, op->buf + op->done, op->len - op->done, flags);
+	}
 	op->stage = ST_SEND_USER;
 	ring_arm(op, sqe, true);
 	return 0;
 }
 
-/* Encrypt up to KTLS_RING_TX_CHUNK bytes of @data into mem.out (TX in GnuTLS). */
-static ssize_t ring_encrypt(struct ring_op *op, const unsigned char *data, size_t len)
+static int ring_submit_close_record(struct ring_op *op)
+{
+	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
+
+	if (sqe == NULL)
+		return -EBUSY;
+	kernel_msg_out(&op->kmsg, RECORD_APPLICATION_DATA, NULL, 0);
+	io_uring_prep_sendmsg(sqe, op->rc->conn->fd, &op->kmsg.msg, MSG_NOSIGNAL);
+	op->stage = ST_SEND_USER;
+	ring_arm(op, sqe, true);
+	return 0;
+}
+
+/* SENDMSG sent @n bytes: move the iovec copy past them. */
+static void ring_iov_consume(struct ring_op *op, size_t n)
+{
+	while (n > 0 && op->iov_at < op->iovcnt) {
+		struct iovec *v = &op->iov[op->iov_at];
+		size_t take = n < v->iov_len ? n : v->iov_len;
+
+		v->iov_base = (unsigned char *)v->iov_base + take;
+		v->iov_len -= take;
+		n -= take;
+		if (v->iov_len == 0)
+			op->iov_at++;
+	}
+}
+
+/*
+ * TX in GnuTLS: encrypt up to KTLS_RING_TX_CHUNK bytes into mem.out, in
+ * records gathered from what KTLS_SEND_MORE held back (txbuf.c) and then
+ * @cur; with @more, a last record that does not fill up is held back in
+ * turn.  Returns the bytes taken from @cur.
+ */
+static ssize_t ring_encrypt(struct ring_op *op, struct txbuf_cursor *cur, bool more)
 {
 	struct ktls_conn *conn = op->rc->conn;
-	size_t done = 0, max = transport_max_payload(conn);
+	unsigned char rec[RECORD_MAX_PLAINTEXT];
+	size_t start = cur->taken, max = transport_max_payload(conn);
+	ssize_t ret = 0;
 
-	if (len > KTLS_RING_TX_CHUNK)
-		len = KTLS_RING_TX_CHUNK;
-	while (done < len) {
-		size_t chunk = len - done < max ? len - done : max;
-		ssize_t n = gnutls_record_send(conn->session, data + done, chunk);
+	if (max > sizeof(rec))
+		max = sizeof(rec);
+	while (cur->taken - start < KTLS_RING_TX_CHUNK) {
+		size_t n = txbuf_fill(conn, rec, max, cur);
 
-		if (n < 0)
-			return error_conn(conn, error_from_gnutls((int)n), "send: %s",
-					  gnutls_strerror((int)n));
-		done += (size_t)n;
+		if (n == 0)
+			break;
+		if (n < max && more) {
+			ret = txbuf_hold(conn, rec, n);
+			if (ret < 0)
+				ret = error_conn(conn, (int)ret, "send: out of memory");
+			break;
+		}
+		/* Memory never refuses a record (mem.out_max bounds a chunk's worth). */
+		ret = gnutls_record_send(conn->session, rec, n);
+		if (ret < 0) {
+			ret = error_conn(conn, error_from_gnutls((int)ret), "send: %s",
+					 gnutls_strerror((int)ret));
+			break;
+		}
+		txbuf_sent(conn);
+		ret = 0;
 	}
-	return (ssize_t)done;
+	explicit_bzero(rec, sizeof(rec));
+	return ret < 0 ? ret : (ssize_t)(cur->taken - start);
 }
 
 static void ring_send_advance(struct ring_op *op)
@@ -95,7 +156,18 @@ static void ring_send_advance(struct ring_op *op)
 	}
 	if (ring_tx_prelude(op))
 		return;
-	if (op->done == op->len) {
+	if (op->done == op->len && (conn->sw.tx.kernel || !op->flush_held || txbuf_held(conn) == 0)) {
+		if (conn->sw.tx.kernel && op->flush_held && !op->send_more && conn->tx_more) {
+			/*
+			 * The record an earlier KTLS_SEND_MORE left open: an empty
+			 * application_data control message closes it (record.c).
+			 */
+			op->flush_held = false;
+			ring_check(op, ring_submit_close_record(op));
+			return;
+		}
+		if (conn->sw.tx.kernel)
+			conn->tx_more = op->send_more;
 		ring_finish(op, (ssize_t)op->len, NULL, 0);
 		return;
 	}
@@ -103,13 +175,19 @@ static void ring_send_advance(struct ring_op *op)
 		ring_check(op, ring_submit_send_user(op));
 		return;
 	}
-	ssize_t n = ring_encrypt(op, op->buf + op->done, op->len - op->done);
+	ssize_t n = ring_encrypt(op, &op->cur, op->send_more);
 
 	if (n < 0) {
 		ring_finish(op, n, NULL, 0);
 		return;
 	}
 	op->done += (size_t)n;
+	if (mem->out_len == 0) {
+		/* All of it held back (KTLS_SEND_MORE): nothing to send yet. */
+		op->flush_held = false;
+		op->ops->advance(op);
+		return;
+	}
 	ring_check(op, ring_submit_send_mem(op));
 }
 
@@ -120,41 +198,100 @@ static void ring_send_complete(struct ring_op *op, int res, unsigned int flags)
 	if (ring_retry_or_fail(op, res, POLLOUT))
 		return;
 	op->done += (size_t)res;
+	if (op->iovcnt > 1)
+		ring_iov_consume(op, (size_t)res);
+	/* Data sent without MSG_MORE closed whatever record was open. */
+	if (res > 0 && !op->send_more)
+		op->flush_held = false;
 	/* The AEAD usage limit may queue a KeyUpdate, sent before the next step. */
 	proto_tx_account(op->rc->conn, 1, (uint64_t)res);
 	op->ops->advance(op);
+}
+
+static void ring_send_done(struct ring_op *op, ssize_t result)
+{
+	(void)result;
+	if (op->iov != &op->iov_one)
+		free(op->iov);
+	op->iov = NULL;
+	op->iovcnt = 0;
 }
 
 static const struct ring_op_ops ring_send_ops = {
 	.name = "send",
 	.advance = ring_send_advance,
 	.complete = ring_send_complete,
+	.done = ring_send_done,
 };
 
-KTLS_EXPORT int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
-				    unsigned int timeout_ms, ktls_ring_cb cb, void *userdata)
+KTLS_EXPORT int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
+				     unsigned int flags, unsigned int timeout_ms, ktls_ring_cb cb,
+				     void *userdata)
 {
+	struct iovec *copy = NULL;
 	struct ring_op *op;
+	size_t total = 0;
 	int ret;
 
-	if (conn != NULL && buf == NULL && len > 0)
-		return error_conn(conn, -EINVAL, "send: buffer is NULL");
+	if (conn != NULL) {
+		error_conn_begin(conn);
+		if ((flags & ~KTLS_SEND_MORE) != 0)
+			return error_conn(conn, -EINVAL, "send: unknown flags 0x%x",
+					  flags & ~KTLS_SEND_MORE);
+		if (iovcnt < 0 || iovcnt > IOV_MAX || (iov == NULL && iovcnt > 0))
+			return error_conn(conn, -EINVAL, "send: bad buffers (%d of them, at most %d)",
+					  iovcnt, IOV_MAX);
+		for (int i = 0; i < iovcnt; i++) {
+			if ((iov[i].iov_base == NULL && iov[i].iov_len > 0) ||
+			    iov[i].iov_len > (size_t)SSIZE_MAX - total)
+				return error_conn(conn, -EINVAL, "send: bad buffer %d", i);
+			total += iov[i].iov_len;
+		}
+	}
 	ret = ring_op_start(conn, &op, false, RING_OP_SEND, &ring_send_ops, timeout_ms, cb,
 			    userdata);
 	if (ret < 0)
 		return ret;
 	ret = proto_tx_check(conn, "send");
+	if (ret == 0 && iovcnt > 1) {
+		copy = malloc((size_t)iovcnt * sizeof(*copy));
+		if (copy == NULL)
+			ret = error_conn(conn, -ENOMEM, "send: out of memory");
+	}
 	if (ret < 0) {
 		op->active = false;
 		op->type = RING_OP_NONE;
 		return ret;
 	}
-	op->buf = buf;
-	op->len = len;
+	if (iovcnt > 1) {
+		memcpy(copy, iov, (size_t)iovcnt * sizeof(*copy));
+		op->iov = copy;
+	} else {
+		op->iov_one = iovcnt == 1 ? iov[0] : (struct iovec){ NULL, 0 };
+		op->iov = &op->iov_one;
+	}
+	op->iovcnt = iovcnt > 1 ? iovcnt : 1;
+	op->buf = op->iov_one.iov_base;
+	op->len = total;
+	op->send_more = (flags & KTLS_SEND_MORE) != 0;
+	op->flush_held = true;
+	txbuf_cursor_init(&op->cur, op->iov, op->iovcnt);
 	op->progress_resets = true;
 	ring_op_kick(op);
 	ring_rx_watch(conn->ring);
 	return 0;
+}
+
+KTLS_EXPORT int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
+				    unsigned int timeout_ms, ktls_ring_cb cb, void *userdata)
+{
+	struct iovec one = { (void *)buf, len };
+
+	if (conn != NULL && buf == NULL && len > 0) {
+		error_conn_begin(conn);
+		return error_conn(conn, -EINVAL, "send: buffer is NULL");
+	}
+	return ktls_conn_ring_sendv(conn, &one, 1, 0, timeout_ms, cb, userdata);
 }
 
 /* ---- sendfile -------------------------------------------------------------------- */
@@ -196,6 +333,7 @@ static int ring_sendfile_step(struct ring_op *op)
 		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)op->in_pipe,
 				     SPLICE_F_MOVE |
 					     (op->in_pipe < want && !op->short_read ? SPLICE_F_MORE : 0));
+		/* No MSG_NOSIGNAL for splice(2): see ring.c on SIGPIPE. */
 		op->stage = ST_SPLICE_OUT;
 		ring_arm(op, sqe, true);
 		return 0;
@@ -251,8 +389,17 @@ static void ring_sendfile_complete(struct ring_op *op, int res, unsigned int fla
 			op->in_pipe = (size_t)res;
 			op->plain_off = 0;
 		} else {
-			ssize_t n = ring_encrypt(op, op->plain, (size_t)res);
+			struct iovec v = { op->plain, (size_t)res };
+			struct txbuf_cursor cur;
+			ssize_t n;
 
+			/*
+			 * Records stay full across chunks: only the end (or a short
+			 * read, where the file may end) closes one early.
+			 */
+			txbuf_cursor_init(&cur, &v, 1);
+			n = ring_encrypt(op, &cur,
+					 op->done + (size_t)res < op->len && !op->short_read);
 			explicit_bzero(op->plain, (size_t)res);
 			if (n < 0) {
 				ring_finish(op, n, NULL, 0);
@@ -267,8 +414,10 @@ static void ring_sendfile_complete(struct ring_op *op, int res, unsigned int fla
 		op->in_pipe -= (size_t)res;
 		op->plain_off += (size_t)res;
 		op->done += (size_t)res;
-		if (conn->sw.tx.kernel)
+		if (conn->sw.tx.kernel) {
+			conn->tx_more = false; /* the last splice closes the record */
 			proto_tx_account(conn, 1, (uint64_t)res);
+		}
 		break;
 	}
 	ring_sendfile_advance(op);
@@ -328,8 +477,22 @@ static void ring_shutdown_advance(struct ring_op *op)
 		ring_check(op, ring_submit_send_mem(op));
 		return;
 	}
+	if (!op->hs_done && !conn->sw.tx.kernel && txbuf_held(conn) > 0) {
+		/* What KTLS_SEND_MORE held back goes before close_notify. */
+		struct txbuf_cursor none;
+		ssize_t n;
+
+		txbuf_cursor_init(&none, NULL, 0);
+		n = ring_encrypt(op, &none, false);
+		if (n < 0) {
+			ring_finish(op, n, NULL, 0);
+			return;
+		}
+		ring_check(op, ring_submit_send_mem(op));
+		return;
+	}
 	if (!op->hs_done) {
-		/* Queued once; what is queued before it goes first. */
+		/* Queued once; what is queued before it goes first (a kernel's open record too). */
 		op->hs_done = true;
 		ret = proto_shutdown(conn);
 		if (ret < 0) {

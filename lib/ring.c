@@ -43,14 +43,23 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 	return 1;
 }
 
+/*
+ * splice(2) into a socket whose peer has gone raises SIGPIPE in the task
+ * that runs it, and io_uring may run a ring sendfile's splice in the task
+ * that enters the ring (or closes it): ktls_ring_run() and ktls_ring_free()
+ * of its own ring keep it from the application (kernel_sigpipe_block).
+ */
 KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
+	struct kernel_sigpipe sp;
 	unsigned int n = 0;
 	int ret;
 
 	if (ring == NULL)
 		return -EINVAL;
+	/* Callbacks run inside too: the engine submits from them. */
+	kernel_sigpipe_block(&sp);
 	if (timeout_ms < 0) {
 		ret = io_uring_submit_and_wait(ring->uring, 1);
 	} else {
@@ -60,10 +69,10 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		io_uring_submit(ring->uring);
 		ret = io_uring_wait_cqe_timeout(ring->uring, &cqe, &ts);
 		if (ret == -ETIME)
-			return 0;
+			ret = 0;
 	}
 	if (ret < 0 && ret != -EBUSY)
-		return ret;
+		goto out;
 	/* Each CQE is copied and released first: its callback may submit and reap. */
 	while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
 		struct io_uring_cqe copy = *cqe;
@@ -72,7 +81,10 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
 	}
 	io_uring_submit(ring->uring);
-	return (int)n;
+	ret = (int)n;
+out:
+	kernel_sigpipe_restore(&sp);
+	return ret;
 }
 
 KTLS_EXPORT int ktls_ring_new(struct io_uring *uring, unsigned int entries,
@@ -105,10 +117,21 @@ KTLS_EXPORT void ktls_ring_free(struct ktls_ring *ring)
 {
 	if (ring == NULL)
 		return;
-	/* Exiting the ring cancels everything; orphans' memory goes with it. */
-	if (ring->owned)
+	/*
+	 * Exiting the ring cancels everything; orphans' memory goes with it.
+	 * Connections still attached stay valid, detached: ktls_conn_free()
+	 * frees their part later.
+	 */
+	if (ring->owned) {
+		struct kernel_sigpipe sp;
+
+		kernel_sigpipe_block(&sp);
 		io_uring_queue_exit(&ring->own);
+		kernel_sigpipe_restore(&sp);
+	}
+	ring_conns_detach(ring);
 	ring_orphans_free(ring);
+	ring_timers_free(ring);
 	ring_accepts_free(ring);
 	ring_pools_free(ring);
 	free(ring);

@@ -120,6 +120,13 @@ struct ring_op {
 	/* send */
 	const unsigned char *buf;
 	size_t len, done;
+	struct iovec *iov;     /* the caller's buffers: iov_one, or a copy of several */
+	struct iovec iov_one;
+	int iovcnt, iov_at;    /* kernel TX: the next buffer SENDMSG starts at */
+	struct msghdr umsg;
+	struct txbuf_cursor cur; /* TX in GnuTLS: how far records were gathered */
+	bool send_more;        /* KTLS_SEND_MORE */
+	bool flush_held;       /* a send without it ends what an earlier one left open */
 	/* sendfile */
 	int file_fd;
 	off_t offset;
@@ -145,11 +152,12 @@ struct ring_timer {
 	struct ring_conn *rc;
 	struct ring_op *op; /* NULL once the op stopped waiting for it */
 	struct __kernel_timespec ts;
+	struct ring_timer *prev, *next; /* the ring's timers, freed with it */
 };
 
 /* An engine connection: the conn's part that lives as long as its SQEs. */
 struct ring_conn {
-	struct ktls_ring *ring;
+	struct ktls_ring *ring; /* NULL once the ring was freed under the conn */
 	struct ktls_conn *conn; /* NULL once the conn is freed (settling) */
 	struct transport_mem mem;
 	struct ring_op tx, rx;
@@ -163,6 +171,7 @@ struct ring_conn {
 	bool rxpoll_armed;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
 	struct ring_conn *next_orphan;
+	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
 	/*
 	 * ring_conn_exact_records(): the handshake reads each record's header,
 	 * then its body, and never a byte beyond: the socket goes to another
@@ -192,7 +201,9 @@ struct ktls_ring {
 	struct io_uring own;
 	bool owned;
 	struct ring_accept *accepts;
-	struct ring_conn *orphans;
+	struct ring_conn *orphans;  /* conns freed while their SQEs were in flight */
+	struct ring_conn *attached; /* conns not yet freed */
+	struct ring_timer *timers;
 	int pipes[RING_PIPE_POOL_MAX][2];
 	int n_pipes;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
@@ -262,8 +273,10 @@ void ring_mem_trim(struct transport_mem *mem);
 void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe);
 void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe);
 void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe);
-/* Free what settled orphans left (ktls_ring_free). */
+/* ktls_ring_free(): free what orphans left, and the timers; end attached conns' operations. */
 void ring_orphans_free(struct ktls_ring *ring);
+void ring_timers_free(struct ktls_ring *ring);
+void ring_conns_detach(struct ktls_ring *ring);
 
 /* ---- ring-rx.c ---------------------------------------------------------- */
 

@@ -12,13 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "private.h"
 
 #define TLS_STAT_PATH "/proc/net/tls_stat"
 /* The file is a few hundred bytes; anything far larger is not it. */
 #define TLS_STAT_MAX_SIZE 65536
 
-static const char *const stat_names[KTLS_STAT_COUNT] = {
+static const char *const stat_names[STAT_COUNT] = {
 	[KTLS_STAT_CURR_TX_SW] = "TlsCurrTxSw",
 	[KTLS_STAT_CURR_RX_SW] = "TlsCurrRxSw",
 	[KTLS_STAT_CURR_TX_DEVICE] = "TlsCurrTxDevice",
@@ -40,7 +41,7 @@ static const char *const stat_names[KTLS_STAT_COUNT] = {
 
 KTLS_EXPORT const char *ktls_stats_name(enum ktls_stat stat)
 {
-	return stat >= 0 && stat < KTLS_STAT_COUNT ? stat_names[stat] : NULL;
+	return stat >= 0 && stat < STAT_COUNT ? stat_names[stat] : NULL;
 }
 
 static bool stat_is_space(char c)
@@ -48,8 +49,8 @@ static bool stat_is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-KTLS_EXPORT int ktls_stats_parse(const char *text, size_t len, struct ktls_stats *ret_stats,
-				 char *errbuf, size_t errlen)
+KTLS_EXPORT int ktls_stats_parse_sized(const char *text, size_t len, struct ktls_stats *ret_stats,
+				       size_t stats_size, char *errbuf, size_t errlen)
 {
 	struct ktls_stats st;
 	unsigned int line_no = 0;
@@ -57,7 +58,7 @@ KTLS_EXPORT int ktls_stats_parse(const char *text, size_t len, struct ktls_stats
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if ((text == NULL && len > 0) || ret_stats == NULL)
+	if ((text == NULL && len > 0) || ret_stats == NULL || stats_size < ABI_MIN_STATS)
 		return error_buf(errbuf, errlen, -EINVAL, "ktls_stats_parse: invalid argument");
 	memset(&st, 0, sizeof(st));
 	while (pos < len) {
@@ -89,25 +90,27 @@ KTLS_EXPORT int ktls_stats_parse(const char *text, size_t len, struct ktls_stats
 			v++;
 		if (v != end)
 			goto bad;
-		for (int i = 0; i < KTLS_STAT_COUNT; i++) {
+		for (int i = 0; i < STAT_COUNT; i++) {
 			if (strlen(stat_names[i]) == name_end - pos &&
 			    memcmp(stat_names[i], text + pos, name_end - pos) == 0) {
 				st.value[i] = value;
-				st.present |= 1u << i;
+				st.present |= UINT64_C(1) << i;
 				break;
 			}
 		}
 		pos = end + 1;
 	}
-	*ret_stats = st;
+	abi_copy_out(ret_stats, stats_size, &st, sizeof(st));
 	return 0;
 bad:
 	return error_buf(errbuf, errlen, -EBADMSG,
 			 "line %u of the TLS counters is not \"Name value\"", line_no);
 }
 
-KTLS_EXPORT int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size_t errlen)
+KTLS_EXPORT int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats_size, char *errbuf,
+				      size_t errlen)
 {
+	struct ktls_stats st;
 	char *buf = NULL;
 	size_t len = 0;
 	struct timespec ts;
@@ -115,7 +118,7 @@ KTLS_EXPORT int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size
 
 	if (errbuf != NULL && errlen > 0)
 		errbuf[0] = '\0';
-	if (ret_stats == NULL)
+	if (ret_stats == NULL || stats_size < ABI_MIN_STATS)
 		return error_buf(errbuf, errlen, -EINVAL, "ktls_stats_read: invalid argument");
 	fd = open(TLS_STAT_PATH, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -153,30 +156,37 @@ KTLS_EXPORT int ktls_stats_read(struct ktls_stats *ret_stats, char *errbuf, size
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ret = ktls_stats_parse(buf, len, ret_stats, errbuf, errlen);
-	if (ret == 0)
-		ret_stats->taken_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	ret = ktls_stats_parse_sized(buf, len, &st, sizeof(st), errbuf, errlen);
+	if (ret == 0) {
+		st.taken_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		abi_copy_out(ret_stats, stats_size, &st, sizeof(st));
+	}
 out:
 	close(fd);
 	free(buf);
 	return ret;
 }
 
-KTLS_EXPORT int ktls_stats_delta(const struct ktls_stats *before, const struct ktls_stats *after,
-				 struct ktls_stats_delta *ret_delta)
+KTLS_EXPORT int ktls_stats_delta_sized(const struct ktls_stats *before,
+				       const struct ktls_stats *after, size_t stats_size,
+				       struct ktls_stats_delta *ret_delta, size_t delta_size)
 {
+	struct ktls_stats a, b;
 	struct ktls_stats_delta d;
 
-	if (before == NULL || after == NULL || ret_delta == NULL)
+	if (before == NULL || after == NULL || ret_delta == NULL || stats_size < ABI_MIN_STATS ||
+	    delta_size < ABI_MIN_STATS_DELTA)
 		return -EINVAL;
+	abi_copy_in(&b, sizeof(b), before, stats_size);
+	abi_copy_in(&a, sizeof(a), after, stats_size);
 	memset(&d, 0, sizeof(d));
-	d.present = before->present & after->present;
-	for (int i = 0; i < KTLS_STAT_COUNT; i++)
-		if (d.present & (1u << i))
+	d.present = b.present & a.present;
+	for (int i = 0; i < KTLS_STATS_MAX; i++)
+		if (d.present & (UINT64_C(1) << i))
 			/* Two's complement: a gauge that went down gives a negative delta. */
-			d.value[i] = (int64_t)(after->value[i] - before->value[i]);
-	if (before->taken_ns != 0 && after->taken_ns > before->taken_ns)
-		d.seconds = (double)(after->taken_ns - before->taken_ns) / 1e9;
-	*ret_delta = d;
+			d.value[i] = (int64_t)(a.value[i] - b.value[i]);
+	if (b.taken_ns != 0 && a.taken_ns > b.taken_ns)
+		d.seconds = (double)(a.taken_ns - b.taken_ns) / 1e9;
+	abi_copy_out(ret_delta, delta_size, &d, sizeof(d));
 	return 0;
 }

@@ -56,8 +56,11 @@ static ssize_t transport_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, i
 	if (transport_refuse(conn, false))
 		return -1;
 	n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
-	if (n < 0)
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn->tp.push_errno = errno;
 		gnutls_transport_set_errno(conn->session, errno);
+	}
 	return n;
 }
 
@@ -175,6 +178,11 @@ void transport_set_mem(struct ktls_conn *conn, struct transport_mem *mem)
 	gnutls_transport_set_pull_function(conn->session, transport_pull_mem);
 	gnutls_transport_set_vec_push_function(conn->session, transport_push_mem);
 	gnutls_transport_set_pull_timeout_function(conn->session, transport_pull_timeout_mem);
+}
+
+int transport_push_errno(const struct ktls_conn *conn)
+{
+	return conn->tp.push_errno;
 }
 
 size_t transport_buffered(const struct ktls_conn *conn)

@@ -223,6 +223,27 @@ static int http_hex(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+/*
+ * The absolute-form (RFC 9112 section 3.2.2), "https://host[:port]/path":
+ * the start of its path ("" when it has none), or NULL when it is not one we
+ * serve.  Only https (this server speaks nothing else); the authority is not
+ * compared with anything (a file server has one site, and the Host field it
+ * replaces is not checked either), but userinfo is refused (RFC 9110 section
+ * 4.2.4) and it must not be empty.
+ */
+static const char *http_absolute_path(const char *target)
+{
+	const char *authority, *end;
+
+	if (strncasecmp(target, "https://", 8) != 0)
+		return NULL;
+	authority = target + 8;
+	end = authority + strcspn(authority, "/?#");
+	if (end == authority || memchr(authority, '@', (size_t)(end - authority)) != NULL)
+		return NULL;
+	return end;
+}
+
 int http_target_path(const char *target, char *out, size_t size)
 {
 	size_t o = 0;
@@ -230,8 +251,8 @@ int http_target_path(const char *target, char *out, size_t size)
 
 	if (size == 0)
 		return -414;
-	if (*p != '/')
-		return -400; /* absolute-form, authority-form, "*": not for a file server */
+	if (*p != '/' && (p = http_absolute_path(target)) == NULL)
+		return -400; /* authority-form, "*", other schemes: not for a file server */
 	while (*p != '\0' && *p != '?' && *p != '#') {
 		char buf[256];
 		size_t n = 0;

@@ -47,8 +47,10 @@ int http_parse_request(const char *buf, size_t len, struct http_request *ret_req
 /*
  * The file path a request-target names, relative to the served root: no
  * leading '/', percent-decoded, "." and empty segments removed; "" for the
- * root itself.  The query and fragment are dropped.
- * Return: 0; -400 (not origin-form, bad escape, NUL, encoded '/');
+ * root itself.  The query and fragment are dropped.  An absolute-form target
+ * "https://AUTHORITY/PATH" names PATH (the authority is not checked).
+ * Return: 0; -400 (neither origin-form nor https absolute-form, userinfo,
+ *         bad escape, NUL, encoded '/');
  *         -403 (a ".." segment); -414 (longer than @size).
  */
 int http_target_path(const char *target, char *out, size_t size);

@@ -1588,9 +1588,9 @@ static int configure(struct bench *b, struct ktls_config **ret, enum ktls_role r
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ktls bench [--cipher NAME] [--tls 1.2|1.3] [--size BYTES] [--record-size BYTES]\n"
-		"                  [--duration SECONDS] [--bytes N] [--quick] [--json FILE] [--svg FILE]\n"
-		"                  [--kernel uml]\n\n"
+		"Usage: ktls bench [--cipher NAME] [--tls 1.2|1.3] [--size SIZE] [--record-size BYTES]\n"
+		"                  [--duration SECONDS] [--bytes SIZE] [--quick] [--json]\n"
+		"                  [--json-file FILE] [--svg FILE] [--kernel uml]\n\n"
 		"Compares, over loopback between a sender and a receiver process, for the same\n"
 		"payload and cipher: 1 userspace GnuTLS pread + gnutls_record_send, 2 GnuTLS\n"
 		"gnutls_record_send_file, 3 kTLS send, 4 kTLS sendfile, 5 kTLS splice by io_uring\n"
@@ -1608,37 +1608,22 @@ static void usage(FILE *out)
 		"  --cipher NAME       GnuTLS cipher name: AES-128-GCM (default), AES-256-GCM,\n"
 		"                      AES-128-CCM, CHACHA20-POLY1305\n"
 		"  --tls 1.2|1.3       protocol version (default 1.3)\n"
-		"  --size BYTES        payload file size (default 64 MiB; K, M, G suffixes)\n"
+		"  --size SIZE         payload file size (default 64 MiB; a number of bytes, or\n"
+		"                      with K, M, G or KiB, MiB, GiB, all 1024-based; up to 16 GiB)\n"
 		"  --record-size BYTES bytes per gnutls_record_send / send call in modes 1 and 3\n"
 		"                      (1..16384, default 16384); sendfile modes always fill records\n"
-		"  --duration SECONDS  per mode (default 5)\n"
-		"  --bytes N           stop a mode after N bytes even before the duration\n"
+		"  --duration SECONDS  per mode (default 5; 0.1 to 86400)\n"
+		"  --bytes SIZE        stop a mode after SIZE bytes even before the duration\n"
 		"  --quick             about 30 seconds in all: 2 s and at most 256 MiB per mode,\n"
 		"                      an 8 MiB payload\n"
-		"  --json FILE         write the results as JSON\n"
+		"  --json              the results as JSON on stdout instead of the table\n"
+		"  --json-file FILE    also write the results as JSON to FILE\n"
 		"  --svg FILE          write a bar chart of throughput and CPU per GiB\n"
 		"  --kernel uml        run the same benchmark inside user-mode Linux (kernel with\n"
 		"                      kTLS) through the source tree's tests/kernel/uml-run, found\n"
 		"                      via the build-time KTLS_SOURCE_DIR (%s);\n"
 		"                      so this works for the uninstalled tool only\n",
 		KTLS_SOURCE_DIR);
-}
-
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 0);
-
-	switch (*end) {
-	case 'k': case 'K':
-		return v << 10;
-	case 'm': case 'M':
-		return v << 20;
-	case 'g': case 'G':
-		return v << 30;
-	default:
-		return *end == '\0' ? v : 0;
-	}
 }
 
 /* --kernel uml: exec uml-run with this binary and the same options, minus --kernel. */
@@ -1708,10 +1693,11 @@ int cmd_bench(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "quick", no_argument, NULL, 'q' },
-		{ "json", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "json-file", required_argument, NULL, 'j' },
 		{ "svg", required_argument, NULL, 'g' },
 		{ "kernel", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct bench_report report;
@@ -1722,34 +1708,48 @@ int cmd_bench(int argc, char **argv)
 	double duration = 5;
 	bool quick = false, size_set = false, duration_set = false, bytes_set = false;
 	char dir[] = "/tmp/ktls-bench-XXXXXX", rsa_dir[] = "/tmp/ktls-bench-rsa-XXXXXX";
-	bool rsa_made = false;
+	bool rsa_made = false, json_stdout = false;
+	char err[200];
 	int opt, ret = 1;
 
-	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "bench", "h", options)) != -1) {
+		uint64_t v;
+
 		switch (opt) {
 		case 'c':
 			cipher = optarg;
 			break;
 		case 't':
+			if (tool_parse_version(optarg) < 0)
+				return tool_usage_error("bench", "--tls: '%s' is not 1.2 or 1.3", optarg);
 			version = optarg;
 			break;
 		case 's':
-			size = parse_size(optarg);
+			if (tool_parse_size(optarg, 1, 16ull << 30, &size, err, sizeof(err)) < 0)
+				return tool_usage_error("bench", "--size: %s", err);
 			size_set = true;
 			break;
 		case 'r':
-			b.record_size = (unsigned int)strtoul(optarg, NULL, 0);
+			if (tool_parse_uint(optarg, 1, MAX_RECORD, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("bench", "--record-size: %s", err);
+			b.record_size = (unsigned int)v;
 			break;
 		case 'd':
-			duration = strtod(optarg, NULL);
+			if (tool_parse_seconds(optarg, 100, 86400000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("bench", "--duration: %s", err);
+			duration = (double)v / 1000;
 			duration_set = true;
 			break;
 		case 'b':
-			b.max_bytes = parse_size(optarg);
+			if (tool_parse_size(optarg, 1, UINT64_MAX, &b.max_bytes, err, sizeof(err)) < 0)
+				return tool_usage_error("bench", "--bytes: %s", err);
 			bytes_set = true;
 			break;
 		case 'q':
 			quick = true;
+			break;
+		case 'J':
+			json_stdout = true;
 			break;
 		case 'j':
 			json = optarg;
@@ -1763,15 +1763,17 @@ int cmd_bench(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
+	if (optind < argc)
+		return tool_usage_error("bench", "unexpected argument '%s'", argv[optind]);
 	if (kernel != NULL) {
-		if (strcmp(kernel, "uml") != 0) {
-			fprintf(stderr, "ktls bench: --kernel takes 'uml'\n");
-			return 2;
-		}
+		if (strcmp(kernel, "uml") != 0)
+			return tool_usage_error("bench", "--kernel: '%s' is not 'uml'", kernel);
 		return run_in_uml(argc, argv);
 	}
 	if (quick) {
@@ -1779,23 +1781,14 @@ int cmd_bench(int argc, char **argv)
 		duration = duration_set ? duration : 2;
 		b.max_bytes = bytes_set ? b.max_bytes : 256u << 20;
 	}
-	if (strcmp(version, "1.2") != 0 && strcmp(version, "1.3") != 0) {
-		fprintf(stderr, "ktls bench: --tls takes 1.2 or 1.3\n");
-		return 2;
-	}
-	if (size == 0 || b.record_size == 0 || b.record_size > MAX_RECORD || !(duration > 0)) {
-		fprintf(stderr, "ktls bench: --size, --record-size (1..16384) and --duration must be "
-				"positive\n");
-		return 2;
-	}
 	b.cipher = KTLS_CIPHER_NONE;
-	for (int i = 0; i < KTLS_CIPHER_COUNT; i++)
+	for (int i = 0; i < (KTLS_CIPHER_LAST + 1); i++)
 		if (strcmp(cipher, ktls_cipher_name((enum ktls_cipher)i)) == 0)
 			b.cipher = (enum ktls_cipher)i;
-	if (b.cipher == KTLS_CIPHER_NONE) {
-		fprintf(stderr, "ktls bench: --cipher: '%s' is not one the kernel can carry\n", cipher);
-		return 2;
-	}
+	if (b.cipher == KTLS_CIPHER_NONE)
+		return tool_usage_error("bench", "--cipher: '%s' is not one the kernel can carry "
+					"(AES-128-GCM, AES-256-GCM, AES-128-CCM, CHACHA20-POLY1305)",
+					cipher);
 	b.file_size = size;
 	b.duration = duration;
 	snprintf(b.priority, sizeof(b.priority), "NORMAL:-CIPHER-ALL:+%s:-VERS-ALL:+VERS-TLS%s",
@@ -1902,7 +1895,10 @@ int cmd_bench(int argc, char **argv)
 	tool_kernel_aead_driver(b.cipher, report.kernel_aead, sizeof(report.kernel_aead));
 	report.kernel_crypto_generic = tool_crypto_driver_portable(report.kernel_aead);
 
-	bench_report_table(stdout, &report);
+	if (json_stdout)
+		bench_report_json(stdout, &report);
+	else
+		bench_report_table(stdout, &report);
 	if (json != NULL && write_file(json, &report, bench_report_json) < 0)
 		ret = 1;
 	if (svg != NULL && write_file(svg, &report, bench_report_svg) < 0)

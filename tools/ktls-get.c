@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
@@ -45,15 +44,14 @@ struct get_opts {
 	char connect_host[256];
 	char connect_port[6];
 	const char *alpn;
-	char psk_identity[256];
-	unsigned char psk_key[64];
-	size_t psk_len;
+	struct tool_psk psk; /* key_len 0: none */
 	int version;
 	const char *cipher;
 	enum ktls_offload offload;
 	unsigned long count;
-	unsigned int timeout_s;
+	unsigned int timeout_ms;
 	bool verbose;
+	bool json;
 	const char *session_file; /* resume from / store to this file */
 	bool no_resume;
 };
@@ -69,6 +67,21 @@ struct get_state {
 	char *buf;                /* received, not yet used */
 	size_t buf_len;
 	char err[300];
+	/* for --json */
+	struct ktls_info info; /* the last connection's, once it had one */
+	bool have_info;
+	struct get_result *results;
+	size_t n_results;
+};
+
+/* One request, for --json. */
+struct get_result {
+	unsigned long number;
+	unsigned int connection;
+	bool reused;
+	int status;
+	uint64_t bytes;
+	double ms;
 };
 
 static double get_ms_since(const struct timespec *t0)
@@ -106,14 +119,18 @@ static void get_usage(FILE *out)
 		"      --tls 1.2|1.3      only this protocol version\n"
 		"      --cipher NAME      only this cipher (GnuTLS name, e.g. AES-256-GCM)\n"
 		"      --offload auto|require|off  kernel offload policy (default auto)\n"
-		"      --count N          make N requests, on one connection while the server\n"
-		"                         keeps it open (each body is written)\n"
-		"      --timeout SECONDS  for connecting, the handshake and each read (default 30)\n"
+		"      --count N          make N requests (1 to 1000000), on one connection while\n"
+		"                         the server keeps it open (each body is written)\n"
+		"      --timeout SECONDS  for connecting, the handshake and each read (default 30;\n"
+		"                         0.001 to 86400)\n"
 		"      --session-file FILE  resume with the session stored there by an earlier\n"
 		"                         run, and store this run's (created 0600)\n"
 		"      --no-resume        full handshakes only, even on reconnects\n"
 		"  -v, --verbose          handshake trace, negotiated parameters, where the\n"
-		"                         crypto ran, per-request status and timing (stderr)\n\n"
+		"                         crypto ran, per-request status and timing (stderr)\n"
+		"      --json             the same facts as JSON on stdout at the end: each\n"
+		"                         request's status, size and time, what was negotiated\n"
+		"                         and where the crypto ran (needs -o for the body)\n\n"
 		"Exit status: 0 success, 1 local error (output file), 2 usage, 3 cannot\n"
 		"connect, 4 TLS failure, 5 server authentication failed (certificate, name,\n"
 		"PSK), 6 malformed or truncated HTTP response, 7 HTTP status 400 or above.\n");
@@ -154,55 +171,6 @@ static int get_parse_connect(const char *arg, struct get_opts *o)
 	return 0;
 }
 
-/* IDENTITY:HEXKEY into the options; the caller wipes @arg. */
-static int get_parse_psk(const char *arg, struct get_opts *o)
-{
-	const char *colon = strrchr(arg, ':');
-	size_t id_len, hex_len;
-
-	if (colon == NULL)
-		return -1;
-	id_len = (size_t)(colon - arg);
-	hex_len = strcspn(colon + 1, "\r\n");
-	if (id_len == 0 || id_len >= sizeof(o->psk_identity) || hex_len % 2 != 0 ||
-	    hex_len / 2 < 16 || hex_len / 2 > sizeof(o->psk_key))
-		return -1;
-	memcpy(o->psk_identity, arg, id_len);
-	o->psk_identity[id_len] = '\0';
-	for (size_t i = 0; i < hex_len / 2; i++) {
-		unsigned int byte;
-		char pair[3] = { colon[1 + 2 * i], colon[2 + 2 * i], '\0' };
-
-		if (strspn(pair, "0123456789abcdefABCDEF") != 2 || sscanf(pair, "%2x", &byte) != 1) {
-			explicit_bzero(o->psk_key, sizeof(o->psk_key));
-			return -1;
-		}
-		o->psk_key[i] = (unsigned char)byte;
-	}
-	o->psk_len = hex_len / 2;
-	return 0;
-}
-
-static int get_read_psk_file(const char *path, struct get_opts *o)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-	int ret = -1;
-
-	if (f == NULL) {
-		fprintf(stderr, "ktls get: --psk-file %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	if (fgets(line, sizeof(line), f) != NULL)
-		ret = get_parse_psk(line, o);
-	explicit_bzero(line, sizeof(line));
-	fclose(f);
-	if (ret < 0)
-		fprintf(stderr, "ktls get: --psk-file %s: expected one line IDENTITY:HEXKEY "
-				"(16 to 64 key bytes)\n", path);
-	return ret;
-}
-
 static int get_parse_args(int argc, char **argv, struct get_opts *o)
 {
 	static const struct option options[] = {
@@ -220,19 +188,21 @@ static int get_parse_args(int argc, char **argv, struct get_opts *o)
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "session-file", required_argument, NULL, 'F' },
 		{ "no-resume", no_argument, NULL, 'R' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
-	char err[200], *end;
+	char err[300];
+	uint64_t v;
 	int opt;
 
 	o->alpn = "http/1.1";
 	o->count = 1;
-	o->timeout_s = 30;
+	o->timeout_ms = 30000;
 	o->offload = KTLS_OFFLOAD_AUTO;
-	while ((opt = getopt_long(argc, argv, "o:vh", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "get", "o:vh", options)) != -1) {
 		switch (opt) {
 		case 'o':
 			o->output = optarg;
@@ -247,63 +217,53 @@ static int get_parse_args(int argc, char **argv, struct get_opts *o)
 			o->sni = optarg;
 			break;
 		case 'c':
-			if (get_parse_connect(optarg, o) < 0) {
-				fprintf(stderr, "ktls get: --connect takes HOST:PORT, [IPv6]:PORT or HOST\n");
-				return -1;
-			}
+			if (get_parse_connect(optarg, o) < 0)
+				return tool_usage_error("get", "--connect: '%s' is not HOST:PORT, "
+							"[IPv6]:PORT or HOST", optarg);
 			break;
 		case 'a':
 			o->alpn = optarg;
 			break;
-		case 'p':
-			if (get_parse_psk(optarg, o) < 0) {
-				fprintf(stderr, "ktls get: --psk takes IDENTITY:HEXKEY (16 to 64 key bytes)\n");
-				return -1;
-			}
+		case 'p': {
+			int r = tool_parse_psk(optarg, strlen(optarg), &o->psk, err, sizeof(err));
+
+			/* Out of ps(1) as soon as we can. */
 			explicit_bzero(optarg, strlen(optarg));
+			if (r < 0)
+				return tool_usage_error("get", "--psk: %s", err);
 			break;
+		}
 		case 'P':
-			if (get_read_psk_file(optarg, o) < 0)
-				return -1;
+			if (tool_read_psk_file(optarg, &o->psk, err, sizeof(err)) < 0)
+				return tool_usage_error("get", "--psk-file: %s", err);
 			break;
 		case 't':
 			o->version = tool_parse_version(optarg);
-			if (o->version < 0) {
-				fprintf(stderr, "ktls get: --tls takes 1.2 or 1.3\n");
-				return -1;
-			}
+			if (o->version < 0)
+				return tool_usage_error("get", "--tls: '%s' is not 1.2 or 1.3", optarg);
 			break;
 		case 'x':
 			o->cipher = optarg;
 			break;
 		case 'O':
-			if (strcmp(optarg, "auto") == 0)
-				o->offload = KTLS_OFFLOAD_AUTO;
-			else if (strcmp(optarg, "require") == 0)
-				o->offload = KTLS_OFFLOAD_REQUIRE;
-			else if (strcmp(optarg, "off") == 0)
-				o->offload = KTLS_OFFLOAD_OFF;
-			else {
-				fprintf(stderr, "ktls get: --offload takes auto, require or off\n");
-				return -1;
-			}
+			if (tool_parse_offload(optarg, &o->offload, err, sizeof(err)) < 0)
+				return tool_usage_error("get", "--offload: %s", err);
 			break;
 		case 'n':
-			o->count = strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->count == 0 || o->count > 1000000) {
-				fprintf(stderr, "ktls get: --count takes a number from 1 to 1000000\n");
-				return -1;
-			}
+			if (tool_parse_uint(optarg, 1, 1000000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("get", "--count: %s", err);
+			o->count = (unsigned long)v;
 			break;
 		case 'T':
-			o->timeout_s = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end != '\0' || o->timeout_s == 0 || o->timeout_s > 86400) {
-				fprintf(stderr, "ktls get: --timeout takes seconds, 1 to 86400\n");
-				return -1;
-			}
+			if (tool_parse_seconds(optarg, 1, 86400000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("get", "--timeout: %s", err);
+			o->timeout_ms = (unsigned int)v;
 			break;
 		case 'v':
 			o->verbose = true;
+			break;
+		case 'j':
+			o->json = true;
 			break;
 		case 'F':
 			o->session_file = optarg;
@@ -314,19 +274,23 @@ static int get_parse_args(int argc, char **argv, struct get_opts *o)
 		case 'h':
 			get_usage(stdout);
 			exit(GET_EXIT_OK);
+		case TOOL_OPT_VERSION:
+			exit(tool_print_version());
 		default:
-			return -1;
+			return GET_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		get_usage(stderr);
-		return -1;
-	}
+	if (optind == argc)
+		return tool_usage_error("get", "no URL given");
+	if (optind < argc - 1)
+		return tool_usage_error("get", "one URL at a time ('%s' is one too many)",
+					argv[optind + 1]);
 	o->url_text = argv[optind];
-	if (http_url_parse(o->url_text, &o->url, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ktls get: %s: %s\n", o->url_text, err);
-		return -1;
-	}
+	if (http_url_parse(o->url_text, &o->url, err, sizeof(err)) < 0)
+		return tool_usage_error("get", "%s: %s", o->url_text, err);
+	if (o->json && o->output == NULL)
+		return tool_usage_error("get", "--json writes to stdout: give -o FILE for the body "
+				       "(-o /dev/null to drop it)");
 	if (o->connect_host[0] == '\0')
 		snprintf(o->connect_host, sizeof(o->connect_host), "%s", o->url.host);
 	if (o->connect_port[0] == '\0')
@@ -344,7 +308,7 @@ static struct ktls_config *get_make_config(const struct get_opts *o, struct get_
 		return NULL;
 	}
 	ret = ktls_config_set_offload(c, KTLS_DIR_BOTH, o->offload);
-	ret = ret < 0 ? ret : ktls_config_set_handshake_timeout(c, o->timeout_s * 1000);
+	ret = ret < 0 ? ret : ktls_config_set_handshake_timeout(c, o->timeout_ms);
 	if (ret >= 0 && o->version != 0)
 		ret = ktls_config_set_versions(c, o->version, o->version);
 	if (ret >= 0 && o->ca != NULL)
@@ -353,8 +317,8 @@ static struct ktls_config *get_make_config(const struct get_opts *o, struct get_
 		ret = ktls_config_set_verify(c, false, false);
 	if (ret >= 0 && o->alpn[0] != '\0')
 		ret = ktls_config_set_alpn(c, o->alpn);
-	if (ret >= 0 && o->psk_len > 0)
-		ret = ktls_config_add_psk(c, o->psk_identity, o->psk_key, o->psk_len);
+	if (ret >= 0 && o->psk.key_len > 0)
+		ret = ktls_config_add_psk(c, o->psk.identity, o->psk.key, o->psk.key_len);
 	if (ret >= 0 && o->cipher != NULL) {
 		char prio[256];
 
@@ -363,7 +327,7 @@ static struct ktls_config *get_make_config(const struct get_opts *o, struct get_
 			 o->version == KTLS_VERSION_TLS12   ? ":-VERS-ALL:+VERS-TLS1.2"
 			 : o->version == KTLS_VERSION_TLS13 ? ":-VERS-ALL:+VERS-TLS1.3"
 							    : "",
-			 o->psk_len > 0 ? ":+ECDHE-PSK:+DHE-PSK" : "");
+			 o->psk.key_len > 0 ? ":+ECDHE-PSK:+DHE-PSK" : "");
 		ret = ktls_config_set_priority(c, prio);
 	}
 	if (ret >= 0 && o->verbose)
@@ -397,7 +361,8 @@ static int get_tcp_connect(struct get_state *s)
 		char addr[NI_MAXHOST] = "?";
 		struct pollfd pfd;
 		socklen_t len = sizeof(err);
-		struct timeval tv = { .tv_sec = o->timeout_s };
+		struct timeval tv = { .tv_sec = o->timeout_ms / 1000,
+				      .tv_usec = (suseconds_t)(o->timeout_ms % 1000) * 1000 };
 
 		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 		if (o->verbose)
@@ -415,7 +380,7 @@ static int get_tcp_connect(struct get_state *s)
 			err = errno;
 		} else {
 			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-			ret = poll(&pfd, 1, (int)o->timeout_s * 1000);
+			ret = poll(&pfd, 1, (int)o->timeout_ms);
 			if (ret == 0)
 				err = ETIMEDOUT;
 			else if (ret < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -508,7 +473,7 @@ static int get_open(struct get_state *s)
 		fprintf(stderr, "ktls get: TLS handshake with %s failed: %s\n", o->connect_host,
 			ktls_conn_error(s->conn));
 		if (ret == -ETIMEDOUT && o->verbose)
-			fprintf(stderr, "ktls get: (--timeout is %u s)\n", o->timeout_s);
+			fprintf(stderr, "ktls get: (--timeout is %g s)\n", o->timeout_ms / 1000.0);
 		get_close(s, false);
 		return ret == -EACCES ? GET_EXIT_AUTH : GET_EXIT_TLS;
 	}
@@ -517,6 +482,8 @@ static int get_open(struct get_state *s)
 		get_close(s, true);
 		return GET_EXIT_TLS;
 	}
+	s->info = info;
+	s->have_info = true;
 	if (o->verbose)
 		get_print_summary(s, &info);
 	if (info.alpn[0] != '\0' && strcmp(info.alpn, "http/1.1") != 0) {
@@ -563,8 +530,8 @@ static ssize_t get_fill(struct get_state *s)
 static int get_recv_failed(struct get_state *s, ssize_t n, const char *during)
 {
 	if (n == -EAGAIN)
-		fprintf(stderr, "ktls get: no data from the server for %u s %s (--timeout)\n",
-			s->o->timeout_s, during);
+		fprintf(stderr, "ktls get: no data from the server for %g s %s (--timeout)\n",
+			s->o->timeout_ms / 1000.0, during);
 	else
 		fprintf(stderr, "ktls get: receiving %s: %s\n", during, ktls_conn_error(s->conn));
 	return n == -EAGAIN ? GET_EXIT_CONNECT : GET_EXIT_TLS;
@@ -693,6 +660,80 @@ static void get_print_crypto(const struct get_state *s)
 		info.rx.kernel ? "" : info.rx.reason, info.rx.kernel ? "" : ")");
 }
 
+/* --json: keep what the summary needs of one request. */
+static void get_record(struct get_state *s, unsigned long number, bool reused, int status,
+		       uint64_t bytes, double ms)
+{
+	struct get_result *r;
+
+	/* Where the crypto ran can change after the handshake (a refused key update). */
+	if (ktls_conn_get_info(s->conn, &s->info) == 0)
+		s->have_info = true;
+	if ((s->n_results & (s->n_results - 1)) == 0) {
+		size_t cap = s->n_results ? s->n_results * 2 : 1;
+
+		r = realloc(s->results, cap * sizeof(*r));
+		if (r == NULL)
+			return; /* the summary lists fewer requests; the transfer goes on */
+		s->results = r;
+	}
+	s->results[s->n_results++] = (struct get_result){
+		.number = number, .connection = s->connections, .reused = reused,
+		.status = status, .bytes = bytes, .ms = ms,
+	};
+}
+
+static void get_json_dir(const char *name, const struct ktls_dir_info *d)
+{
+	printf("\"%s\": {\"kernel\": %s, \"reason\": ", name, d->kernel ? "true" : "false");
+	if (d->kernel)
+		printf("null");
+	else
+		json_string(stdout, d->reason);
+	printf("}");
+}
+
+/* --json: one object on stdout, whatever the exit status. */
+static void get_print_json(const struct get_state *s, int status)
+{
+	const struct ktls_info *i = &s->info;
+
+	printf("{\n  \"url\": ");
+	json_string(stdout, s->o->url_text);
+	printf(",\n  \"exit_status\": %d,\n  \"connections\": %u,\n  \"requests\": [",
+	       status, s->connections);
+	for (size_t k = 0; k < s->n_results; k++) {
+		const struct get_result *r = &s->results[k];
+
+		printf("%s\n    {\"number\": %lu, \"connection\": %u, \"reused\": %s, "
+		       "\"status\": %d, \"bytes\": %" PRIu64 ", \"ms\": %.3f}",
+		       k ? "," : "", r->number, r->connection, r->reused ? "true" : "false",
+		       r->status, r->bytes, r->ms);
+	}
+	printf("%s],\n  \"tls\": ", s->n_results ? "\n  " : "");
+	if (!s->have_info) {
+		printf("null\n}\n");
+		return;
+	}
+	printf("{\"version\": ");
+	json_string(stdout, i->version_name);
+	printf(", \"cipher\": ");
+	json_string(stdout, i->cipher_name);
+	printf(", \"group\": ");
+	json_string(stdout, i->group_name);
+	printf(", \"alpn\": ");
+	json_string(stdout, i->alpn);
+	printf(", \"sni\": ");
+	json_string(stdout, i->server_name);
+	printf(", \"resumed\": %s, \"peer\": ", i->resumed ? "true" : "false");
+	json_string(stdout, i->peer_identity);
+	printf(", \"verified\": %s, ", s->o->insecure ? "false" : "true");
+	get_json_dir("tx", &i->tx);
+	printf(", ");
+	get_json_dir("rx", &i->rx);
+	printf("}\n}\n");
+}
+
 /* One request and its response.  Returns 0 or an exit status. */
 static int get_one(struct get_state *s, unsigned long number)
 {
@@ -733,6 +774,8 @@ static int get_one(struct get_state *s, unsigned long number)
 	if (ret != 0)
 		return ret;
 	ms = get_ms_since(&start);
+	if (o->json)
+		get_record(s, number, reused, resp.status, bytes, ms);
 	if (o->verbose) {
 		fprintf(stderr, "  %-9s %" PRIu64 " bytes in %.1f ms (%.1f MiB/s)\n", "body", bytes,
 			ms, ms > 0 ? (double)bytes / 1048576.0 / (ms / 1e3) : 0.0);
@@ -764,15 +807,16 @@ int cmd_get(int argc, char **argv)
 	memset(&s, 0, sizeof(s));
 	s.o = &o;
 	s.out_fd = STDOUT_FILENO;
-	if (get_parse_args(argc, argv, &o) < 0) {
-		explicit_bzero(o.psk_key, sizeof(o.psk_key));
-		return GET_EXIT_USAGE;
+	ret = get_parse_args(argc, argv, &o);
+	if (ret != 0) {
+		tool_psk_wipe(&o.psk);
+		return ret;
 	}
 	if (o.insecure)
 		fprintf(stderr, "ktls get: WARNING: --insecure: the server's certificate is NOT "
 				"verified; anyone on the path can read and change this connection\n");
 	s.config = get_make_config(&o, &s);
-	explicit_bzero(o.psk_key, sizeof(o.psk_key));
+	tool_psk_wipe(&o.psk);
 	if (s.config == NULL)
 		return GET_EXIT_USAGE;
 	s.buf = malloc(GET_BUF_SIZE);
@@ -799,6 +843,9 @@ int cmd_get(int argc, char **argv)
 		ret = GET_EXIT_LOCAL;
 	}
 out:
+	if (o.json)
+		get_print_json(&s, ret);
+	free(s.results);
 	free(s.buf);
 	ktls_config_unref(s.config);
 	return ret;

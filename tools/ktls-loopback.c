@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -143,6 +142,66 @@ static void print_side(const struct side *s)
 
 static const char *const counters[] = { "TlsTxSw", "TlsRxSw", "TlsDecryptError" };
 
+static void loopback_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ktls loopback [--tls 1.2|1.3] [--cipher GNUTLS-NAME] [--bytes SIZE]\n"
+		"                     [--offload auto|require|off] [--json] [--verbose]\n\n"
+		"Runs a libktls client and server over 127.0.0.1 with a throw-away\n"
+		"self-signed certificate, sends SIZE bytes each way (default 16 MiB), checks\n"
+		"them, and prints whether the kernel or GnuTLS did the record crypto.\n\n"
+		"  -t, --tls 1.2|1.3      only this protocol version\n"
+		"  -c, --cipher NAME      only this cipher (GnuTLS name, e.g. AES-256-GCM)\n"
+		"  -b, --bytes SIZE       bytes each way: a number, or with K, M, G (KiB, MiB,\n"
+		"                         GiB: 1024-based), up to 64 GiB\n"
+		"  -o, --offload MODE     auto (default), require, off\n"
+		"  -j, --json             the results as JSON on stdout\n"
+		"  -v, --verbose          the library's debug log on stderr\n");
+}
+
+static void json_dir(const char *name, const struct ktls_dir_info *d)
+{
+	printf("\"%s\": {\"kernel\": %s, \"reason\": ", name, d->kernel ? "true" : "false");
+	if (d->kernel)
+		printf("null");
+	else
+		json_string(stdout, d->reason);
+	printf("}");
+}
+
+static void json_side(const struct side *s)
+{
+	double mib = (double)s->bytes / (1024.0 * 1024.0);
+
+	printf("  ");
+	json_string(stdout, s->name);
+	printf(": {\"ok\": %s, \"error\": ", s->result < 0 ? "false" : "true");
+	if (s->result < 0) {
+		char err[400];
+
+		snprintf(err, sizeof(err), "%s (%s)", strerror(-s->result), s->error);
+		json_string(stdout, err);
+	} else {
+		printf("null");
+	}
+	if (s->result == 0) {
+		printf(", \"version\": ");
+		json_string(stdout, s->info.version_name);
+		printf(", \"cipher\": ");
+		json_string(stdout, s->info.cipher_name);
+		printf(", \"group\": ");
+		json_string(stdout, s->info.group_name);
+		printf(", ");
+		json_dir("tx", &s->info.tx);
+		printf(", ");
+		json_dir("rx", &s->info.rx);
+		printf(", \"send_mib_per_s\": %.1f, \"recv_mib_per_s\": %.1f",
+		       s->seconds_send > 0 ? mib / s->seconds_send : 0.0,
+		       s->seconds_recv > 0 ? mib / s->seconds_recv : 0.0);
+	}
+	printf("}");
+}
+
 int cmd_loopback(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -150,54 +209,61 @@ int cmd_loopback(int argc, char **argv)
 		{ "cipher", required_argument, NULL, 'c' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "offload", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct side server = { .name = "server" }, client = { .name = "client" };
 	enum ktls_offload policy = KTLS_OFFLOAD_AUTO;
 	const char *cipher = NULL;
-	char dir[] = "/tmp/ktls-loopback-XXXXXX", path_cert[64], path_key[64], fp[100];
+	char dir[] = "/tmp/ktls-loopback-XXXXXX", path_cert[64], path_key[64], fp[100], err[200];
+	char driver[200] = "";
 	size_t bytes = 16u << 20;
 	int version = 0, opt, ret = 1, cfd = -1, sfd = -1;
-	bool verbose = false;
+	bool verbose = false, json = false, kernel_used;
 	long long before[3], after[3];
 	pthread_t thread;
 
-	while ((opt = getopt_long(argc, argv, "t:c:b:o:vh", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "loopback", "t:c:b:o:jvh", options)) != -1) {
+		uint64_t v;
+
 		switch (opt) {
 		case 't':
 			version = tool_parse_version(optarg);
-			if (version < 0) {
-				fprintf(stderr, "ktls loopback: --tls takes 1.2 or 1.3\n");
-				return 2;
-			}
+			if (version < 0)
+				return tool_usage_error("loopback", "--tls: '%s' is not 1.2 or 1.3",
+							optarg);
 			break;
 		case 'c':
 			cipher = optarg;
 			break;
 		case 'b':
-			bytes = strtoull(optarg, NULL, 0);
+			if (tool_parse_size(optarg, 0, 64ull << 30, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("loopback", "--bytes: %s", err);
+			bytes = (size_t)v;
 			break;
 		case 'o':
-			policy = strcmp(optarg, "require") == 0 ? KTLS_OFFLOAD_REQUIRE
-				 : strcmp(optarg, "off") == 0   ? KTLS_OFFLOAD_OFF
-								: KTLS_OFFLOAD_AUTO;
+			if (tool_parse_offload(optarg, &policy, err, sizeof(err)) < 0)
+				return tool_usage_error("loopback", "--offload: %s", err);
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'v':
 			verbose = true;
 			break;
 		case 'h':
-			printf("Usage: ktls loopback [--tls 1.2|1.3] [--cipher GNUTLS-NAME] [--bytes N]\n"
-			       "                     [--offload auto|require|off] [--verbose]\n\n"
-			       "Runs a libktls client and server over 127.0.0.1 with a throw-away\n"
-			       "self-signed certificate, sends N bytes each way (default 16 MiB), checks\n"
-			       "them, and prints whether the kernel or GnuTLS did the record crypto.\n");
+			loopback_usage(stdout);
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
+	if (optind < argc)
+		return tool_usage_error("loopback", "unexpected argument '%s'", argv[optind]);
 
 	if (mkdtemp(dir) == NULL || tool_selfsigned(dir, "localhost", TOOL_KEY_ECDSA_P256, fp, sizeof(fp)) < 0) {
 		fprintf(stderr, "ktls loopback: cannot create a temporary certificate\n");
@@ -256,7 +322,40 @@ int cmd_loopback(int argc, char **argv)
 	pthread_join(thread, NULL);
 	for (int i = 0; i < 3; i++)
 		after[i] = tool_tls_stat(counters[i]);
+	ret = server.result < 0 || client.result < 0 ? 1 : 0;
+	kernel_used = client.info.tx.kernel || client.info.rx.kernel || server.info.tx.kernel ||
+		      server.info.rx.kernel;
+	if (kernel_used)
+		tool_kernel_aead_driver(client.info.cipher, driver, sizeof(driver));
 
+	if (json) {
+		printf("{\n  \"bytes\": %zu,\n  \"certificate_sha256\": ", bytes);
+		json_string(stdout, fp);
+		printf(",\n");
+		for (int i = 0; i < 2; i++) {
+			json_side(sides[i]);
+			printf(",\n");
+		}
+		printf("  \"kernel_aead_driver\": ");
+		if (kernel_used)
+			json_string(stdout, driver);
+		else
+			printf("null");
+		printf(",\n  \"gnutls_version\": ");
+		json_string(stdout, gnutls_check_version(NULL));
+		printf(",\n  \"tls_stat_deltas\": ");
+		if (before[0] >= 0) {
+			printf("{");
+			for (int i = 0; i < 3; i++)
+				printf("%s\"%s\": %lld", i ? ", " : "", counters[i],
+				       after[i] - before[i]);
+			printf("}");
+		} else {
+			printf("null");
+		}
+		printf(",\n  \"ok\": %s\n}\n", ret == 0 ? "true" : "false");
+		goto out;
+	}
 	printf("loopback TLS over 127.0.0.1, %zu bytes each way, certificate SHA-256 %s\n", bytes, fp);
 	for (int i = 0; i < 2; i++) {
 		if (sides[i]->result < 0)
@@ -265,11 +364,7 @@ int cmd_loopback(int argc, char **argv)
 		else
 			print_side(sides[i]);
 	}
-	if (client.info.tx.kernel || client.info.rx.kernel || server.info.tx.kernel ||
-	    server.info.rx.kernel) {
-		char driver[200];
-
-		tool_kernel_aead_driver(client.info.cipher, driver, sizeof(driver));
+	if (kernel_used) {
 		printf("  kernel AEAD driver: %s; userspace: GnuTLS %s\n", driver,
 		       gnutls_check_version(NULL));
 		if (tool_crypto_driver_portable(driver))
@@ -284,7 +379,6 @@ int cmd_loopback(int argc, char **argv)
 	} else {
 		printf("  kernel counters: /proc/net/tls_stat absent (no kernel TLS here)\n");
 	}
-	ret = server.result < 0 || client.result < 0 ? 1 : 0;
 	if (ret == 0)
 		printf("all bytes verified; close_notify exchanged both ways\n");
 out:

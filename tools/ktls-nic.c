@@ -4,7 +4,6 @@
  * tls-hw-record) for one interface or all, and switching them.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +35,16 @@ void nic_print_table(FILE *out, const struct ktls_nic *nics, size_t n)
 
 	/* The last column is not padded: no trailing blanks. */
 	fprintf(out, "%-16s %-14s", "Interface", "Driver");
-	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
-		fprintf(out, f + 1 < KTLS_NIC_FEATURE_COUNT ? " %-18s" : " %s",
+	for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++)
+		fprintf(out, f + 1 < (KTLS_NIC_FEATURE_LAST + 1) ? " %-18s" : " %s",
 			ktls_nic_feature_name(f));
 	fputc('\n', out);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%-16s %-14s", nics[i].name,
 			nics[i].driver[0] ? nics[i].driver
 					  : (nics[i].virtual_device ? "(virtual)" : "-"));
-		for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
-			fprintf(out, f + 1 < KTLS_NIC_FEATURE_COUNT ? " %-18s" : " %s",
+		for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++)
+			fprintf(out, f + 1 < (KTLS_NIC_FEATURE_LAST + 1) ? " %-18s" : " %s",
 				nic_cell(&nics[i].feature[f]));
 		fputc('\n', out);
 		if (nics[i].tls_offload)
@@ -80,7 +79,7 @@ void nic_print_json(FILE *out, const struct ktls_nic *nics, size_t n)
 			fputs("null", out);
 		fprintf(out, ", \"virtual\": %s, \"tls_offload\": %s, \"features\": {",
 			nic->virtual_device ? "true" : "false", nic->tls_offload ? "true" : "false");
-		for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++) {
+		for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++) {
 			const struct ktls_nic_state *st = &nic->feature[f];
 
 			fprintf(out,
@@ -132,7 +131,7 @@ int cmd_nic(int argc, char **argv)
 		{ "enable", required_argument, NULL, 'e' },
 		{ "disable", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ifname = NULL, *feature_arg = NULL;
@@ -142,14 +141,12 @@ int cmd_nic(int argc, char **argv)
 	char err[256];
 	int opt, ret, feature = -1;
 
-	while ((opt = getopt_long(argc, argv, "e:d:jh", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "nic", "e:d:jh", options)) != -1) {
 		switch (opt) {
 		case 'e':
 		case 'd':
-			if (feature_arg != NULL) {
-				fprintf(stderr, "ktls nic: one --enable or --disable at a time\n");
-				return 2;
-			}
+			if (feature_arg != NULL)
+				return tool_usage_error("nic", "one --enable or --disable at a time");
 			feature_arg = optarg;
 			enable = opt == 'e';
 			break;
@@ -159,31 +156,26 @@ int cmd_nic(int argc, char **argv)
 		case 'h':
 			nic_usage(stdout);
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			nic_usage(stderr);
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		ifname = argv[optind++];
-	if (optind < argc) {
-		fprintf(stderr, "ktls nic: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
+	if (optind < argc)
+		return tool_usage_error("nic", "unexpected argument '%s'", argv[optind]);
 	if (feature_arg != NULL) {
 		feature = ktls_nic_feature_from_name(feature_arg);
-		if (feature < 0) {
-			fprintf(stderr,
-				"ktls nic: unknown feature '%s' (tls-hw-tx-offload, tls-hw-rx-offload "
-				"or tls-hw-record)\n",
-				feature_arg);
-			return 2;
-		}
-		if (ifname == NULL) {
-			fprintf(stderr, "ktls nic: --%s needs an interface\n",
-				enable ? "enable" : "disable");
-			return 2;
-		}
+		if (feature < 0)
+			return tool_usage_error("nic",
+						"unknown feature '%s' (tls-hw-tx-offload, "
+						"tls-hw-rx-offload or tls-hw-record)",
+						feature_arg);
+		if (ifname == NULL)
+			return tool_usage_error("nic", "--%s needs an interface",
+						enable ? "enable" : "disable");
 		ret = ktls_nic_set(ifname, feature, enable, err, sizeof(err));
 		if (ret < 0) {
 			fprintf(stderr, "ktls nic: cannot %s %s on %s: %s\n",

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ktls probe: the kernel's kTLS capability table. */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,12 +20,12 @@ static void probe_print_json(const struct ktls_caps *caps, const struct utsname 
 	json_string(stdout, caps->summary);
 	printf(",\n  \"ciphers\": [\n");
 	for (int v = 0; v < 2; v++)
-		for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+		for (int c = 0; c < (KTLS_CIPHER_LAST + 1); c++)
 			printf("    {\"version\": \"TLS1.%d\", \"cipher\": \"%s\", \"tx\": %s, \"rx\": %s}%s\n",
 			       v == 0 ? 2 : 3, ktls_cipher_name(c),
 			       caps->tx_ciphers[v] & (1u << c) ? "true" : "false",
 			       caps->rx_ciphers[v] & (1u << c) ? "true" : "false",
-			       v == 1 && c == KTLS_CIPHER_COUNT - 1 ? "" : ",");
+			       v == 1 && c == (KTLS_CIPHER_LAST + 1) - 1 ? "" : ",");
 	printf("  ],\n  \"tx_zerocopy_sendfile\": %s,\n  \"rx_expect_no_pad\": %s,\n"
 	       "  \"tls13_rekey\": %s,\n  \"tx_max_payload_len\": %s\n}\n",
 	       caps->tx_zerocopy_sendfile ? "true" : "false",
@@ -38,7 +37,7 @@ static void probe_print_table(const struct ktls_caps *caps, const struct utsname
 {
 	printf("kernel %s: %s\n\n", u->release, caps->summary);
 	printf("%-20s %-8s %-4s %-4s\n", "cipher", "version", "TX", "RX");
-	for (int c = 0; c < KTLS_CIPHER_COUNT; c++)
+	for (int c = 0; c < (KTLS_CIPHER_LAST + 1); c++)
 		for (int v = 0; v < 2; v++)
 			printf("%-20s TLS1.%d   %-4s %-4s\n", ktls_cipher_name(c), v == 0 ? 2 : 3,
 			       yes_no(caps->tx_ciphers[v] & (1u << c)),
@@ -56,7 +55,7 @@ int cmd_probe(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ktls_caps caps;
@@ -64,7 +63,7 @@ int cmd_probe(int argc, char **argv)
 	bool json = false;
 	int opt, ret;
 
-	while ((opt = getopt_long(argc, argv, "jh", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "probe", "jh", options)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = true;
@@ -72,12 +71,17 @@ int cmd_probe(int argc, char **argv)
 		case 'h':
 			printf("Usage: ktls probe [--json]\n\n"
 			       "Tries kernel TLS on loopback sockets and prints what this kernel can\n"
-			       "offload, per cipher, version and direction.\n");
+			       "offload, per cipher, version and direction.\n\n"
+			       "  -j, --json    JSON instead of a table\n");
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
+	if (optind < argc)
+		return tool_usage_error("probe", "unexpected argument '%s'", argv[optind]);
 	ret = ktls_probe(&caps);
 	if (ret < 0) {
 		fprintf(stderr, "ktls probe: %s\n", strerror(-ret));

@@ -9,23 +9,30 @@
  * kernel holds the TX key, GnuTLS otherwise) -> the next request, or
  * close_notify.  Files are opened with openat2(RESOLVE_BENEATH) under the
  * root, so nothing outside it can be reached by "..", symlinks or absolute
- * paths.
+ * paths, and with O_NONBLOCK, so that a FIFO cannot hold the thread.
+ *
+ * SIGTERM: the listeners close at once (new connections are refused),
+ * handshakes in progress and connections waiting for a request end, and
+ * responses get --drain-timeout to finish; then every connection still there
+ * is cut with close_notify.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <malloc.h>
 #include <linux/openat2.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's has none) */
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,15 +46,18 @@
 struct serve_opts {
 	const char *root;
 	const char *bind;
-	int port;
+	uint16_t port;
 	const char *cert, *key, *ca;
-	const char *psk;
+	struct tool_psk psk;    /* key_len 0: none; wiped once in the config */
 	const char *ticket_key; /* file with the shared session-ticket key */
 	enum ktls_offload offload;
 	int threads;
 	int max_conns;
 	unsigned int handshake_ms, idle_ms, header_ms, send_ms;
+	unsigned int drain_ms; /* after SIGTERM, for responses to finish */
+	bool allow_static_rsa;
 	bool quiet;
+	bool json; /* the access log as JSON lines */
 };
 
 struct server {
@@ -65,7 +75,9 @@ struct worker {
 	int index;
 	int listen_fd;
 	bool accepting;
+	bool accept_stopping; /* its -ECANCELED is on its way */
 	bool stopping;
+	bool cutting; /* the drain time is over: responses end with close_notify */
 	int n_conns;
 	int peak_conns; /* the most connections at once */
 	struct sconn *conns;
@@ -85,6 +97,7 @@ struct sconn {
 	enum sconn_state state;
 	char peer[64];
 	bool tx_kernel;
+	unsigned int record_overhead; /* bytes a TLS record adds to its plaintext */
 	char *req; /* request bytes; allocated only while some are there */
 	size_t req_len;
 	uint64_t head_deadline_ms;
@@ -94,11 +107,16 @@ struct sconn {
 	int file_fd;
 	off_t body_off;
 	size_t body_len;
+	uint64_t body_base; /* bytes written to the TCP stream before the body */
 	bool keep_alive;
+	bool http10;
 	int status;
-	char log_req[320];
+	char log_req[400]; /* escaped: what the client sent is not printed raw */
 	struct sconn *prev, *next;
 };
+
+/* How long close_notify may wait for room in the socket. */
+#define SERVE_SHUTDOWN_MS 2000
 
 static volatile sig_atomic_t serve_stop, serve_report;
 
@@ -149,7 +167,14 @@ static void serve_log_request(struct sconn *c, size_t body, const char *via)
 		return;
 	http_date_format(time(NULL), date, sizeof(date));
 	pthread_mutex_lock(&srv->log_lock);
-	printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body, via);
+	if (srv->o.json) {
+		printf("{\"peer\": \"%s\", \"date\": \"%s\", \"request\": ", c->peer, date);
+		json_string(stdout, c->log_req);
+		printf(", \"status\": %d, \"bytes\": %zu, \"via\": \"%s\"}\n", c->status, body, via);
+	} else {
+		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body,
+		       via);
+	}
 	fflush(stdout);
 	pthread_mutex_unlock(&srv->log_lock);
 }
@@ -160,10 +185,14 @@ static void serve_log_error(struct sconn *c, const char *what, ssize_t err)
 
 	if (srv->o.quiet)
 		return;
+	const char *msg = c->conn && ktls_conn_error(c->conn)[0] ? ktls_conn_error(c->conn)
+								 : strerror((int)-err);
+	char text[600];
+
+	/* A reason can quote the peer (a name it sent): escaped like the access log. */
+	tool_escape(msg, strlen(msg), text, sizeof(text));
 	pthread_mutex_lock(&srv->log_lock);
-	fprintf(stderr, "ktls serve: %s: %s: %s\n", c->peer, what,
-		c->conn && ktls_conn_error(c->conn)[0] ? ktls_conn_error(c->conn)
-						       : strerror((int)-err));
+	fprintf(stderr, "ktls serve: %s: %s: %s\n", c->peer, what, text);
 	pthread_mutex_unlock(&srv->log_lock);
 }
 
@@ -200,29 +229,70 @@ static void serve_on_shutdown(struct ktls_conn *conn, ssize_t result, const void
 static void serve_conn_close(struct sconn *c, bool notify)
 {
 	c->state = SC_CLOSING;
-	if (!notify || ktls_conn_ring_shutdown(c->conn, 2000, serve_on_shutdown, c) < 0)
+	if (!notify || ktls_conn_ring_shutdown(c->conn, SERVE_SHUTDOWN_MS, serve_on_shutdown, c) < 0)
 		serve_conn_free(c);
 }
 
 /* ---- responses ---------------------------------------------------------- */
 
+/*
+ * Bytes of the TCP stream so far: those the peer acknowledged, and with
+ * @queued_too those still in the send queue as well (all that was written).
+ */
+static uint64_t serve_tcp_bytes(struct sconn *c, bool queued_too)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int fd = ktls_conn_fd(c->conn), outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+		return 0;
+	if (queued_too && (ioctl(fd, SIOCOUTQ, &outq) != 0 || outq < 0))
+		outq = 0;
+	return ti.tcpi_bytes_acked + (uint64_t)outq;
+}
+
+/*
+ * How much of a body cut short goes to the client: the whole records since
+ * the head that its TCP acknowledged (@queued_too false: the connection is
+ * broken), or that are in the stream at all (true: close_notify follows them).
+ * Full 16 KiB records, as the kernel and GnuTLS fill them.  An estimate, as a
+ * failed sendfile does not say how far it got; never more than the body.
+ */
+static size_t serve_body_sent(struct sconn *c, bool queued_too)
+{
+	uint64_t now = serve_tcp_bytes(c, queued_too), records;
+
+	records = (now > c->body_base ? now - c->body_base : 0) / (16384 + c->record_overhead);
+	return records * 16384 < c->body_len ? (size_t)(records * 16384) : c->body_len;
+}
+
 static void serve_on_body(struct ktls_conn *conn, ssize_t result, const void *data,
 			  void *userdata)
 {
 	struct sconn *c = userdata;
+	const char *via = c->tx_kernel ? "kernel-splice" : "userspace";
 
 	(void)conn;
 	(void)data;
 	close(c->file_fd);
 	c->file_fd = -1;
+	if (result == -ECANCELED && c->w->cutting) {
+		/* Past the drain time: what is in the stream goes, close_notify after it. */
+		serve_log_request(c, serve_body_sent(c, true), via);
+		serve_conn_close(c, true);
+		return;
+	}
 	if (result < 0) {
 		/* The client vanished or stalled mid-body: the stream is broken. */
-		serve_log_request(c, 0, c->tx_kernel ? "kernel-splice" : "userspace");
+		serve_log_request(c, serve_body_sent(c, false), via);
 		serve_log_error(c, "sending the file", result);
 		serve_conn_close(c, false);
 		return;
 	}
-	serve_log_request(c, (size_t)result, c->tx_kernel ? "kernel-splice" : "userspace");
+	serve_log_request(c, (size_t)result, via);
 	if (c->keep_alive && !c->w->stopping)
 		serve_conn_read(c);
 	else
@@ -238,11 +308,16 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 	(void)data;
 	if (result < 0) {
 		serve_log_request(c, 0, "none");
+		if (result == -ECANCELED && c->w->cutting) {
+			serve_conn_close(c, true);
+			return;
+		}
 		serve_log_error(c, "sending the response head", result);
 		serve_conn_close(c, false);
 		return;
 	}
 	if (c->file_fd >= 0 && c->body_len > 0) {
+		c->body_base = serve_tcp_bytes(c, true);
 		ret = ktls_conn_ring_sendfile(conn, c->file_fd, c->body_off, c->body_len,
 					      c->w->srv->o.send_ms, serve_on_body, c);
 		if (ret < 0) {
@@ -277,6 +352,17 @@ static void serve_send_head(struct sconn *c)
 	}
 }
 
+/*
+ * HTTP/1.1 stays open unless it says otherwise; an HTTP/1.0 client asked for
+ * keep-alive and must be told it got it (RFC 9112 section 9.3, appendix C.2.2).
+ */
+static const char *serve_connection_header(const struct sconn *c)
+{
+	if (!c->keep_alive)
+		return "Connection: close\r\n";
+	return c->http10 ? "Connection: keep-alive\r\n" : "";
+}
+
 /* A response without a file: an error, or 304. */
 /* @extra: more header lines ("" for none). */
 static void serve_respond_status(struct sconn *c, int status, bool head_only, const char *extra)
@@ -292,7 +378,7 @@ static void serve_respond_status(struct sconn *c, int status, bool head_only, co
 	n = (size_t)snprintf(c->head, sizeof(c->head),
 			     "HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\n%s%s%s", status, text,
 			     date, status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
-			     c->keep_alive ? "" : "Connection: close\r\n");
+			     serve_connection_header(c));
 	if (status == 304) {
 		n += (size_t)snprintf(c->head + n, sizeof(c->head) - n, "\r\n");
 	} else {
@@ -326,8 +412,14 @@ static int serve_open_status(int err)
 
 static int serve_open(struct server *srv, const char *path, int *ret_fd, struct stat *st)
 {
+	/*
+	 * O_NONBLOCK: opening a FIFO for reading waits for a writer, and would
+	 * hold this thread and every connection on it.  Only regular files are
+	 * served; they are read blocking again (an io_uring read of an O_NONBLOCK
+	 * file returns -EAGAIN where the page cache misses).
+	 */
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, srv->root_fd, path[0] ? path : ".", &how, sizeof(how));
@@ -350,7 +442,7 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 			return -403;
 		}
 	}
-	if (!S_ISREG(st->st_mode)) {
+	if (!S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
 		close(fd);
 		return -403;
 	}
@@ -367,6 +459,7 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 	int ret, fd = -1, status = 200;
 
 	c->keep_alive = req->keep_alive;
+	c->http10 = req->minor == 0;
 	if (req->method == HTTP_METHOD_OTHER) {
 		serve_respond_status(c, 405, false, "");
 		return;
@@ -414,13 +507,24 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 		"HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\nLast-Modified: %s\r\n"
 		"Content-Type: %s\r\nContent-Length: %zu\r\nAccept-Ranges: bytes\r\n%s%s\r\n",
 		status, http_status_text(status), date, mtime, http_mime_type(path), c->body_len,
-		range, c->keep_alive ? "" : "Connection: close\r\n");
+		range, serve_connection_header(c));
 	if (head_only)
 		c->body_len = 0;
 	serve_send_head(c);
 }
 
 /* ---- requests ----------------------------------------------------------- */
+
+/* The request for the log, with everything a terminal could act on escaped. */
+static void serve_log_target(struct sconn *c, const struct http_request *req)
+{
+	char raw[300];
+	int n = snprintf(raw, sizeof(raw), req->target[0] ? "%s %.256s" : "%s", req->method_name,
+			 req->target);
+
+	tool_escape(raw, n > 0 && (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, c->log_req,
+		    sizeof(c->log_req));
+}
 
 /* Try to answer a request from what has arrived; returns true when one was handled. */
 static bool serve_try_request(struct sconn *c)
@@ -433,7 +537,7 @@ static bool serve_try_request(struct sconn *c)
 	ret = http_parse_request(c->req, c->req_len, &req);
 	if (ret == 0)
 		return false;
-	snprintf(c->log_req, sizeof(c->log_req), "%s %.256s", req.method_name, req.target);
+	serve_log_target(c, &req);
 	if (ret < 0) {
 		c->keep_alive = false;
 		c->req_len = 0;
@@ -531,8 +635,12 @@ static void serve_on_handshake(struct ktls_conn *conn, ssize_t result, const voi
 		serve_conn_free(c);
 		return;
 	}
-	if (ktls_conn_get_info(conn, &info) == 0)
+	if (ktls_conn_get_info(conn, &info) == 0) {
 		c->tx_kernel = info.tx.kernel;
+		/* header 5, AEAD tag 16; TLS 1.3 the content type, TLS 1.2 GCM/CCM an explicit nonce */
+		c->record_overhead = info.version == KTLS_VERSION_TLS13 ? 22
+				     : info.cipher == KTLS_CIPHER_CHACHA20_POLY1305 ? 21 : 29;
+	}
 	if (c->w->stopping) {
 		serve_conn_close(c, true);
 		return;
@@ -551,9 +659,12 @@ static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
 
 	(void)ring;
 	if (fd < 0) {
-		if (fd == -ECANCELED)
+		if (fd == -ECANCELED) {
+			/* Stopping: without a listener, new connections are refused, not left queued. */
 			w->accepting = false;
-		else if (!w->srv->o.quiet)
+			close(w->listen_fd);
+			w->listen_fd = -1;
+		} else if (!w->srv->o.quiet)
 			fprintf(stderr, "ktls serve: accept: %s\n", strerror(-fd));
 		return;
 	}
@@ -609,7 +720,7 @@ static int serve_listen(const struct serve_opts *o)
 	char port[8];
 	int fd, one = 1, ret;
 
-	snprintf(port, sizeof(port), "%d", o->port);
+	snprintf(port, sizeof(port), "%u", o->port);
 	ret = getaddrinfo(o->bind, port, &hints, &ai);
 	if (ret != 0) {
 		fprintf(stderr, "ktls serve: bind address %s: %s\n", o->bind, gai_strerror(ret));
@@ -620,7 +731,7 @@ static int serve_listen(const struct serve_opts *o)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
 		ret = -errno;
-		fprintf(stderr, "ktls serve: listening on %s port %d: %s\n", o->bind, o->port,
+		fprintf(stderr, "ktls serve: listening on %s port %u: %s\n", o->bind, o->port,
 			strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -631,27 +742,62 @@ static int serve_listen(const struct serve_opts *o)
 	return fd;
 }
 
-/* Stop accepting; cancel what waits for a request; let responses finish. */
+static void serve_worker_stop_accepting(struct worker *w)
+{
+	int ret;
+
+	if (!w->accepting || w->accept_stopping)
+		return;
+	ret = ktls_ring_accept_stop(w->ring, w->listen_fd);
+	if (ret == 0) {
+		w->accept_stopping = true;
+	} else if (ret != -EBUSY) { /* -EBUSY: no SQE free now, the worker loop tries again */
+		w->accepting = false;
+		close(w->listen_fd);
+		w->listen_fd = -1;
+	}
+}
+
+/*
+ * Stop accepting (the listener closes once the accept is cancelled); end the
+ * handshakes in progress and the connections waiting for a request (those get
+ * close_notify); let responses finish.
+ */
 static void serve_worker_stop(struct worker *w)
 {
 	w->stopping = true;
-	if (w->accepting)
-		ktls_ring_accept_stop(w->ring, w->listen_fd);
+	serve_worker_stop_accepting(w);
 	for (struct sconn *c = w->conns; c != NULL; c = c->next)
 		if (c->state == SC_READ || c->state == SC_HANDSHAKE)
+			ktls_conn_ring_cancel(c->conn);
+}
+
+/* The drain time is over: cut the responses still running, with close_notify. */
+static void serve_worker_cut(struct worker *w)
+{
+	w->cutting = true;
+	for (struct sconn *c = w->conns; c != NULL; c = c->next)
+		if (c->state != SC_CLOSING)
 			ktls_conn_ring_cancel(c->conn);
 }
 
 static void *serve_worker(void *arg)
 {
 	struct worker *w = arg;
-	uint64_t give_up = 0;
+	uint64_t cut_at = 0, give_up = 0;
 	int ret;
 
 	while (w->accepting || w->n_conns > 0) {
 		if (serve_stop && !w->stopping) {
 			serve_worker_stop(w);
-			give_up = now_ms() + 10000;
+			cut_at = now_ms() + w->srv->o.drain_ms;
+		}
+		if (w->stopping)
+			serve_worker_stop_accepting(w);
+		if (cut_at && !w->cutting && now_ms() >= cut_at) {
+			serve_worker_cut(w);
+			/* close_notify gets SERVE_SHUTDOWN_MS; a connection still there after is dropped */
+			give_up = now_ms() + SERVE_SHUTDOWN_MS + 1000;
 		}
 		if (give_up && now_ms() > give_up)
 			break;
@@ -683,7 +829,7 @@ static int serve_config(struct server *srv, char *tmpdir)
 	ret = ktls_config_new(KTLS_ROLE_SERVER, &srv->config);
 	if (ret < 0)
 		return ret;
-	if (cert == NULL && o->psk == NULL) {
+	if (cert == NULL && o->psk.key_len == 0) {
 		if (mkdtemp(tmpdir) == NULL)
 			return -errno;
 		srv->made_cert = true;
@@ -704,22 +850,9 @@ static int serve_config(struct server *srv, char *tmpdir)
 	    ((ret = ktls_config_set_ca_file(srv->config, o->ca)) < 0 ||
 	     (ret = ktls_config_set_client_auth(srv->config, KTLS_CLIENT_AUTH_REQUIRE)) < 0))
 		goto fail;
-	if (o->psk != NULL) {
-		const char *colon = strchr(o->psk, ':');
-		unsigned char k[64];
-		size_t n = 0;
-		char id[256];
-
-		if (colon == NULL || (size_t)(colon - o->psk) >= sizeof(id)) {
-			fprintf(stderr, "ktls serve: --psk IDENTITY:HEXKEY\n");
-			return -EINVAL;
-		}
-		snprintf(id, sizeof(id), "%.*s", (int)(colon - o->psk), o->psk);
-		for (const char *h = colon + 1; h[0] && h[1] && n < sizeof(k); h += 2)
-			if (sscanf(h, "%2hhx", &k[n++]) != 1)
-				n = sizeof(k) + 1;
-		ret = ktls_config_add_psk(srv->config, id, k, n <= sizeof(k) ? n : 0);
-		explicit_bzero(k, sizeof(k));
+	if (o->psk.key_len > 0) {
+		ret = ktls_config_add_psk(srv->config, o->psk.identity, o->psk.key, o->psk.key_len);
+		tool_psk_wipe(&o->psk);
 		if (ret < 0)
 			goto fail;
 	}
@@ -743,6 +876,9 @@ static int serve_config(struct server *srv, char *tmpdir)
 	if ((ret = ktls_config_set_alpn(srv->config, "http/1.1")) < 0 ||
 	    (ret = ktls_config_set_offload(srv->config, KTLS_DIR_BOTH, o->offload)) < 0)
 		goto fail;
+	/* The library leaves static RSA (no forward secrecy) out unless asked. */
+	if (o->allow_static_rsa && (ret = ktls_config_set_priority(srv->config, ":+RSA")) < 0)
+		goto fail;
 	return 0;
 fail:
 	fprintf(stderr, "ktls serve: %s\n", ktls_config_error(srv->config));
@@ -752,43 +888,43 @@ fail:
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ktls serve [options]\n\n"
+		"Usage: ktls serve [options] [DIR]\n\n"
 		"HTTPS/1.1 static file server on libktls's io_uring engine (GET, HEAD, ranges,\n"
 		"keep-alive).  Files are sent by kernel TLS splice when the kernel holds the key.\n\n"
-		"  -r, --root DIR            directory to serve (default: .)\n"
-		"  -p, --port PORT           TCP port (default: 8443)\n"
+		"  DIR, -r, --root DIR       directory to serve (default: .)\n"
+		"  -p, --port PORT           TCP port, 1 to 65535 (default: 8443)\n"
 		"  -b, --bind ADDR           address to listen on (default: 0.0.0.0)\n"
 		"      --cert FILE           certificate chain (PEM); without one a self-signed\n"
 		"      --key FILE            certificate for localhost is made at start\n"
 		"      --ca FILE             require client certificates issued by these CAs\n"
-		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK\n"
+		"      --psk ID:HEXKEY       accept this TLS 1.3 external PSK (16 to 64 key bytes;\n"
+		"                            the identity ends at the last ':')\n"
+		"      --psk-file FILE       the same from FILE, one line (keeps the key out of ps)\n"
 		"      --ticket-key FILE     session-ticket key (64 bytes) shared with other\n"
 		"                            servers, so they resume each other's sessions\n"
 		"      --offload MODE        auto (default), require, off\n"
-		"  -t, --threads N           threads, each with its own ring and listener (1)\n"
-		"      --max-conns N         connections per thread (10000)\n"
+		"  -t, --threads N           threads, each with its own ring and listener (1..256;\n"
+		"                            default 1)\n"
+		"      --max-conns N         connections per thread (default 10000)\n"
 		"      --handshake-timeout S handshake limit (10)\n"
 		"      --idle-timeout S      keep-alive connection without a request (30)\n"
 		"      --header-timeout S    limit for a request head once it began (10)\n"
 		"      --send-timeout S      a response that makes no progress (30)\n"
+		"      --drain-timeout S     after SIGTERM, for responses to finish (10)\n"
+		"      --allow-static-rsa    also offer TLS 1.2 static RSA key exchange, which\n"
+		"                            has no forward secrecy (off: ECDHE and DHE only)\n"
+		"  -j, --json                the access log as JSON, one object per line\n"
 		"  -q, --quiet               no access log\n\n"
-		"Access log on stdout, one line per request: peer [date] \"request\" status\n"
-		"bytes via=kernel-splice|userspace|none.  SIGINT/SIGTERM: stop accepting, close\n"
-		"connections with close_notify.  SIGUSR1: print connections and heap use.\n");
+		"Seconds may have a fraction (0.5).  Access log on stdout, one line per request:\n"
+		"peer [date] \"request\" status bytes via=kernel-splice|userspace|none.\n"
+		"SIGINT/SIGTERM: close the listener (new connections are refused), end handshakes\n"
+		"and idle connections, give responses --drain-timeout, then close every\n"
+		"connection with close_notify.\n"
+		"SIGUSR1: print connections and heap use.\n");
 }
 
-static int serve_seconds(const char *s, unsigned int *ret_ms)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*end != '\0' || v < 0 || v > 86400)
-		return -1;
-	*ret_ms = (unsigned int)(v * 1000);
-	return 0;
-}
-
-int cmd_serve(int argc, char **argv)
+/* Returns 0, -1 after --help or --version, or the usage error's exit status. */
+static int serve_parse_args(int argc, char **argv, struct serve_opts *o)
 {
 	static const struct option options[] = {
 		{ "root", required_argument, NULL, 'r' },
@@ -798,6 +934,7 @@ int cmd_serve(int argc, char **argv)
 		{ "key", required_argument, NULL, 'K' },
 		{ "ca", required_argument, NULL, 'A' },
 		{ "psk", required_argument, NULL, 'P' },
+		{ "psk-file", required_argument, NULL, 'F' },
 		{ "ticket-key", required_argument, NULL, 'T' },
 		{ "offload", required_argument, NULL, 'O' },
 		{ "threads", required_argument, NULL, 't' },
@@ -806,66 +943,122 @@ int cmd_serve(int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "header-timeout", required_argument, NULL, 'R' },
 		{ "send-timeout", required_argument, NULL, 'S' },
+		{ "drain-timeout", required_argument, NULL, 'D' },
+		{ "allow-static-rsa", no_argument, NULL, 'W' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *root = NULL;
+	char err[300];
+	int opt;
+
+	while ((opt = tool_getopt(argc, argv, "serve", "r:p:b:t:jqh", options)) != -1) {
+		unsigned int *ms = NULL;
+		const char *name = NULL;
+		uint64_t v;
+
+		switch (opt) {
+		case 'r':
+			if (root != NULL)
+				return tool_usage_error("serve", "one root directory");
+			root = optarg;
+			break;
+		case 'p':
+			if (tool_parse_port(optarg, &o->port, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--port: %s", err);
+			break;
+		case 'b': o->bind = optarg; break;
+		case 'C': o->cert = optarg; break;
+		case 'K': o->key = optarg; break;
+		case 'A': o->ca = optarg; break;
+		case 'P': {
+			int r;
+
+			if (o->psk.key_len > 0)
+				return tool_usage_error("serve", "one --psk or --psk-file");
+			r = tool_parse_psk(optarg, strlen(optarg), &o->psk, err, sizeof(err));
+			explicit_bzero(optarg, strlen(optarg)); /* out of ps(1) */
+			if (r < 0)
+				return tool_usage_error("serve", "--psk: %s", err);
+			break;
+		}
+		case 'F':
+			if (o->psk.key_len > 0)
+				return tool_usage_error("serve", "one --psk or --psk-file");
+			if (tool_read_psk_file(optarg, &o->psk, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--psk-file: %s", err);
+			break;
+		case 'T': o->ticket_key = optarg; break;
+		case 'O':
+			if (tool_parse_offload(optarg, &o->offload, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--offload: %s", err);
+			break;
+		case 't':
+			if (tool_parse_uint(optarg, 1, 256, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--threads: %s", err);
+			o->threads = (int)v;
+			break;
+		case 'M':
+			if (tool_parse_uint(optarg, 1, 1000000, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("serve", "--max-conns: %s", err);
+			o->max_conns = (int)v;
+			break;
+		case 'H': ms = &o->handshake_ms; name = "--handshake-timeout"; break;
+		case 'I': ms = &o->idle_ms; name = "--idle-timeout"; break;
+		case 'R': ms = &o->header_ms; name = "--header-timeout"; break;
+		case 'S': ms = &o->send_ms; name = "--send-timeout"; break;
+		case 'D': ms = &o->drain_ms; name = "--drain-timeout"; break;
+		case 'W': o->allow_static_rsa = true; break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': serve_usage(stdout); return -1;
+		case TOOL_OPT_VERSION: tool_print_version(); return -1;
+		default: return TOOL_EXIT_USAGE;
+		}
+		/* 0 would mean "no limit" to the engine: the smallest is 1 ms (the drain may be 0). */
+		if (ms != NULL) {
+			if (tool_parse_seconds(optarg, opt == 'D' ? 0 : 1, 86400000, &v, err,
+					       sizeof(err)) < 0)
+				return tool_usage_error("serve", "%s: %s", name, err);
+			*ms = (unsigned int)v;
+		}
+	}
+	/* The root as the last argument too, as other static file servers take it. */
+	if (optind < argc) {
+		if (root != NULL)
+			return tool_usage_error("serve", "one root directory: '%s' and '%s'", root,
+						argv[optind]);
+		root = argv[optind++];
+	}
+	if (optind < argc)
+		return tool_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+	if (root != NULL)
+		o->root = root;
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
 	struct server srv = {
 		.o = { .root = ".", .bind = "0.0.0.0", .port = 8443, .offload = KTLS_OFFLOAD_AUTO,
 		       .threads = 1, .max_conns = 10000, .handshake_ms = 10000, .idle_ms = 30000,
-		       .header_ms = 10000, .send_ms = 30000 },
+		       .header_ms = 10000, .send_ms = 30000, .drain_ms = 10000 },
 		.root_fd = -1,
 		.log_lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	char tmpdir[] = "/tmp/ktls-serve.XXXXXX";
 	struct worker *workers = NULL;
 	struct sigaction sa;
-	int opt, ret = 1, started = 0;
+	int ret, started = 0;
 
-	while ((opt = getopt_long(argc, argv, "r:p:b:t:qh", options, NULL)) != -1) {
-		unsigned int *ms = NULL;
-
-		switch (opt) {
-		case 'r': srv.o.root = optarg; break;
-		case 'p': srv.o.port = atoi(optarg); break;
-		case 'b': srv.o.bind = optarg; break;
-		case 'C': srv.o.cert = optarg; break;
-		case 'K': srv.o.key = optarg; break;
-		case 'A': srv.o.ca = optarg; break;
-		case 'P': srv.o.psk = optarg; break;
-		case 'T': srv.o.ticket_key = optarg; break;
-		case 'O':
-			if (strcmp(optarg, "auto") == 0)
-				srv.o.offload = KTLS_OFFLOAD_AUTO;
-			else if (strcmp(optarg, "require") == 0)
-				srv.o.offload = KTLS_OFFLOAD_REQUIRE;
-			else if (strcmp(optarg, "off") == 0)
-				srv.o.offload = KTLS_OFFLOAD_OFF;
-			else {
-				fprintf(stderr, "ktls serve: --offload auto|require|off\n");
-				return 2;
-			}
-			break;
-		case 't': srv.o.threads = atoi(optarg); break;
-		case 'M': srv.o.max_conns = atoi(optarg); break;
-		case 'H': ms = &srv.o.handshake_ms; break;
-		case 'I': ms = &srv.o.idle_ms; break;
-		case 'R': ms = &srv.o.header_ms; break;
-		case 'S': ms = &srv.o.send_ms; break;
-		case 'q': srv.o.quiet = true; break;
-		case 'h': serve_usage(stdout); return 0;
-		default: serve_usage(stderr); return 2;
-		}
-		if (ms != NULL && serve_seconds(optarg, ms) < 0) {
-			fprintf(stderr, "ktls serve: %s: a number of seconds\n", optarg);
-			return 2;
-		}
+	ret = serve_parse_args(argc, argv, &srv.o);
+	if (ret != 0) {
+		tool_psk_wipe(&srv.o.psk);
+		return ret == -1 ? 0 : ret;
 	}
-	if (optind < argc || srv.o.threads < 1 || srv.o.threads > 256 || srv.o.max_conns < 1 ||
-	    srv.o.port < 0 || srv.o.port > 65535) {
-		serve_usage(stderr);
-		return 2;
-	}
+	ret = 1;
 	srv.root_fd = open(srv.o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (srv.root_fd < 0) {
 		fprintf(stderr, "ktls serve: root %s: %s\n", srv.o.root, strerror(errno));
@@ -917,10 +1110,9 @@ int cmd_serve(int argc, char **argv)
 		}
 		started++;
 	}
-	fprintf(stderr, "ktls serve: https://%s:%d/ serving %s, %d thread%s, offload %s%s\n",
+	fprintf(stderr, "ktls serve: https://%s:%u/ serving %s, %d thread%s, offload %s%s\n",
 		srv.o.bind, srv.o.port, srv.o.root, srv.o.threads, srv.o.threads > 1 ? "s" : "",
-		srv.o.offload == KTLS_OFFLOAD_OFF ? "off"
-		: srv.o.offload == KTLS_OFFLOAD_REQUIRE ? "require" : "auto",
+		tool_offload_name(srv.o.offload),
 		ktls_ring_zerocopy_send() == 1 ? ", zero-copy sends" : "");
 	ret = 0;
 stop:
@@ -932,7 +1124,8 @@ stop:
 		pthread_join(workers[i].thread, NULL);
 		fprintf(stderr, "ktls serve: thread %d: at most %d connections at once\n", i,
 			workers[i].peak_conns);
-		close(workers[i].listen_fd);
+		if (workers[i].listen_fd >= 0)
+			close(workers[i].listen_fd);
 		ktls_ring_free(workers[i].ring);
 		if (workers[i].ret)
 			ret = 1;

@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -135,8 +134,8 @@ void stat_print_counters_text(FILE *out, const struct ktls_stats *stats, const c
 		return;
 	}
 	fprintf(out, "Kernel TLS counters (/proc/net/tls_stat):\n");
-	for (int i = 0; i < KTLS_STAT_COUNT; i++)
-		if (stats->present & (1u << i))
+	for (int i = 0; i < (KTLS_STAT_LAST + 1); i++)
+		if (stats->present & (UINT64_C(1) << i))
 			fprintf(out, "  %-22s %" PRIu64 "\n", ktls_stats_name(i), stats->value[i]);
 }
 
@@ -211,8 +210,8 @@ void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const c
 	} else {
 		first = true;
 		fputs("{", out);
-		for (int i = 0; i < KTLS_STAT_COUNT; i++) {
-			if (!(stats->present & (1u << i)))
+		for (int i = 0; i < (KTLS_STAT_LAST + 1); i++) {
+			if (!(stats->present & (UINT64_C(1) << i)))
 				continue;
 			fprintf(out, "%s\"%s\": %" PRIu64, first ? "" : ", ", ktls_stats_name(i),
 				stats->value[i]);
@@ -266,9 +265,9 @@ static double stat_rate(const struct ktls_stats_delta *d, enum ktls_stat a, enum
 
 	if (d->seconds <= 0)
 		return 0;
-	if (d->present & (1u << a))
+	if (d->present & (UINT64_C(1) << a))
 		v += d->value[a];
-	if ((int)b >= 0 && (d->present & (1u << b)))
+	if ((int)b >= 0 && (d->present & (UINT64_C(1) << b)))
 		v += d->value[b];
 	return (double)v / d->seconds;
 }
@@ -276,7 +275,7 @@ static double stat_rate(const struct ktls_stats_delta *d, enum ktls_stat a, enum
 static void stat_rate_cell(const struct ktls_stats_delta *d, enum ktls_stat a, enum ktls_stat b,
 			   int width)
 {
-	if (!(d->present & (1u << a)))
+	if (!(d->present & (UINT64_C(1) << a)))
 		printf(" %*s", width, "n/a");
 	else
 		printf(" %*.1f", width, stat_rate(d, a, b));
@@ -357,8 +356,8 @@ static int stat_watch(double interval, long count, const struct stat_filter *f, 
 				else
 					fputs("null", stdout);
 				fputs(", \"per_second\": {", stdout);
-				for (int i = 0; i < KTLS_STAT_COUNT; i++) {
-					if (!(d.present & (1u << i)))
+				for (int i = 0; i < (KTLS_STAT_LAST + 1); i++) {
+					if (!(d.present & (UINT64_C(1) << i)))
 						continue;
 					printf("%s\"%s\": %.3f", first ? "" : ", ", ktls_stats_name(i),
 					       stat_rate(&d, i, -1));
@@ -408,19 +407,6 @@ static int stat_watch(double interval, long count, const struct stat_filter *f, 
 
 /* ---- the command ------------------------------------------------------- */
 
-static int stat_parse_number(const char *s, long min, long max, long *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
 static void stat_usage(FILE *out)
 {
 	fprintf(out,
@@ -436,7 +422,8 @@ static void stat_usage(FILE *out)
 		"  -c, --cipher NAME   sockets with that cipher (AES-128-GCM, ...; any case)\n"
 		"  -n, --no-process    do not look for the owning processes in /proc\n"
 		"  -j, --json          JSON instead of a table\n"
-		"  -w, --watch SECONDS print per-second rates every SECONDS until interrupted\n"
+		"  -w, --watch SECONDS print per-second rates every SECONDS (0.1 to 86400)\n"
+		"                      until interrupted\n"
 		"      --count N       with --watch: stop after N intervals\n\n"
 		"Needs CAP_NET_ADMIN: the kernel shows which sockets use kTLS only to it.\n"
 		"Exit status: 0, 1 failure, 2 usage, 4 not permitted.\n");
@@ -448,7 +435,7 @@ int cmd_stat(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },   { "pid", required_argument, NULL, 'P' },
 		{ "cipher", required_argument, NULL, 'c' }, { "no-process", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },         { "watch", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'C' },  { "help", no_argument, NULL, 'h' },
+		{ "count", required_argument, NULL, 'C' },  TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct stat_filter f = { .port = -1 };
@@ -456,26 +443,25 @@ int cmd_stat(int argc, char **argv)
 	struct ktls_sock *socks = NULL;
 	size_t n = 0;
 	struct ktls_stats stats;
-	char sock_err[256], stats_err[256];
+	char sock_err[256], stats_err[256], err[200];
 	double watch = 0;
-	long v, count = 0;
+	long count = 0;
 	bool json = false;
 	int opt, sret, tret, status;
 
-	while ((opt = getopt_long(argc, argv, "p:c:njw:h", options, NULL)) != -1) {
+	while ((opt = tool_getopt(argc, argv, "stat", "p:c:njw:h", options)) != -1) {
+		uint16_t port;
+		uint64_t v, ms;
+
 		switch (opt) {
 		case 'p':
-			if (stat_parse_number(optarg, 1, 65535, &v) < 0) {
-				fprintf(stderr, "ktls stat: --port wants 1..65535, not '%s'\n", optarg);
-				return 2;
-			}
-			f.port = (int)v;
+			if (tool_parse_port(optarg, &port, err, sizeof(err)) < 0)
+				return tool_usage_error("stat", "--port: %s", err);
+			f.port = port;
 			break;
 		case 'P':
-			if (stat_parse_number(optarg, 1, INT_MAX, &v) < 0) {
-				fprintf(stderr, "ktls stat: --pid wants a process id, not '%s'\n", optarg);
-				return 2;
-			}
+			if (tool_parse_uint(optarg, 1, INT_MAX, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("stat", "--pid: %s", err);
 			f.pid = (pid_t)v;
 			break;
 		case 'c':
@@ -487,42 +473,31 @@ int cmd_stat(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'w': {
-			char *end;
-
-			errno = 0;
-			watch = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' || !(watch >= 0.1) ||
-			    watch > 86400) {
-				fprintf(stderr, "ktls stat: --watch wants seconds (0.1 to 86400), not '%s'\n",
-					optarg);
-				return 2;
-			}
+		case 'w':
+			if (tool_parse_seconds(optarg, 100, 86400000, &ms, err, sizeof(err)) < 0)
+				return tool_usage_error("stat", "--watch: %s", err);
+			watch = (double)ms / 1000;
 			break;
-		}
 		case 'C':
-			if (stat_parse_number(optarg, 1, LONG_MAX, &count) < 0) {
-				fprintf(stderr, "ktls stat: --count wants a positive number, not '%s'\n",
-					optarg);
-				return 2;
-			}
+			if (tool_parse_uint(optarg, 1, LONG_MAX, &v, err, sizeof(err)) < 0)
+				return tool_usage_error("stat", "--count: %s", err);
+			count = (long)v;
 			break;
 		case 'h':
 			stat_usage(stdout);
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			stat_usage(stderr);
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "ktls stat: unexpected argument '%s'\n", argv[optind]);
-		return 2;
-	}
-	if (f.pid > 0 && !(list_flags & KTLS_SOCK_LIST_OWNERS)) {
-		fprintf(stderr, "ktls stat: --pid needs the owning processes (drop --no-process)\n");
-		return 2;
-	}
+	if (optind < argc)
+		return tool_usage_error("stat", "unexpected argument '%s'", argv[optind]);
+	if (count > 0 && watch == 0)
+		return tool_usage_error("stat", "--count goes with --watch");
+	if (f.pid > 0 && !(list_flags & KTLS_SOCK_LIST_OWNERS))
+		return tool_usage_error("stat", "--pid needs the owning processes (drop --no-process)");
 	if (watch > 0)
 		return stat_watch(watch, count, &f, json);
 

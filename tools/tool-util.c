@@ -32,20 +32,37 @@ void json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+size_t tool_escape(const char *in, size_t len, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	if (size == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+
+		if (o + (plain ? 1 : 4) >= size)
+			break;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void tool_log(enum ktls_log_level level, const char *message, void *userdata)
 {
 	fprintf(stderr, "%s: %s\n", userdata != NULL ? (const char *)userdata : "libktls",
 		message);
 	(void)level;
-}
-
-int tool_parse_version(const char *s)
-{
-	if (strcmp(s, "1.2") == 0)
-		return KTLS_VERSION_TLS12;
-	if (strcmp(s, "1.3") == 0)
-		return KTLS_VERSION_TLS13;
-	return -1;
 }
 
 long long tool_tls_stat(const char *name)
@@ -90,7 +107,7 @@ int tool_loopback_pair(int *ret_client, int *ret_server)
 const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t size)
 {
 	/* The AEAD names kTLS asks the crypto API for (net/tls/tls_sw.c). */
-	static const char *const names[KTLS_CIPHER_COUNT] = {
+	static const char *const names[(KTLS_CIPHER_LAST + 1)] = {
 		[KTLS_CIPHER_AES_128_GCM] = "gcm(aes)",
 		[KTLS_CIPHER_AES_256_GCM] = "gcm(aes)",
 		[KTLS_CIPHER_AES_128_CCM] = "ccm(aes)",
@@ -100,7 +117,7 @@ const char *tool_kernel_aead_driver(enum ktls_cipher cipher, char *buf, size_t s
 	FILE *f;
 
 	snprintf(buf, size, "unknown");
-	if (cipher < 0 || cipher >= KTLS_CIPHER_COUNT || (f = fopen("/proc/crypto", "r")) == NULL)
+	if (cipher < 0 || cipher >= (KTLS_CIPHER_LAST + 1) || (f = fopen("/proc/crypto", "r")) == NULL)
 		return buf;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char value[200];

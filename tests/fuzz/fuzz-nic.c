@@ -17,7 +17,7 @@ static int fuzz_on_nic(const struct ktls_nic *nic, void *userdata)
 	unsigned long *sum = userdata;
 
 	*sum += strlen(nic->name) + (unsigned long)nic->ifindex + nic->tls_offload;
-	for (int f = 0; f < KTLS_NIC_FEATURE_COUNT; f++)
+	for (int f = 0; f < (KTLS_NIC_FEATURE_LAST + 1); f++)
 		*sum += nic->feature[f].available + nic->feature[f].wanted + nic->feature[f].active +
 			nic->feature[f].fixed;
 	return 0;

@@ -11,7 +11,7 @@
 
 command -v python3 > /dev/null || { echo "1..0 # SKIP python3 is needed to read the JSON"; exit 0; }
 
-if "$ktls" bench --quick --json "$work/bench.json" --svg "$work/bench.svg" \
+if "$ktls" bench --quick --json-file "$work/bench.json" --svg "$work/bench.svg" \
 	> "$work/bench.out" 2> "$work/bench.err"; then
 	ok "ktls bench --quick ran and exited 0"
 else

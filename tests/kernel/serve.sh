@@ -64,6 +64,9 @@ case_keepalive
 case_pipeline
 case_tls12
 case_errors
+case_http10_keepalive
+case_log_escape
+case_fifo
 t0=$(stat_get TlsRxSw)
 case_coalesce
 t1=$(stat_get TlsRxSw)
@@ -82,6 +85,8 @@ else
 	not_ok "decrypt errors $e0 -> $e1, or a userspace body" "$srv_log"
 fi
 case_sigterm
+case_drain
+case_static_rsa
 next_port
 case_selfsigned
 

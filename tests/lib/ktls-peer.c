@@ -204,7 +204,7 @@ static const char *kernel_check(int fd, int optname, const struct ktls_info *inf
 		return "none";
 	if (ci.version != (unsigned)info->version)
 		return "version-mismatch";
-	if (info->cipher < 0 || info->cipher >= KTLS_CIPHER_COUNT ||
+	if (info->cipher < 0 || info->cipher >= (KTLS_CIPHER_LAST + 1) ||
 	    ci.cipher_type != kernel_cipher[info->cipher])
 		return "cipher-mismatch";
 	return "ok";

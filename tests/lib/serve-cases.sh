@@ -192,6 +192,12 @@ case_errors() { # status for bad requests and paths outside the root
 403|GET /escape.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
 403|GET /abs.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
 400|GET http://localhost/etc/passwd HTTP/1.1\r\nHost: localhost\r\n\r\n
+200|GET https://localhost/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+200|GET HTTPS://elsewhere.example:8443/sub/?q=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+200|GET https://localhost HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+403|GET https://localhost/../outside/secret.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+400|GET https://user@localhost/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
+400|GET https:///index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n
 400|GET /%%2fetc%%2fpasswd HTTP/1.1\r\nHost: localhost\r\n\r\n
 405|POST /small.bin HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n
 400|GET / HTTP/1.1\r\n\r\n
@@ -253,12 +259,23 @@ case_slowloris() { # needs a server with --header-timeout 1 --idle-timeout 2
 }
 
 case_vanish() { # a client that goes away in the middle of a body
+	local line n
 	get /big.bin | head -c 100000 > /dev/null
 	sleep 0.5
 	if serve_alive; then
 		ok "a client that vanishes mid-transfer does not disturb the server"
 	else
 		not_ok "client vanishing mid-transfer" "$srv_err"
+	fi
+	# The log counts what went out (it said "200 0" for an aborted body): whole
+	# 16 KiB records the client acknowledged, of which it read 100000 bytes.
+	line=$(log_lines /big.bin | tail -1)
+	n=$(printf '%s' "$line" | awk '{ print $(NF - 1) }')
+	if printf '%s' "$line" | grep -q '" 200 [0-9]* via=' && [ "${n:-0}" -ge 98304 ] &&
+		[ "$n" -le "$SERVE_BIG" ]; then
+		ok "the aborted transfer is logged with the bytes that went out ($n of $SERVE_BIG)"
+	else
+		not_ok "log line of the aborted transfer: $line" "$srv_log"
 	fi
 }
 
@@ -369,16 +386,19 @@ case_client_cert() { # needs a server with --ca "$pki/ca.pem": client certificat
 	fi
 }
 
-case_psk() { # needs a server with --psk ktls-test:00112233445566778899aabbccddeeff, no --cert
+# case_psk [IDENTITY [WHAT]]: needs a server with --psk (or --psk-file)
+# IDENTITY:00112233445566778899aabbccddeeff (IDENTITY ktls-test by default), no --cert
+case_psk() {
+	local id=${1:-ktls-test} what=${2:---psk}
 	(printf 'GET /index.html HTTP/1.1\nHost: localhost\nConnection: close\n\n'; sleep 3) |
-		timeout 15 gnutls-cli --pskusername ktls-test \
+		timeout 15 gnutls-cli --pskusername "$id" \
 			--pskkey 00112233445566778899aabbccddeeff \
 			--priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK" -p "$port" localhost \
 			> "$work/psk.out" 2>&1
 	if grep -q "^HTTP/1.1 200 OK" "$work/psk.out" && grep -q "<p>hello</p>" "$work/psk.out"; then
-		ok "--psk: a TLS 1.3 PSK client (gnutls-cli) is served"
+		ok "$what: a TLS 1.3 PSK client (gnutls-cli, identity $id) is served"
 	else
-		not_ok "PSK" "$work/psk.out" "$srv_err"
+		not_ok "PSK $what, identity $id" "$work/psk.out" "$srv_err"
 	fi
 }
 
@@ -474,5 +494,159 @@ case_handshake_timeout() { # needs --handshake-timeout 2: a silent client, and o
 		ok "plain HTTP instead of a ClientHello: the handshake fails, the connection is closed"
 	else
 		not_ok "plain HTTP to the TLS port (cat exit $rc)" "$work/garbage.out" "$srv_err"
+	fi
+}
+
+case_fifo() { # a FIFO must not stop the server thread in open(2), nor a FIFO index.html
+	local c1 c2 alive=no p1 p2 f
+	mkfifo "$www/fifo"
+	mkdir -p "$www/fifodir"
+	mkfifo "$www/fifodir/index.html"
+	get /fifo --max-time 15 -o /dev/null -w '%{http_code}' > "$work/fifo1" &
+	p1=$!
+	get /fifodir/ --max-time 15 -o /dev/null -w '%{http_code}' > "$work/fifo2" &
+	p2=$!
+	sleep 1
+	if [ "$(get /small.bin --max-time 5 -o "$work/fifo-alive" -w '%{http_code}')" = 200 ] &&
+		cmp -s "$work/fifo-alive" "$www/small.bin"; then
+		alive=yes
+	fi
+	# A server stuck opening a FIFO goes on once a writer comes: the cases after this run.
+	for f in "$www/fifo" "$www/fifodir/index.html"; do
+		timeout 1 sh -c ': > "$1"' sh "$f" 2> /dev/null
+	done
+	wait $p1 $p2
+	c1=$(cat "$work/fifo1") c2=$(cat "$work/fifo2")
+	rm -rf "$www/fifo" "$www/fifodir"
+	if [ $alive = yes ] && [ "$c1" = 403 ] && [ "$c2" = 403 ]; then
+		ok "a FIFO, and a directory whose index.html is one: 403, and others served meanwhile"
+	else
+		not_ok "FIFO in the root (another client served meanwhile: $alive; /fifo $c1, /fifodir/ $c2)" \
+			"$srv_err"
+	fi
+}
+
+case_log_escape() { # bytes a client chose reach the access log escaped, never raw
+	raw "GET /\033[31mred\007 HTTP/1.1\r\nHost: localhost\r\n\r\n" > /dev/null
+	raw "GE\rT /x HTTP/1.1\r\nHost: localhost\r\n\r\n" > /dev/null
+	raw "GET /caf\303\251\177 HTTP/1.1\r\nHost: localhost\r\n\r\n" > /dev/null
+	sleep 0.3
+	if ! LC_ALL=C grep -q '[[:cntrl:]]' "$srv_log" && ! LC_ALL=C grep -q $'[\x80-\xff]' "$srv_log" &&
+		grep -qF '"GET /\x1b[31mred\x07" 400 ' "$srv_log" &&
+		grep -qF '"GE\x0dT" 400 ' "$srv_log" && grep -qF '"GET /caf\xc3\xa9\x7f" 400 ' "$srv_log"; then
+		ok "control bytes (ESC, BEL, CR) and non-ASCII in refused requests are logged as \\xHH"
+	else
+		not_ok "escaping in the access log" "$srv_log"
+	fi
+}
+
+case_http10_keepalive() { # HTTP/1.0 keep-alive is kept, and the response says so
+	raw "GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /index.html HTTP/1.0\r\n\r\n" \
+		> "$work/h10.out"
+	tr -d '\r' < "$work/h10.out" | sed -n '1,/^$/p' > "$work/h10.head1"
+	if [ "$(grep -c "^HTTP/1.1 200 OK" "$work/h10.out")" = 2 ] &&
+		grep -qix "Connection: keep-alive" "$work/h10.head1" &&
+		! grep -qi "^Connection: close" "$work/h10.head1" &&
+		[ "$(tr -d '\r' < "$work/h10.out" | grep -ci "^Connection: close")" = 1 ]; then
+		ok "HTTP/1.0 with Connection: keep-alive: the response says keep-alive, the next request is answered"
+	else
+		not_ok "HTTP/1.0 keep-alive" "$work/h10.out"
+	fi
+}
+
+# slow_read FILE FAST: stdin into FILE slowly (about 600 KiB/s), so that a
+# response keeps going, and all at once from when FAST exists.
+slow_read() {
+	local n=0 m
+	while [ ! -e "$2" ]; do
+		head -c 32768 >> "$1"
+		m=$(stat -c %s "$1")
+		[ "$m" = "$n" ] && return
+		n=$m
+		sleep 0.05
+	done
+	cat >> "$1"
+}
+
+case_drain() { # SIGTERM during a response that outlasts --drain-timeout
+	local rc crc refused=no alive=no i line n logged
+	next_port
+	serve_start --drain-timeout 2
+	rm -f "$work/drain.fast" "$work/drain.rc"
+	: > "$work/drain.out"
+	# s_client: exit 0 after close_notify, 1 and "unexpected eof" after a bare TCP close
+	{ printf 'GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n' |
+		timeout 120 openssl s_client -quiet -connect "127.0.0.1:$port" -servername localhost \
+			-CAfile "$pki/ca.pem" 2> "$work/drain.err"
+	  echo $? > "$work/drain.rc"; } | slow_read "$work/drain.out" "$work/drain.fast" &
+	local cli=$!
+	for i in $(seq 1 300); do
+		[ "$(stat -c %s "$work/drain.out")" -ge 262144 ] && break
+		sleep 0.1
+	done
+	kill -TERM "$srv_pid"
+	# The listener goes at once: a connection now is refused, not left waiting.
+	for i in $(seq 1 50); do
+		[ -z "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	kill -0 "$srv_pid" 2> /dev/null && alive=yes
+	(exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null || refused=yes
+	# The response is logged when the drain time is over and it is cut; from then
+	# on the client reads as fast as it can, so that close_notify finds room.
+	for i in $(seq 1 100); do
+		log_lines /big.bin | grep -q . && break
+		sleep 0.1
+	done
+	touch "$work/drain.fast"
+	wait_pid "$srv_pid" 30
+	rc=$?
+	wait_pid $cli 60
+	crc=$(cat "$work/drain.rc" 2> /dev/null)
+	n=$(stat -c %s "$work/drain.out")
+	line=$(log_lines /big.bin | tail -1)
+	logged=$(printf '%s' "$line" | awk '{ print $(NF - 1) }')
+	if [ $rc -eq 0 ] && [ $alive = yes ] && [ $refused = yes ] && [ "$crc" = 0 ] &&
+		! grep -q "unexpected eof" "$work/drain.err" && [ "$n" -lt "$SERVE_BIG" ] &&
+		printf '%s' "$line" | grep -q '" 200 [1-9][0-9]* via=' && [ "$logged" -le "$n" ]; then
+		ok "SIGTERM: new connections refused at once; a response past --drain-timeout cut with close_notify ($n bytes read, $logged logged); exit 0"
+	else
+		not_ok "drain (exit $rc, still draining: $alive, new connection refused: $refused, s_client exit ${crc:-?}, $n bytes, log: $line)" \
+			"$work/drain.err" "$srv_err"
+	fi
+}
+
+# An RSA certificate from the test CA (make-certs.sh makes ECDSA ones), for static RSA.
+make_rsa_cert() {
+	[ -s "$work/rsa.pem" ] && return 0
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rsa-key.pem" 2> /dev/null &&
+		openssl req -new -key "$work/rsa-key.pem" -subj /CN=localhost -out "$work/rsa.csr" 2> /dev/null &&
+		printf 'subjectAltName = DNS:localhost\nkeyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n' \
+			> "$work/rsa.ext" &&
+		openssl x509 -req -in "$work/rsa.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca-key.pem" \
+			-CAserial "$work/rsa.srl" -CAcreateserial -days 2 -extfile "$work/rsa.ext" \
+			-out "$work/rsa.pem" 2> /dev/null
+}
+
+case_static_rsa() { # TLS 1.2 static RSA (no forward secrecy) only with --allow-static-rsa
+	local plain fs allowed
+	make_rsa_cert || { not_ok "cannot make an RSA certificate"; return; }
+	next_port
+	serve_start --cert "$work/rsa.pem" --key "$work/rsa-key.pem"
+	plain=$(get /small.bin --tls-max 1.2 --ciphers AES128-GCM-SHA256 -o /dev/null -w '%{http_code}')
+	fs=$(get /small.bin --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256 -o "$work/rsa.bin" \
+		-w '%{http_code}')
+	serve_stop
+	next_port
+	serve_start --cert "$work/rsa.pem" --key "$work/rsa-key.pem" --allow-static-rsa
+	allowed=$(get /small.bin --tls-max 1.2 --ciphers AES128-GCM-SHA256 -o "$work/rsa2.bin" \
+		-w '%{http_code}')
+	serve_stop
+	if [ "$plain" = 000 ] && [ "$fs" = 200 ] && cmp -s "$work/rsa.bin" "$www/small.bin" &&
+		[ "$allowed" = 200 ] && cmp -s "$work/rsa2.bin" "$www/small.bin"; then
+		ok "TLS 1.2 static RSA refused by default (ECDHE-RSA served); accepted with --allow-static-rsa"
+	else
+		not_ok "static RSA (default: $plain, ECDHE-RSA: $fs, with --allow-static-rsa: $allowed)" \
+			"$srv_err"
 	fi
 }

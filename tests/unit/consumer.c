@@ -10,9 +10,9 @@ int main(void)
 	struct ktls_caps caps;
 	int ret;
 
-	ret = ktls_probe(&caps);
+	ret = ktls_caps_get(&caps);
 	if (ret < 0) {
-		fprintf(stderr, "ktls_probe: %d\n", ret);
+		fprintf(stderr, "ktls_caps_get: %d\n", ret);
 		return 1;
 	}
 	ret = ktls_config_new(KTLS_ROLE_CLIENT, &config);

@@ -206,11 +206,11 @@ static struct ktls_config *adopt_config(enum ktls_role role)
 
 	if (ktls_config_new(role, &c) != 0)
 		tap_bail("ktls_config_new");
-	/* Neither is used by an adopted session; set so that freezing needs no system store. */
-	if (role == KTLS_ROLE_CLIENT && ktls_config_set_ca_file(c, ca.cert_path) != 0)
-		tap_bail("set_ca_file: %s", ktls_config_error(c));
-	if (role == KTLS_ROLE_SERVER && ktls_config_add_cert_file(c, leaf.cert_path, leaf.key_path) != 0)
-		tap_bail("add_cert_file: %s", ktls_config_error(c));
+	/*
+	 * Nothing else: an adopted session brings its own credentials, and the
+	 * config only supplies policy and logging (ktls.h), so a server config
+	 * without certificate or PSK and a client one without trust must do.
+	 */
 	return c;
 }
 
@@ -334,6 +334,19 @@ static void test_adopt(int version, enum ktls_role adopter_role)
 		  n > 0 ? (int)n : 0, buf);
 	if (n < 0)
 		tap_diag("  %s: %s", unit_errno_name((int)n), ktls_conn_error(conn));
+
+	/* Keying material exported by libktls is what the plain GnuTLS peer derives (RFC 5705). */
+	{
+		unsigned char ours[32], theirs[32];
+
+		tap_check(ktls_conn_export_keying_material(conn, "EXPERIMENTAL-adopt", "ctx", 3, ours,
+							   sizeof(ours)) == 0 &&
+				  gnutls_prf_rfc5705(peer, strlen("EXPERIMENTAL-adopt"),
+						     "EXPERIMENTAL-adopt", 3, "ctx", sizeof(theirs),
+						     (char *)theirs) == 0 &&
+				  memcmp(ours, theirs, sizeof(ours)) == 0,
+			  "%s: exported keying material equals the GnuTLS peer's", label);
+	}
 
 	/* Our side speaks; the plain peer reads it. */
 	n = unit_send_all(conn, msg, strlen(msg), TIMEOUT_MS);
@@ -471,9 +484,9 @@ static void test_adopt_mid_handshake(int version)
 
 	snprintf(label, sizeof(label), "adopt mid-handshake TLS1.%d", tls13 ? 3 : 2);
 	/* client cp[0] <-> cp[1] relay; server sp[0] <-> sp[1] relay */
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, cp) != 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) != 0)
-		tap_bail("socketpair: %s", strerror(errno));
+	if (unit_tcp_pair(&cp[0], &cp[1], true) < 0 ||
+	    unit_tcp_pair(&sp[0], &sp[1], true) < 0)
+		tap_bail("loopback TCP pair");
 	client = plain_session(false, prio, cp[0]);
 	server = plain_session(true, prio, sp[0]);
 
@@ -566,6 +579,45 @@ static void test_adopt_errors(void)
 	tap_check(conn == (struct ktls_conn *)0x1 && fd_is_open(cfd),
 		  "adopt(NULL session): *ret_conn untouched, fd open");
 	ktls_config_unref(config);
+
+	/* A config of the other role: refused, both sessions still the caller's and usable. */
+	{
+		gnutls_session_t client = plain_session(false, prio_tls13, cfd);
+		gnutls_session_t server = plain_session(true, prio_tls13, sfd);
+		struct ktls_config *client_config = adopt_config(KTLS_ROLE_CLIENT);
+		struct ktls_config *server_config = adopt_config(KTLS_ROLE_SERVER);
+		char buf[8] = "";
+		ssize_t n;
+
+		if (!plain_handshake_pair(client, cfd, server, sfd))
+			tap_bail("plain handshake");
+		tap_check_err("a client config adopting a server session",
+			      ktls_conn_adopt(client_config, server, sfd, KTLS_CONN_OWN_FD, &conn),
+			      EINVAL, ktls_config_error(client_config),
+			      "client config cannot adopt a server's session", NULL);
+		tap_check_err("a server config adopting a client session",
+			      ktls_conn_adopt(server_config, client, cfd, KTLS_CONN_OWN_FD, &conn),
+			      EINVAL, ktls_config_error(server_config),
+			      "server config cannot adopt a client's session", NULL);
+		tap_check(conn == (struct ktls_conn *)0x1 && fd_is_open(cfd) && fd_is_open(sfd),
+			  "role mismatch: *ret_conn untouched, fds open");
+		set_blocking(cfd);
+		set_blocking(sfd);
+		n = plain_send_all(client, "ping", 4);
+		if (n == 4)
+			n = plain_recv_all(server, buf, 4);
+		tap_check(n == 4 && memcmp(buf, "ping", 4) == 0,
+			  "role mismatch: the sessions still carry data (%zd)", n);
+		gnutls_deinit(client);
+		gnutls_deinit(server);
+		ktls_config_unref(client_config);
+		ktls_config_unref(server_config);
+		close(cfd);
+		close(sfd);
+		ret = unit_tcp_pair(&cfd, &sfd, true);
+		if (ret < 0)
+			tap_bail("loopback TCP: %s", strerror(-ret));
+	}
 
 	/* A session that never started: refused, still the caller's. */
 	config = adopt_config(KTLS_ROLE_CLIENT);

@@ -50,18 +50,18 @@ static int keep_fd(int fd)
 	return fd;
 }
 
-/* One end of a fresh socketpair (the other end is kept open, and closed at the end). */
+/* One end of a fresh loopback TCP pair (the other end is kept open, and closed at the end). */
 static int stream_fd(void)
 {
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-		tap_bail("socketpair: %s", strerror(errno));
+	if (unit_tcp_pair(&sv[0], &sv[1], false) < 0)
+		tap_bail("loopback TCP pair");
 	keep_fd(sv[1]);
 	return keep_fd(sv[0]);
 }
 
-/* A connection on a fresh socketpair, before its handshake. */
+/* A connection on a fresh loopback TCP pair, before its handshake. */
 static struct ktls_conn *fresh_conn(struct ktls_config *config)
 {
 	struct ktls_conn *conn = NULL;
@@ -297,12 +297,15 @@ static void test_config_values(void)
 	tap_check_err("set_offload(policy 7)", ktls_config_set_offload(c, KTLS_DIR_TX, 7), EINVAL,
 		      ktls_config_error(c), "offload policy 7", NULL);
 
-	/* The first failure is the one kept. */
+	/* Each failing call leaves its own sentence; a call that succeeds leaves it alone. */
 	c = fresh(KTLS_ROLE_CLIENT);
 	ktls_config_set_alpn(c, "");
 	ktls_config_set_priority(c, "BOGUS");
-	tap_check(strstr(ktls_config_error(c), "ALPN") != NULL,
-		  "the config keeps its first error: \"%s\"", ktls_config_error(c));
+	tap_check(strstr(ktls_config_error(c), "BOGUS") != NULL,
+		  "the config's error is the last failed call's: \"%s\"", ktls_config_error(c));
+	ktls_config_set_versions(c, KTLS_VERSION_TLS12, KTLS_VERSION_TLS13);
+	tap_check(strstr(ktls_config_error(c), "BOGUS") != NULL,
+		  "... and a successful call leaves it: \"%s\"", ktls_config_error(c));
 	c = fresh(KTLS_ROLE_CLIENT);
 	tap_check(strcmp(ktls_config_error(c), "") == 0, "a new config's error is \"\"");
 }
@@ -382,7 +385,7 @@ static void test_conn_new(void)
 	c = fresh_client();
 	ret = ktls_conn_new(c, pfd[0], KTLS_CONN_OWN_FD, &conn);
 	tap_check_err("ktls_conn_new(pipe)", ret, ENOTSOCK, ktls_config_error(c),
-		      "not a stream socket", NULL);
+		      "non-socket", NULL);
 	tap_check(conn == (struct ktls_conn *)0x1, "ktls_conn_new(pipe): *ret_conn untouched");
 	tap_check(fd_open(pfd[0]),
 		  "ktls_conn_new(pipe, OWN_FD) failed: the caller still owns the fd");
@@ -390,8 +393,35 @@ static void test_conn_new(void)
 	udp = keep_fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
 	c = fresh_client();
 	tap_check_err("ktls_conn_new(UDP socket)", ktls_conn_new(c, udp, KTLS_CONN_OWN_FD, &conn),
-		      EINVAL, ktls_config_error(c), "not a stream socket", NULL);
+		      EINVAL, ktls_config_error(c), "not a TCP socket", NULL);
 	tap_check(fd_open(udp), "ktls_conn_new(UDP, OWN_FD) failed: the caller still owns the fd");
+
+	/* Sockets that cannot carry kernel TLS, refused up front rather than failing the handshake. */
+	{
+		int sv[2], unconnected, listening;
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+			tap_bail("socketpair: %s", strerror(errno));
+		keep_fd(sv[0]);
+		keep_fd(sv[1]);
+		c = fresh_client();
+		tap_check_err("ktls_conn_new(AF_UNIX stream)", ktls_conn_new(c, sv[0], 0, &conn),
+			      EINVAL, ktls_config_error(c), "not a TCP socket", NULL);
+		unconnected = keep_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		c = fresh_client();
+		tap_check_err("ktls_conn_new(unconnected TCP)", ktls_conn_new(c, unconnected, 0, &conn),
+			      ENOTCONN, ktls_config_error(c), "not connected", NULL);
+		listening = keep_fd(unit_tcp_listen());
+		c = fresh_client();
+		tap_check_err("ktls_conn_new(listening TCP)", ktls_conn_new(c, listening, 0, &conn),
+			      EINVAL, ktls_config_error(c), "listening socket", NULL);
+		fd = stream_fd();
+		shutdown(fd, SHUT_WR);
+		c = fresh_client();
+		tap_check_err("ktls_conn_new(TCP shut down for writing)", ktls_conn_new(c, fd, 0, &conn),
+			      ENOTCONN, ktls_config_error(c), "closing", NULL);
+		tap_check(conn == (struct ktls_conn *)0x1, "refused sockets: *ret_conn untouched");
+	}
 
 	c = fresh_client();
 	tap_check_err("ktls_conn_new(fd -1)", ktls_conn_new(c, -1, 0, &conn), EINVAL,
@@ -545,8 +575,47 @@ static void test_cipher_names(void)
 		  "ktls_cipher_name(-1) is \"none\"");
 	tap_check(strcmp(ktls_cipher_name((enum ktls_cipher)99), "none") == 0,
 		  "ktls_cipher_name(99) is \"none\"");
-	tap_check(strcmp(ktls_cipher_name(KTLS_CIPHER_COUNT), "none") == 0,
-		  "ktls_cipher_name(KTLS_CIPHER_COUNT) is \"none\"");
+	tap_check(strcmp(ktls_cipher_name((KTLS_CIPHER_LAST + 1)), "none") == 0,
+		  "ktls_cipher_name((KTLS_CIPHER_LAST + 1)) is \"none\"");
+}
+
+/*
+ * The *_sized calls behind the header's wrappers: a caller's struct larger
+ * than the library's (a newer header) gets zeros past what the library
+ * knows; one smaller than LIBKTLS_0.1's is refused.
+ */
+static void test_sized_structs(void)
+{
+	struct {
+		struct ktls_caps caps;
+		unsigned char newer[64];
+	} big;
+	struct {
+		struct ktls_stats stats;
+		unsigned char newer[64];
+	} sbig;
+	bool zero = true;
+	struct ktls_caps caps;
+
+	memset(&big, 0xff, sizeof(big));
+	tap_check(ktls_caps_get_sized(&big.caps, sizeof(big)) == 0 && big.caps.summary[0] != '\0',
+		  "ktls_caps_get_sized with a newer, larger struct");
+	for (size_t i = 0; i < sizeof(big.newer); i++)
+		zero &= big.newer[i] == 0;
+	tap_check(zero, "... the fields this library does not know are zero");
+	tap_check(ktls_caps_get_sized(&caps, 8) == -EINVAL, "ktls_caps_get_sized(8 bytes): -EINVAL");
+	tap_check(ktls_caps_get(&caps) == 0 && ktls_probe(&caps) == 0,
+		  "ktls_caps_get(), and ktls_probe() by its old name");
+	memset(&sbig, 0xff, sizeof(sbig));
+	zero = true;
+	tap_check(ktls_stats_parse_sized("TlsTxSw 3\n", 10, &sbig.stats, sizeof(sbig), NULL, 0) == 0 &&
+			  sbig.stats.value[KTLS_STAT_TX_SW] == 3,
+		  "ktls_stats_parse_sized with a larger struct");
+	for (size_t i = 0; i < sizeof(sbig.newer); i++)
+		zero &= sbig.newer[i] == 0;
+	tap_check(zero, "... zero past this library's struct");
+	tap_check(ktls_stats_parse_sized("TlsTxSw 3\n", 10, &sbig.stats, 16, NULL, 0) == -EINVAL,
+		  "ktls_stats_parse_sized(16 bytes): -EINVAL");
 }
 
 int main(void)
@@ -571,6 +640,7 @@ int main(void)
 	test_server_name(ca.cert_path);
 	test_adopt();
 	test_cipher_names();
+	test_sized_structs();
 
 	for (size_t i = 0; i < n_conns; i++)
 		ktls_conn_free(conns[i]);

@@ -4,7 +4,7 @@
  *
  * kernel_setsockopt is replaced by a fake kernel that accepts TCP_ULP and
  * every SOL_TLS option and records each TLS_TX / TLS_RX struct.  A client
- * and a server then handshake over a socketpair for each (version, cipher)
+ * and a server then handshake over loopback TCP for each (version, cipher)
  * the kernel can carry, and the test checks the recorded structs:
  *  - the ULP came first, then TX, then RX, once each;
  *  - version and cipher_type are the uapi values;
@@ -535,8 +535,8 @@ static void run_case(const struct kcase *kc, const struct unit_cert *ca,
 		 tls13 ? 3 : 2, kc->priority_name);
 	memset(fake, 0, sizeof(fake));
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
-		tap_bail("socketpair: %s", strerror(errno));
+	if (unit_tcp_pair(&sv[0], &sv[1], true) < 0)
+		tap_bail("loopback TCP pair");
 	if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) < 0 ||
 	    ktls_config_new(KTLS_ROLE_SERVER, &sc) < 0 ||
 	    ktls_config_set_priority(cc, priority) < 0 ||

@@ -17,7 +17,7 @@ static void test_names(void)
 	tap_check(strcmp(ktls_nic_feature_name(KTLS_NIC_TLS_TX), "tls-hw-tx-offload") == 0 &&
 			  strcmp(ktls_nic_feature_name(KTLS_NIC_TLS_RX), "tls-hw-rx-offload") == 0 &&
 			  strcmp(ktls_nic_feature_name(KTLS_NIC_TLS_RECORD), "tls-hw-record") == 0 &&
-			  ktls_nic_feature_name(KTLS_NIC_FEATURE_COUNT) == NULL,
+			  ktls_nic_feature_name((KTLS_NIC_FEATURE_LAST + 1)) == NULL,
 		  "feature names are ethtool's");
 	tap_check(ktls_nic_feature_from_name("tls-hw-record") == KTLS_NIC_TLS_RECORD &&
 			  ktls_nic_feature_from_name("tx-checksumming") == -EINVAL &&

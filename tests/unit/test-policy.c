@@ -8,7 +8,7 @@
  * except a TLS_TX / TLS_RX key whose cipher_type is CHACHA20_POLY1305 (54),
  * refused with EINVAL as Linux refuses a cipher it does not know.  The probe
  * therefore reports AES-GCM/CCM both ways and no ChaCha.  Then, over
- * socketpairs with interleaved non-blocking handshakes:
+ * loopback TCP pairs with interleaved non-blocking handshakes:
  *  - a client whose own priority puts ChaCha first meets a default (AUTO)
  *    server: the server's precedence picks AES-128-GCM and both sides put
  *    their keys in the "kernel";
@@ -102,8 +102,8 @@ static void pair_run(struct pair *p, struct ktls_config *cc, struct ktls_config 
 	int sv[2];
 
 	memset(p, 0, sizeof(*p));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
-		tap_bail("socketpair: %s", strerror(errno));
+	if (unit_tcp_pair(&sv[0], &sv[1], true) < 0)
+		tap_bail("loopback TCP pair");
 	if (ktls_conn_new(cc, sv[0], KTLS_CONN_OWN_FD, &p->c) != 0)
 		tap_bail("ktls_conn_new(client): %s", ktls_config_error(cc));
 	if (ktls_conn_new(sc, sv[1], KTLS_CONN_OWN_FD, &p->s) != 0)

@@ -513,3 +513,27 @@ void unit_fill(unsigned char *buf, size_t len, size_t offset, unsigned int seed)
 		buf[i] = (unsigned char)(x * 131u + (x >> 11) + seed * 29u);
 	}
 }
+
+/* ---- the io_uring engine -------------------------------------------------- */
+
+void unit_ring_done(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata)
+{
+	struct unit_ring_result *r = userdata;
+
+	(void)conn;
+	(void)data;
+	r->done = true;
+	r->value = value;
+}
+
+bool unit_ring_wait(struct ktls_ring *ring, struct unit_ring_result *a,
+		    struct unit_ring_result *b, int timeout_ms)
+{
+	for (int i = 0; i < timeout_ms / 10; i++) {
+		if (a->done && (b == NULL || b->done))
+			return true;
+		if (ktls_ring_run(ring, 10) < 0 && errno != EINTR)
+			break;
+	}
+	return a->done && (b == NULL || b->done);
+}

@@ -120,6 +120,20 @@ ssize_t unit_recv_all(struct ktls_conn *conn, void *buf, size_t len, int timeout
 /* Send all of @buf. */
 ssize_t unit_send_all(struct ktls_conn *conn, const void *buf, size_t len, int timeout_ms);
 
+/* ---- the io_uring engine -------------------------------------------------- */
+
+/* What one ring operation ended with, filled by unit_ring_done(). */
+struct unit_ring_result {
+	bool done;
+	ssize_t value;
+};
+
+/* A ktls_ring_cb whose userdata is a struct unit_ring_result. */
+void unit_ring_done(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata);
+/* Run @ring until @a (and @b, if not NULL) are done, at most @timeout_ms. */
+bool unit_ring_wait(struct ktls_ring *ring, struct unit_ring_result *a,
+		    struct unit_ring_result *b, int timeout_ms);
+
 /* Deterministic test data: byte @i of stream @seed. */
 void unit_fill(unsigned char *buf, size_t len, size_t offset, unsigned int seed);
 
