@@ -44,13 +44,46 @@ static void agent_usage(FILE *out)
 		"  -c, --config FILE  tlshd configuration (default /etc/tlshd/config, else\n"
 		"                     /etc/tlshd.conf; none: system trust, no certificates)\n"
 		"      --no-config    read no configuration file\n"
-		"  -t, --timeout MS   limit for handshakes whose request gives none (NFS sends\n"
-		"                     none; default 40000)\n"
+		"  -t, --timeout S    limit for handshakes whose request gives none (NFS sends\n"
+		"                     none; default 40; a fraction such as 0.5 is allowed)\n"
 		"  -d, --debug        log every step (and libktls's messages)\n"
 		"  -q, --quiet        log failures only\n"
 		"  -s, --stderr       accepted for tlshd's command line; the log is always stderr\n"
 		"      --probe        exit 0 if this kernel has the handshake family, 1 if not\n"
-		"  -h, --help\n");
+		"  -j, --json         one JSON object per handshake on stdout (with --probe: the\n"
+		"                     probe's answer as JSON)\n"
+		"  -h, --help\n"
+		"      --version\n"
+		"\n"
+		"One log line per handshake on stderr: side, auth mode, peer, version, cipher,\n"
+		"result and milliseconds.  SIGINT/SIGTERM: take no more, let the running ones\n"
+		"end (10 s at most), print the counters, exit.  SIGUSR1: print the counters.\n");
+}
+
+/* ktls agent --json: one object per handshake, as the library reports it. */
+static void agent_print_json(const struct ktls_agent_result *r, void *userdata)
+{
+	(void)userdata;
+	printf("{\"side\":\"%s\",\"auth\":", r->role == KTLS_ROLE_CLIENT ? "client" : "server");
+	json_string(stdout, ktls_agent_auth_name(r->auth));
+	printf(",\"peer\":");
+	json_string(stdout, r->peer);
+	printf(",\"peer_name\":");
+	json_string(stdout, r->peer_name);
+	printf(",\"identity\":");
+	json_string(stdout, r->identity);
+	printf(",\"version\":");
+	json_string(stdout, r->version);
+	printf(",\"cipher\":");
+	json_string(stdout, r->cipher);
+	printf(",\"status\":%d,\"ok\":%s,\"remote_auth\":[", r->status,
+	       r->status == 0 ? "true" : "false");
+	for (unsigned int i = 0; i < r->n_remote_auth; i++)
+		printf("%s%u", i > 0 ? "," : "", r->remote_auth[i]);
+	printf("],\"timeout_ms\":%u,\"ms\":%.1f,\"error\":", r->timeout_ms, r->ms);
+	json_string(stdout, r->error);
+	printf("}\n");
+	fflush(stdout);
 }
 
 static void agent_log_line(enum ktls_log_level level, const char *message, void *userdata)
@@ -84,14 +117,14 @@ int cmd_agent(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "stderr", no_argument, NULL, 's' },
 		{ "probe", no_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum ktls_log_level level = KTLS_LOG_INFO;
 	const char *config = NULL;
-	unsigned long timeout_ms = 0;
-	char *end;
-	bool no_config = false, probe = false;
+	uint64_t timeout_ms = 0;
+	bool no_config = false, probe = false, json = false;
 	struct ktls_agent *agent = NULL;
 	struct ktls_agent_stats st;
 	struct sigaction sa;
@@ -99,7 +132,7 @@ int cmd_agent(int argc, char **argv)
 	char err[256];
 	int c, ret, status = 1;
 
-	while ((c = getopt_long(argc, argv, "c:t:dqsh", longopts, NULL)) != -1) {
+	while ((c = tool_getopt(argc, argv, "agent", "c:t:dqsjh", longopts)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -108,11 +141,9 @@ int cmd_agent(int argc, char **argv)
 			no_config = true;
 			break;
 		case 't':
-			timeout_ms = strtoul(optarg, &end, 10);
-			if (*end != '\0' || timeout_ms == 0 || timeout_ms > 3600000) {
-				fprintf(stderr, "ktls agent: --timeout wants 1..3600000 ms\n");
-				return 2;
-			}
+			/* The library takes milliseconds as an unsigned int: an hour is plenty. */
+			if (tool_parse_seconds(optarg, 1, 3600000, &timeout_ms, err, sizeof(err)) < 0)
+				return tool_usage_error("agent", "--timeout: %s", err);
 			break;
 		case 'd':
 			level = KTLS_LOG_DEBUG;
@@ -125,21 +156,31 @@ int cmd_agent(int argc, char **argv)
 		case 'P':
 			probe = true;
 			break;
+		case 'j':
+			json = true;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			return 0;
+		case TOOL_OPT_VERSION:
+			return tool_print_version();
 		default:
-			agent_usage(stderr);
-			return 2;
+			return TOOL_EXIT_USAGE;
 		}
 	}
-	if (optind != argc) {
-		agent_usage(stderr);
-		return 2;
-	}
+	if (optind < argc)
+		return tool_usage_error("agent", "unexpected argument '%s'", argv[optind]);
+	if (config != NULL && no_config)
+		return tool_usage_error("agent", "--config and --no-config together");
 	if (probe) {
 		ret = ktls_agent_probe(err, sizeof(err));
-		printf("%s\n", ret == 0 ? "handshake family: available" : err);
+		if (json) {
+			printf("{\"handshake_family\":%s,\"reason\":", ret == 0 ? "true" : "false");
+			json_string(stdout, ret == 0 ? "" : err);
+			printf("}\n");
+		} else {
+			printf("%s\n", ret == 0 ? "handshake family: available" : err);
+		}
 		return ret == 0 ? 0 : 1;
 	}
 
@@ -158,6 +199,8 @@ int cmd_agent(int argc, char **argv)
 	ktls_agent_set_log(agent, agent_log_line, level, NULL);
 	if (timeout_ms > 0)
 		ktls_agent_set_default_timeout(agent, (unsigned int)timeout_ms);
+	if (json)
+		ktls_agent_set_done_callback(agent, agent_print_json, NULL);
 	if (!no_config) {
 		struct stat sb;
 

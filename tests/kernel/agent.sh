@@ -206,7 +206,7 @@ check_2049_ktls() { # what
 }
 
 # ---- 1. xprtsec=tls: mount, 64 MiB each way ------------------------------------------
-agent_start "$work/ok.conf" --timeout 3000 || { cat "$alog"; echo "Bail out! the agent did not start"; exit 1; }
+agent_start "$work/ok.conf" --timeout 3 --json || { cat "$alog"; echo "Bail out! the agent did not start"; exit 1; }
 mnt=$work/mnt
 s0=$(stat_get TlsTxSw) r0=$(stat_get TlsRxSw) ct0=$(stat_get TlsCurrTxSw) cr0=$(stat_get TlsCurrRxSw)
 de0=$(stat_get TlsDecryptError)
@@ -216,6 +216,18 @@ if nfs_mount localhost / "$mnt" xprtsec=tls &&
 	ok "xprtsec=tls mount in $mount_ms ms: the agent answered the client (unauth) and the server (x509) side"
 else
 	not_ok "xprtsec=tls mount" "$work/mount.err" "$alog"
+fi
+# --json: the same two answers as objects on stdout (in the log file with stderr).
+if grep '^{' "$alog" | python3 -c '
+import json, sys
+objs = [json.loads(l) for l in sys.stdin]
+sides = sorted((o["side"], o["auth"], o["version"], o["status"], o["ok"]) for o in objs)
+assert sides == [("client", "unauth", "TLS1.3", 0, True), ("server", "x509", "TLS1.3", 0, True)], sides
+assert all(o["cipher"] and o["ms"] > 0 and o["timeout_ms"] > 0 for o in objs), objs
+' 2>"$work/json.err"; then
+	ok "ktls agent --json: one object per handshake (client unauth, server x509, TLS1.3, status 0)"
+else
+	not_ok "ktls agent --json objects" "$work/json.err" "$alog"
 fi
 d_tx=$(($(stat_get TlsTxSw) - s0)) d_rx=$(($(stat_get TlsRxSw) - r0))
 d_ctx=$(($(stat_get TlsCurrTxSw) - ct0)) d_crx=$(($(stat_get TlsCurrRxSw) - cr0))
@@ -304,7 +316,7 @@ else
 	not_ok "wrong name: mount took $mount_ms ms" "$work/mount.err" "$alog"
 fi
 
-# ---- 5. handshake timeouts (the agent's --timeout 3000; NFS sends no timeout) -------
+# ---- 5. handshake timeouts (the agent's --timeout 3; NFS sends no timeout) -------
 next_port
 # An RPC-with-TLS server that answers the client's AUTH_TLS probe (RFC 9289
 # section 4.1: a NULL call; the reply's verifier says "STARTTLS") and then
