@@ -18,11 +18,13 @@
 #   - 64 mounts at once (128 handshakes), timed, and the same with tlshd
 #     1.4.0 reading the very same configuration file when it can be fetched.
 #
-# Meson runs this on the host (suite kernel-next): it fetches what Debian 12
-# lacks (tests/kernel/agent-fetch.sh: Debian 13's exportfs and rpc.mountd,
-# which know xprtsec=; Debian unstable's tlshd) into the private cache, then
-# runs itself inside the 7.x kernel.  Cases whose programs are missing skip
-# with the reason.  Needs nfs-kernel-server, nfs-common and keyutils.
+# Meson runs this on the host (next-agent and kernel-agent): it fetches what
+# Debian 12 lacks (tests/kernel/agent-fetch.sh: Debian 13's exportfs and
+# rpc.mountd, which know xprtsec=; Debian unstable's tlshd) into the private
+# cache, then runs itself inside the tier's kernel (KTLS_UML_TIER, default
+# next).  A kernel without the handshake family (6.1) skips the whole test,
+# from probing the family; cases whose programs are missing skip with the
+# reason.  Needs nfs-kernel-server, nfs-common and keyutils.
 #   env KTLS_AGENT_MEM (default 2G): UML's memory; the kernel lets
 #       totalram/100 MiB handshakes wait unaccepted (3 to 50).
 set -u
@@ -39,7 +41,7 @@ if [ -z "${KTLS_UML_VERSION:-}" ]; then
 	KTLS_AGENT_FETCH_NOTE=$(tail -1 "$flog" | tr -d '\n')
 	export KTLS_AGENT_FETCH_NOTE
 	rm -f "$flog"
-	exec "$src/tests/kernel/uml-run" --kernel next --mem "${KTLS_AGENT_MEM:-2G}" \
+	exec "$src/tests/kernel/uml-run" --kernel "${KTLS_UML_TIER:-next}" --mem "${KTLS_AGENT_MEM:-2G}" \
 		--timeout "${KTLS_AGENT_TIMEOUT:-900}" "$0"
 fi
 
