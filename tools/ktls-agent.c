@@ -52,6 +52,9 @@ static void agent_usage(FILE *out)
 		"      --probe        exit 0 if this kernel has the handshake family, 1 if not\n"
 		"  -j, --json         one JSON object per handshake on stdout (with --probe: the\n"
 		"                     probe's answer as JSON)\n"
+		"      --state FILE   where ktls stat finds the counters and the last handshakes\n"
+		"                     (default " AGENT_STATE_PATH ")\n"
+		"      --no-state     write no state file\n"
 		"  -h, --help\n"
 		"      --version\n"
 		"\n"
@@ -60,10 +63,36 @@ static void agent_usage(FILE *out)
 		"end (10 s at most), print the counters, exit.  SIGUSR1: print the counters.\n");
 }
 
-/* ktls agent --json: one object per handshake, as the library reports it. */
-static void agent_print_json(const struct ktls_agent_result *r, void *userdata)
+/* What the done callback needs. */
+struct agent_cli {
+	struct ktls_agent *agent;
+	bool json;
+	const char *state_path; /* NULL: none, or given up after a failure */
+	const char *state_written; /* the file this agent wrote, removed at exit */
+	struct agent_state state;
+};
+
+/* The state file for ktls stat, rewritten; one failure is logged and ends it. */
+static void agent_state_update(struct agent_cli *cli)
 {
-	(void)userdata;
+	int ret;
+
+	if (cli->state_path == NULL)
+		return;
+	ktls_agent_get_stats(cli->agent, &cli->state.stats);
+	ret = agent_state_write(cli->state_path, &cli->state);
+	if (ret < 0) {
+		fprintf(stderr, "ktls-agent: state file %s: %s; ktls stat will not show the agent\n",
+			cli->state_path, strerror(-ret));
+		cli->state_path = NULL;
+		return;
+	}
+	cli->state_written = cli->state_path;
+}
+
+/* ktls agent --json: one object per handshake, as the library reports it. */
+static void agent_print_json(const struct ktls_agent_result *r)
+{
 	printf("{\"side\":\"%s\",\"auth\":", r->role == KTLS_ROLE_CLIENT ? "client" : "server");
 	json_string(stdout, ktls_agent_auth_name(r->auth));
 	printf(",\"peer\":");
@@ -84,6 +113,18 @@ static void agent_print_json(const struct ktls_agent_result *r, void *userdata)
 	json_string(stdout, r->error);
 	printf("}\n");
 	fflush(stdout);
+}
+
+static void agent_on_done(const struct ktls_agent_result *r, void *userdata)
+{
+	struct agent_cli *cli = userdata;
+
+	if (cli->json)
+		agent_print_json(r);
+	if (cli->state_path != NULL) {
+		agent_state_add(&cli->state, r);
+		agent_state_update(cli);
+	}
 }
 
 static void agent_log_line(enum ktls_log_level level, const char *message, void *userdata)
@@ -118,13 +159,17 @@ int cmd_agent(int argc, char **argv)
 		{ "stderr", no_argument, NULL, 's' },
 		{ "probe", no_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 'S' },
+		{ "no-state", no_argument, NULL, 'n' },
 		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	enum ktls_log_level level = KTLS_LOG_INFO;
 	const char *config = NULL;
 	uint64_t timeout_ms = 0;
-	bool no_config = false, probe = false, json = false;
+	bool no_config = false, probe = false, json = false, no_state = false;
+	const char *state_path = NULL;
+	struct agent_cli *cli = NULL;
 	struct ktls_agent *agent = NULL;
 	struct ktls_agent_stats st;
 	struct sigaction sa;
@@ -159,6 +204,12 @@ int cmd_agent(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'S':
+			state_path = optarg;
+			break;
+		case 'n':
+			no_state = true;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			return 0;
@@ -172,6 +223,8 @@ int cmd_agent(int argc, char **argv)
 		return tool_usage_error("agent", "unexpected argument '%s'", argv[optind]);
 	if (config != NULL && no_config)
 		return tool_usage_error("agent", "--config and --no-config together");
+	if (state_path != NULL && no_state)
+		return tool_usage_error("agent", "--state and --no-state together");
 	if (probe) {
 		ret = ktls_agent_probe(err, sizeof(err));
 		if (json) {
@@ -199,8 +252,21 @@ int cmd_agent(int argc, char **argv)
 	ktls_agent_set_log(agent, agent_log_line, level, NULL);
 	if (timeout_ms > 0)
 		ktls_agent_set_default_timeout(agent, (unsigned int)timeout_ms);
-	if (json)
-		ktls_agent_set_done_callback(agent, agent_print_json, NULL);
+	cli = calloc(1, sizeof(*cli));
+	if (cli == NULL) {
+		fprintf(stderr, "ktls agent: %s\n", strerror(ENOMEM));
+		goto out;
+	}
+	cli->agent = agent;
+	cli->json = json;
+	agent_state_init(&cli->state);
+	if (!no_state) {
+		cli->state_path = state_path != NULL ? state_path : AGENT_STATE_PATH;
+		/* The default's folder is ours to make (systemd's RuntimeDirectory makes it too). */
+		if (state_path == NULL)
+			(void)mkdir("/run/ktls-agent", 0755);
+	}
+	ktls_agent_set_done_callback(agent, agent_on_done, cli);
 	if (!no_config) {
 		struct stat sb;
 
@@ -215,6 +281,7 @@ int cmd_agent(int argc, char **argv)
 	ret = ktls_agent_start(agent);
 	if (ret < 0)
 		goto out;
+	agent_state_update(cli);
 	while (agent_signal != SIGINT && agent_signal != SIGTERM) {
 		ret = ktls_agent_run(agent, -1);
 		if (agent_signal == SIGUSR1) {
@@ -239,6 +306,10 @@ int cmd_agent(int argc, char **argv)
 out:
 	if (agent != NULL)
 		agent_print_stats(agent);
+	/* No agent, no state: ktls stat must not show a stopped one (nor another agent's go). */
+	if (cli != NULL && cli->state_written != NULL)
+		unlink(cli->state_written);
 	ktls_agent_free(agent);
+	free(cli);
 	return status;
 }

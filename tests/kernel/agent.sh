@@ -231,6 +231,22 @@ assert all(o["cipher"] and o["ms"] > 0 and o["timeout_ms"] > 0 for o in objs), o
 else
 	not_ok "ktls agent --json objects" "$work/json.err" "$alog"
 fi
+# ktls stat: the agent's counters and both handshakes, from its state file.
+"$ktls" stat --port 2049 >"$work/kst-agent.txt" 2>&1
+"$ktls" stat --port 2049 --json >"$work/kst-agent.json" 2>&1
+if grep -q "^ktls agent (pid $apid): 2 handshakes, 2 ok, 0 failed, 0 running" "$work/kst-agent.txt" &&
+	grep -Eq '^  [0-9:]+ client 127\.0\.0\.1:2049 \(localhost\) unauth: TLS1\.3 [A-Z0-9-]+, ok, [0-9.]+ ms$' "$work/kst-agent.txt" &&
+	grep -Eq '^  [0-9:]+ server 127\.0\.0\.1:[0-9]+ x509: TLS1\.3 [A-Z0-9-]+, ok, [0-9.]+ ms$' "$work/kst-agent.txt" &&
+	python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["agent"]
+assert a["pid"] == int(sys.argv[2]) and a["handshakes"] == 2 and a["ok"] == 2, a
+assert sorted((h["side"], h["auth"], h["ok"]) for h in a["recent"]) == [("client", "unauth", True), ("server", "x509", True)], a
+' "$work/kst-agent.json" "$apid" 2>>"$work/kst-agent.txt"; then
+	ok "ktls stat (text and --json) shows the agent's counters and both handshakes"
+else
+	not_ok "ktls stat and the agent's handshakes" "$work/kst-agent.txt" "$work/kst-agent.json"
+fi
 d_tx=$(($(stat_get TlsTxSw) - s0)) d_rx=$(($(stat_get TlsRxSw) - r0))
 d_ctx=$(($(stat_get TlsCurrTxSw) - ct0)) d_crx=$(($(stat_get TlsCurrRxSw) - cr0))
 if [ $d_tx -eq 2 ] && [ $d_rx -eq 2 ] && [ $d_ctx -eq 2 ] && [ $d_crx -eq 2 ]; then

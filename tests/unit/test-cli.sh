@@ -110,6 +110,7 @@ usage_error agent "--timeout: 'abc' is not a number of seconds (e.g. 10 or 0.5)"
 usage_error agent "--timeout: '0' is out of range (0.001 to 3600 seconds)" agent --timeout 0
 usage_error agent "--config and --no-config together" agent -c /x --no-config
 usage_error agent "unexpected argument 'extra'" agent extra
+usage_error agent "--state and --no-state together" agent --state /x --no-state
 usage_error serve "one root directory: '/a' and '/b'" serve -r /a /b
 usage_error serve "unexpected argument '/c'" serve /b /c
 usage_error loopback "--bytes: '-5' is not a size (bytes, or a number with K, M, G, T or KiB, MiB, GiB, TiB)" \
