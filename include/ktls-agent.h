@@ -37,6 +37,9 @@
 extern "C" {
 #endif
 
+/* ------------------------------------------------------------------------ */
+/* The kernel's TLS handshake agent                                         */
+
 struct ktls_agent;
 
 /* How the kernel wants the peer authenticated (enum handshake_auth). */
@@ -144,7 +147,14 @@ int ktls_agent_set_log(struct ktls_agent *agent, ktls_log_fn fn, enum ktls_log_l
  */
 int ktls_agent_set_default_timeout(struct ktls_agent *agent, unsigned int ms);
 
-/** ktls_agent_set_done_callback() - see ktls_agent_done_fn.  Return: 0 or -EINVAL. */
+/**
+ * ktls_agent_set_done_callback() - have @fn called once per handshake, after
+ * the DONE answer went to the kernel, with what the agent answered (struct
+ * ktls_agent_result), on the thread that drives the agent.
+ * @fn: NULL to call nothing
+ * @userdata: passed to @fn
+ * Return: 0 or -EINVAL (@agent NULL).
+ */
 int ktls_agent_set_done_callback(struct ktls_agent *agent, ktls_agent_done_fn fn, void *userdata);
 
 /**
@@ -182,7 +192,11 @@ int ktls_agent_load_conf(struct ktls_agent *agent, const char *path);
  */
 int ktls_agent_start(struct ktls_agent *agent);
 
-/** ktls_agent_fd() - the netlink socket to wait on for readability, or -EINVAL before start. */
+/**
+ * ktls_agent_fd() - the netlink socket to wait on for readability; when it
+ * is readable, call ktls_agent_dispatch().
+ * Return: the descriptor, or -EINVAL before ktls_agent_start().
+ */
 int ktls_agent_fd(const struct ktls_agent *agent);
 
 /**

@@ -13,6 +13,8 @@
 #include "private.h"
 
 
+static void config_free_group_variants(struct ktls_config *config);
+
 static int config_check_mutable(struct ktls_config *config)
 {
 	if (config == NULL)
@@ -94,6 +96,7 @@ static void config_free(struct ktls_config *config)
 	gnutls_certificate_free_credentials(config->certs);
 	if (config->priority != NULL)
 		gnutls_priority_deinit(config->priority);
+	config_free_group_variants(config);
 	free(config->alpn);
 	free(config->alpn_storage);
 	free(config->priority_override);
@@ -587,6 +590,58 @@ static void config_build_priority(struct ktls_config *config, char *out, size_t 
 		snprintf(out + len, size - len, ":%%SERVER_PRECEDENCE");
 }
 
+static void config_free_group_variants(struct ktls_config *config)
+{
+	for (unsigned int i = 0; i < config->n_groups; i++)
+		if (config->group_first[i] != NULL)
+			gnutls_priority_deinit(config->group_first[i]);
+	config->n_groups = 0;
+}
+
+/*
+ * A server enforces its own order (%SERVER_PRECEDENCE), groups included, and
+ * GnuTLS answers a TLS 1.3 ClientHello whose key shares miss its first
+ * common group with a HelloRetryRequest: a round trip and a second key
+ * exchange for a client (OpenSSL's default, curl, most browsers) that sent
+ * an x25519 share when the order starts with P-256.  Any group in the
+ * priority is acceptable, so handshake_choose_group() gives a session the
+ * variant that starts with the best group the client already has a share
+ * for.  Built once here, shared read-only by every session.
+ */
+static int config_build_group_variants(struct ktls_config *config)
+{
+	const unsigned int *list;
+	int n = gnutls_priority_group_list(config->priority, &list);
+
+	if (config->role != KTLS_ROLE_SERVER || n <= 1)
+		return 0;
+	if (n > CONFIG_GROUPS_MAX)
+		n = CONFIG_GROUPS_MAX;
+	for (int i = 0; i < n; i++)
+		config->groups[i] = (gnutls_group_t)list[i];
+	config->n_groups = (unsigned int)n;
+	for (int i = 1; i < n; i++) {
+		char text[sizeof(config->priority_text) + 16 * CONFIG_GROUPS_MAX + 16];
+		size_t len = (size_t)snprintf(text, sizeof(text), "%s:-GROUP-ALL:+GROUP-%s",
+					      config->priority_text,
+					      gnutls_group_get_name(config->groups[i]));
+		int ret;
+
+		for (int j = 0; j < n; j++)
+			if (j != i)
+				len += (size_t)snprintf(text + len, sizeof(text) - len, ":+GROUP-%s",
+							gnutls_group_get_name(config->groups[j]));
+		ret = gnutls_priority_init2(&config->group_first[i], text, NULL, 0);
+		if (ret < 0) {
+			config->group_first[i] = NULL;
+			config_free_group_variants(config);
+			return error_config(config, -EINVAL, "priority \"%s\": %s", text,
+					    gnutls_strerror(ret));
+		}
+	}
+	return 0;
+}
+
 /* GnuTLS asks for the key of a PSK identity a client offered. */
 static int config_psk_lookup(gnutls_session_t session, const gnutls_datum_t *identity,
 			     gnutls_datum_t *key)
@@ -716,8 +771,11 @@ int config_freeze(struct ktls_config *config, bool for_handshake)
 		goto out;
 	}
 	error_log(config, KTLS_LOG_DEBUG, "priority: %s", config->priority_text);
-	ret = resume_config_freeze(config);
+	ret = config_build_group_variants(config);
+	if (ret == 0)
+		ret = resume_config_freeze(config);
 	if (ret < 0) {
+		config_free_group_variants(config);
 		gnutls_priority_deinit(config->priority);
 		config->priority = NULL;
 		goto out;

@@ -32,6 +32,84 @@ static int handshake_note_extension(void *ctx, unsigned int tls_id, const unsign
 	return 0;
 }
 
+/* TLS NamedGroup numbers (RFC 8446 section 4.2.7, RFC 7919) of the groups GnuTLS has. */
+static unsigned int handshake_group_tls_id(gnutls_group_t group)
+{
+	switch (group) {
+	case GNUTLS_GROUP_SECP256R1: return 23;
+	case GNUTLS_GROUP_SECP384R1: return 24;
+	case GNUTLS_GROUP_SECP521R1: return 25;
+	case GNUTLS_GROUP_X25519: return 29;
+	case GNUTLS_GROUP_X448: return 30;
+	case GNUTLS_GROUP_FFDHE2048: return 256;
+	case GNUTLS_GROUP_FFDHE3072: return 257;
+	case GNUTLS_GROUP_FFDHE4096: return 258;
+	case GNUTLS_GROUP_FFDHE6144: return 259;
+	case GNUTLS_GROUP_FFDHE8192: return 260;
+	default: return 0;
+	}
+}
+
+#define EXT_KEY_SHARE 51
+#define KEY_SHARES_MAX 8
+
+struct handshake_key_shares {
+	unsigned int n;
+	unsigned int tls_id[KEY_SHARES_MAX];
+};
+
+/* The groups of a ClientHello's key_share (RFC 8446 section 4.2.8); GnuTLS checks the rest. */
+static int handshake_note_key_shares(void *ctx, unsigned int tls_id, const unsigned char *data,
+				     unsigned int size)
+{
+	struct handshake_key_shares *shares = ctx;
+	size_t off = 2, end;
+
+	if (tls_id != EXT_KEY_SHARE || size < 2)
+		return 0;
+	end = 2 + ((size_t)data[0] << 8 | data[1]);
+	if (end > size)
+		return 0;
+	while (off + 4 <= end && shares->n < KEY_SHARES_MAX) {
+		size_t len = (size_t)data[off + 2] << 8 | data[off + 3];
+
+		shares->tls_id[shares->n++] = (unsigned int)data[off] << 8 | data[off + 1];
+		off += 4 + len;
+	}
+	return 0;
+}
+
+/*
+ * Server, first ClientHello: when the client sent a key share for a group we
+ * accept but rank below our first, use the priority that ranks it first
+ * (config_build_group_variants) so that GnuTLS answers with a ServerHello,
+ * not a HelloRetryRequest.  Among several shares, ours decides.  A client
+ * with no acceptable share still gets the retry for our first group.
+ */
+static void handshake_choose_group(struct ktls_conn *conn, const gnutls_datum_t *hello)
+{
+	const struct ktls_config *config = conn->config;
+	struct handshake_key_shares shares = { 0 };
+
+	if (config->n_groups <= 1 || conn->hs.group_chosen)
+		return;
+	conn->hs.group_chosen = true;
+	if (gnutls_ext_raw_parse(&shares, handshake_note_key_shares, hello,
+				 GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) < 0)
+		return;
+	for (unsigned int i = 0; i < config->n_groups; i++) {
+		unsigned int id = handshake_group_tls_id(config->groups[i]);
+
+		for (unsigned int k = 0; id != 0 && k < shares.n; k++) {
+			if (shares.tls_id[k] != id)
+				continue;
+			if (i > 0 && config->group_first[i] != NULL)
+				gnutls_priority_set(conn->session, config->group_first[i]);
+			return;
+		}
+	}
+}
+
 /* GnuTLS's message description -> the wire type of ktls_handshake_type_name(). */
 static unsigned int handshake_wire_type(unsigned int htype)
 {
@@ -77,6 +155,9 @@ static int handshake_hook(gnutls_session_t session, unsigned int htype, unsigned
 	    !(incoming && conn->hs.state == HANDSHAKE_DONE && conn->sw.rx.kernel))
 		trace_message(conn, incoming != 0, handshake_wire_type(htype),
 			      msg != NULL ? msg->size : 0);
+	if (when == GNUTLS_HOOK_PRE && incoming && htype == GNUTLS_HANDSHAKE_CLIENT_HELLO &&
+	    msg != NULL && msg->data != NULL && conn->config->role == KTLS_ROLE_SERVER)
+		handshake_choose_group(conn, msg);
 	if (when != GNUTLS_HOOK_POST || !incoming || msg == NULL || msg->data == NULL)
 		return 0;
 	switch (htype) {
@@ -403,6 +484,10 @@ int handshake_step(struct ktls_conn *conn)
 	 * reason to wait for the peer: until then, go on.
 	 */
 	do {
+		if (conn->hs.gnutls_done) {
+			ret = 0;
+			break;
+		}
 		transport_clear_would_block(conn);
 		ret = gnutls_handshake(conn->session);
 	} while ((ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN) ||
@@ -416,6 +501,15 @@ int handshake_step(struct ktls_conn *conn)
 	}
 	if (ret < 0)
 		return handshake_fail(conn, ret);
+	/* GnuTLS is done; what it sends after the client's Finished goes now. */
+	conn->hs.gnutls_done = true;
+	ret = resume_send_tickets(conn);
+	if (ret == -EAGAIN) {
+		conn->hs.wants = KTLS_WANT_WRITE;
+		return -EAGAIN;
+	}
+	if (ret < 0)
+		return handshake_fail_with(conn, ret);
 	return 0;
 }
 

@@ -119,6 +119,9 @@ struct config_psk {
 	size_t key_len;
 };
 
+/* Key-exchange groups a server config tracks (GnuTLS 3.7 knows ten). */
+#define CONFIG_GROUPS_MAX 16
+
 struct ktls_config {
 	int app_refs; /* atomic: the application's references */
 	int refs;     /* atomic: all references, the application's and one per connection */
@@ -146,6 +149,15 @@ struct ktls_config {
 	char *priority_override;
 	gnutls_priority_t priority; /* built when frozen */
 	char priority_text[512];    /* what was built, for the debug log */
+	/*
+	 * Server: the priority's key-exchange groups in its order, and for each
+	 * but the first the same priority with that group moved first, so that
+	 * a TLS 1.3 client's key share for any group we accept is used
+	 * (handshake_choose_group) instead of asking for another one.
+	 */
+	unsigned int n_groups;
+	gnutls_group_t groups[CONFIG_GROUPS_MAX];
+	gnutls_priority_t group_first[CONFIG_GROUPS_MAX];
 
 	enum ktls_offload offload_tx, offload_rx;
 	enum ktls_keyupdate keyupdate;
@@ -462,13 +474,19 @@ struct conn_resume {
 	bool ticket_seen;              /* a TLS 1.3 NewSessionTicket was taken in */
 	bool ticket_unsaved;           /* ... and not yet saved to the store */
 	unsigned int tickets, tickets_after_switch;
+	bool tickets_sent;             /* server: its TLS 1.3 tickets went to GnuTLS */
 };
+
+/* A server's TLS 1.3 tickets per full handshake, as GnuTLS and OpenSSL send. */
+#define RESUME_TLS13_TICKETS 2
 
 /* At config freeze: the server's ticket key, caches, the client's file. */
 int resume_config_freeze(struct ktls_config *config);
 void resume_config_free(struct ktls_config *config);
-/* GNUTLS_NO_TICKETS when tickets are off. */
+/* GNUTLS_NO_TICKETS when tickets are off; a server sends its own (below). */
 unsigned int resume_init_flags(const struct ktls_config *config);
+/* Server, TLS 1.3: the tickets, once the client's Finished is in; 0, -EAGAIN or failure. */
+int resume_send_tickets(struct ktls_conn *conn);
 /* Server: tickets and the session-ID cache on a new session. */
 int resume_session_init(struct ktls_conn *conn);
 /* Client: offer the stored session for this server, if any. */
@@ -656,6 +674,8 @@ struct conn_handshake {
 	gnutls_psk_client_credentials_t psk; /* a client's own PSK (ktls_conn_set_psk) */
 	char *psk_identity;
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
+	bool gnutls_done;              /* gnutls_handshake() returned 0 (tickets may still be due) */
+	bool group_chosen;             /* server: the first ClientHello's key shares were looked at */
 };
 
 int handshake_session_init(struct ktls_conn *conn);

@@ -236,7 +236,37 @@ void resume_config_free(struct ktls_config *config)
 
 unsigned int resume_init_flags(const struct ktls_config *config)
 {
-	return (config->resume_mechanisms & KTLS_RESUME_TICKETS) ? 0 : GNUTLS_NO_TICKETS;
+	if (!(config->resume_mechanisms & KTLS_RESUME_TICKETS))
+		return GNUTLS_NO_TICKETS;
+	/* A server's TLS 1.3 tickets wait for the client's Finished (resume_send_tickets). */
+	return config->role == KTLS_ROLE_SERVER ? GNUTLS_NO_AUTO_SEND_TICKET : 0;
+}
+
+/*
+ * GnuTLS would send a TLS 1.3 server's NewSessionTickets in its first
+ * flight, right after its Finished.  A client that sends its request
+ * without TCP_NODELAY then holds it (Nagle) until that flight's last
+ * segment is acknowledged, and the server's TCP delays the ACK since it has
+ * nothing to say: about 40 ms on every new connection.  Sent after the
+ * client's Finished they also carry that ACK, as OpenSSL's server does, and
+ * a client that fails the handshake gets no ticket.
+ */
+int resume_send_tickets(struct ktls_conn *conn)
+{
+	int ret;
+
+	if (conn->config->role != KTLS_ROLE_SERVER ||
+	    !(conn->config->resume_mechanisms & KTLS_RESUME_TICKETS) || conn->rs.tickets_sent ||
+	    gnutls_protocol_get_version(conn->session) != GNUTLS_TLS1_3)
+		return 0;
+	ret = gnutls_session_ticket_send(conn->session, RESUME_TLS13_TICKETS, 0);
+	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
+		return -EAGAIN; /* called again with the same arguments, as GnuTLS wants */
+	conn->rs.tickets_sent = true;
+	if (ret < 0)
+		return error_conn(conn, error_from_gnutls(ret), "session ticket: %s",
+				  gnutls_strerror(ret));
+	return 0;
 }
 
 /* ---- per session ------------------------------------------------------- */

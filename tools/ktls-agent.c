@@ -150,7 +150,7 @@ static void agent_print_stats(const struct ktls_agent *agent)
 
 int cmd_agent(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-config", no_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -177,7 +177,7 @@ int cmd_agent(int argc, char **argv)
 	char err[256];
 	int c, ret, status = 1;
 
-	while ((c = tool_getopt(argc, argv, "agent", "c:t:dqsjh", longopts)) != -1) {
+	while ((c = tool_getopt(argc, argv, "agent", "c:t:dqsjh", options)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;

@@ -108,6 +108,7 @@ struct sconn {
 	off_t body_off;
 	size_t body_len;
 	uint64_t body_base; /* bytes written to the TCP stream before the body */
+	char *body;         /* a small body read whole, sent with its head (serve_send_head) */
 	bool keep_alive;
 	bool http10;
 	int status;
@@ -206,6 +207,7 @@ static void serve_conn_free(struct sconn *c)
 		close(c->file_fd);
 	ktls_conn_free(c->conn);
 	free(c->req);
+	free(c->body);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -316,8 +318,23 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 		serve_conn_close(c, false);
 		return;
 	}
+	if (c->body != NULL) {
+		/* The body went with the head. */
+		free(c->body);
+		c->body = NULL;
+		close(c->file_fd);
+		c->file_fd = -1;
+		serve_log_request(c, (size_t)result - c->head_len,
+				  c->tx_kernel ? "kernel-send" : "userspace");
+		if (c->keep_alive && !c->w->stopping)
+			serve_conn_read(c);
+		else
+			serve_conn_close(c, true);
+		return;
+	}
 	if (c->file_fd >= 0 && c->body_len > 0) {
-		c->body_base = serve_tcp_bytes(c, true);
+		/* The head waits in the open record (KTLS_SEND_MORE): not in the stream yet. */
+		c->body_base = serve_tcp_bytes(c, true) + c->head_len;
 		ret = ktls_conn_ring_sendfile(conn, c->file_fd, c->body_off, c->body_len,
 					      c->w->srv->o.send_ms, serve_on_body, c);
 		if (ret < 0) {
@@ -339,13 +356,49 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 		serve_conn_close(c, true);
 }
 
+/*
+ * A body this small is read into memory and goes out with its head in one
+ * gather send: one record and one segment where a splice would cost a pipe,
+ * two splices and a second record.  Larger bodies are spliced, the head
+ * waiting in the open record (KTLS_SEND_MORE) so that it shares the first
+ * one with the body.
+ */
+#define SERVE_INLINE_BODY_MAX 16384
+
+/* The whole small body in c->body, or false (then it is spliced as a big one). */
+static bool serve_read_small_body(struct sconn *c)
+{
+	size_t got = 0;
+
+	c->body = malloc(c->body_len);
+	while (c->body != NULL && got < c->body_len) {
+		ssize_t n = pread(c->file_fd, c->body + got, c->body_len - got,
+				  c->body_off + (off_t)got);
+
+		if (n <= 0 && !(n < 0 && errno == EINTR)) {
+			free(c->body);
+			c->body = NULL;
+		} else if (n > 0) {
+			got += (size_t)n;
+		}
+	}
+	return c->body != NULL;
+}
+
 static void serve_send_head(struct sconn *c)
 {
+	bool body = c->file_fd >= 0 && c->body_len > 0;
+	struct iovec iov[2] = { { c->head, c->head_len }, { NULL, 0 } };
 	int ret;
 
 	c->state = SC_RESPOND;
-	ret = ktls_conn_ring_send(c->conn, c->head, c->head_len, c->w->srv->o.send_ms,
-				  serve_on_head, c);
+	if (body && c->body_len <= SERVE_INLINE_BODY_MAX && serve_read_small_body(c)) {
+		iov[1].iov_base = c->body;
+		iov[1].iov_len = c->body_len;
+	}
+	ret = ktls_conn_ring_sendv(c->conn, iov, c->body != NULL ? 2 : 1,
+				   body && c->body == NULL ? KTLS_SEND_MORE : 0,
+				   c->w->srv->o.send_ms, serve_on_head, c);
 	if (ret < 0) {
 		serve_log_error(c, "send", ret);
 		serve_conn_close(c, false);
@@ -916,7 +969,7 @@ static void serve_usage(FILE *out)
 		"  -j, --json                the access log as JSON, one object per line\n"
 		"  -q, --quiet               no access log\n\n"
 		"Seconds may have a fraction (0.5).  Access log on stdout, one line per request:\n"
-		"peer [date] \"request\" status bytes via=kernel-splice|userspace|none.\n"
+		"peer [date] \"request\" status bytes via=kernel-splice|kernel-send|userspace|none.\n"
 		"SIGINT/SIGTERM: close the listener (new connections are refused), end handshakes\n"
 		"and idle connections, give responses --drain-timeout, then close every\n"
 		"connection with close_notify.\n"

@@ -158,7 +158,7 @@ kill -TERM $srvpid
 wait_pid $srvpid 10
 snap after
 why=$(rekey_counts $((1 + probe_txrekey)) 2 2)
-[ "$(grep -c ' via=kernel-splice$' "$work/serve.log")" -eq 3 ] || why="$why not three kernel-splice responses"
+[ "$(grep -c ' via=kernel-send$' "$work/serve.log")" -eq 3 ] || why="$why not three kernel-send responses (a 4 KiB page goes with its head)"
 # Three responses, each 200 with a body identical to the file.
 python3 - "$work/oc.out" "$www/page.txt" > "$work/bodies" <<'PY' || why="$why responses: $(cat "$work/bodies")"
 import sys

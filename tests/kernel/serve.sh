@@ -23,7 +23,7 @@ t0=$(stat_get TlsTxSw) r0=$(stat_get TlsRxSw) e0=$(stat_get TlsDecryptError)
 code=$(get /index.html -o /dev/null -w '%{http_code}')
 t1=$(stat_get TlsTxSw) r1=$(stat_get TlsRxSw)
 if [ "$code" = 200 ] && [ $((t1 - t0)) -eq 1 ] && [ $((r1 - r0)) -eq 1 ] &&
-	grep -F '"GET /index.html"' "$srv_log" | grep -q " via=kernel-splice$"; then
+	grep -F '"GET /index.html"' "$srv_log" | grep -q " via=kernel-send$"; then
 	ok "one request: the kernel took one TX and one RX key (TlsTxSw +1, TlsRxSw +1)"
 else
 	not_ok "kTLS key counters for one connection (status $code, TX +$((t1 - t0)), RX +$((r1 - r0)))" \
@@ -87,6 +87,7 @@ fi
 case_sigterm
 case_drain
 case_static_rsa
+case_handshake_shape
 next_port
 case_selfsigned
 

@@ -353,7 +353,7 @@ case_many() { # N [path]
 		grep -q "^ok=$n failed=0\$" "$work/many.out" && serve_alive; then
 		ok "$n connections at once on one server thread: every handshake, then every $path sha256-correct"
 	else
-		grep -v "via=kernel-splice$" "$srv_log" | head -5 | sed 's/^/#   /'
+		grep -Ev "via=kernel-(splice|send)$" "$srv_log" | head -5 | sed 's/^/#   /'
 		grep -v "^ktls serve: [0-9]* connections" "$srv_err" | sed 's/127\.0\.0\.1:[0-9]*/PEER/' |
 			sort | uniq -c | sort -rn |
 			head -10 | sed 's/^/#   /'
@@ -648,5 +648,34 @@ case_static_rsa() { # TLS 1.2 static RSA (no forward secrecy) only with --allow-
 	else
 		not_ok "static RSA (default: $plain, ECDHE-RSA: $fs, with --allow-static-rsa: $allowed)" \
 			"$srv_err"
+	fi
+}
+
+case_handshake_shape() { # TLS 1.3: one ServerHello for the client's own key share; tickets after its Finished
+	local g trace shape bad=""
+	next_port
+	serve_start
+	# OpenSSL sends one key share, for the first group it lists; each of
+	# these must be answered with a ServerHello, never a HelloRetryRequest.
+	for g in X25519:P-256:P-384 P-256:X25519 P-384:X25519:P-256 X448:X25519; do
+		trace=$(printf 'GET /index.html HTTP/1.0\r\n\r\n' |
+			timeout 20 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
+				-CAfile "$pki/ca.pem" -tls1_3 -groups "$g" -msg -ign_eof 2>&1)
+		# the order of handshake messages, each side's direction kept
+		shape=$(printf '%s\n' "$trace" | sed -n 's/^\(<<<\|>>>\) TLS 1.3, Handshake \[length [0-9a-f]*\], \(.*\)$/\1\2/p' |
+			tr '\n' ' ')
+		case $shape in
+		">>>ClientHello <<<ServerHello <<<EncryptedExtensions <<<Certificate <<<CertificateVerify <<<Finished >>>Finished <<<NewSessionTicket <<<NewSessionTicket "*) ;;
+		*) bad="$bad [$g: $shape]" ;;
+		esac
+		printf '%s\n' "$trace" | grep -q "Server Temp Key: ${g%%:*}\|Server Temp Key: ECDH, $(
+			case ${g%%:*} in P-256) echo prime256v1 ;; P-384) echo secp384r1 ;; *) echo none ;; esac)" ||
+			bad="$bad [$g: not the client's first group]"
+	done
+	serve_stop
+	if [ -z "$bad" ]; then
+		ok "TLS 1.3: the client's key share is used (no HelloRetryRequest), tickets come after its Finished"
+	else
+		not_ok "handshake shape:$bad" "$srv_err"
 	fi
 }

@@ -68,4 +68,29 @@ case "$resolved" in
 "$libdir"/*) ;;
 *) fail "libktls.so.0 resolved to '$resolved', not the installed copy in $libdir" ;;
 esac
+
+# The installed ktls finds the installed libktls: outside the system's
+# libdirs (the default prefix /usr/local included) through a RUNPATH that is
+# exactly PREFIX/LIBDIR.  A DESTDIR copy cannot use that path (it points
+# outside DESTDIR), so the run below gives the loader the staged libdir.
+tool=$(find "$dest" -path '*/bin/ktls' -type f | head -n 1)
+[ -n "$tool" ] || fail "bin/ktls was not installed"
+want=${libdir#"$dest"}
+runpath=$(readelf -d "$tool" | sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]/\2/p')
+case "$want" in
+/usr/lib* | /lib*) [ -z "$runpath" ] || fail "ktls has RUNPATH '$runpath' into the system libdir $want" ;;
+*) [ "$runpath" = "$want" ] || fail "ktls's RUNPATH is '$runpath', want the installed libdir $want" ;;
+esac
+readelf -d "$tool" | grep -q '(RUNPATH)' || [ -z "$runpath" ] || fail "ktls has a DT_RPATH, not a DT_RUNPATH"
+case "$runpath" in *"$builddir"*) fail "ktls's RUNPATH still names the build directory: $runpath" ;; esac
+version=$(LD_LIBRARY_PATH=$libdir "$tool" --version) ||
+	fail "the installed ktls does not run with the installed libktls"
+[ "$version" = "ktls $("$meson" introspect "$builddir" --projectinfo | sed -n 's/.*"version": "\([^"]*\)".*/\1/p')" ] ||
+	fail "installed ktls --version printed '$version'"
+resolved=$(LD_LIBRARY_PATH=$libdir ldd "$tool" | sed -n 's/.*libktls\.so\.0 => \([^ ]*\).*/\1/p')
+case "$resolved" in
+"$libdir"/*) ;;
+*) fail "the installed ktls loads libktls.so.0 from '$resolved', not $libdir" ;;
+esac
+echo "installed ktls: RUNPATH '${runpath:-none}' (libdir $want), '$version' with the installed libktls"
 echo "installed, built with pkg-config, ran: SONAME $soname"

@@ -66,6 +66,7 @@ case_slowloris
 case_sigterm
 case_drain
 case_static_rsa
+case_handshake_shape
 next_port
 case_selfsigned
 many_get=$(dirname "$coalesce")/many-get
