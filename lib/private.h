@@ -709,6 +709,13 @@ void handshake_psk_free(struct ktls_conn *conn);
 struct ring_conn;
 /* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
 void ring_conn_release(struct ktls_conn *conn);
+/*
+ * Before the handshake of an attached connection: read no byte past the
+ * handshake's last record (each record's header, then its body), for a
+ * socket that another owner reads after the handshake (the kernel's
+ * handshake upcall, lib/agent.c).  Return: 0 or -EINVAL.
+ */
+int ring_conn_exact_records(struct ktls_conn *conn);
 
 /* ---- conn.c ------------------------------------------------------------ */
 

@@ -7,6 +7,8 @@
  * result is reported (its last flight, or the alert that says why it
  * failed), and input read past the peer's last flight is completed to a
  * record boundary so that GnuTLS can decrypt it before the kernel takes RX.
+ * A connection whose socket another owner reads after the handshake (the
+ * kernel, in ktls agent) reads record by record instead, and nothing more.
  */
 #include <errno.h>
 
@@ -27,6 +29,46 @@ static size_t ring_record_gap(const unsigned char *in, size_t len)
 			return rec - (len - off);
 		off += rec;
 	}
+	return 0;
+}
+
+/* Exact reads: walk the bytes that came in since the last walk. */
+static void ring_exact_walk(struct ring_conn *rc)
+{
+	const struct transport_mem *mem = &rc->mem;
+	const unsigned char *p = mem->in + mem->in_off + rc->exact_seen;
+	size_t left = mem->in_len - rc->exact_seen;
+
+	while (left > 0) {
+		if (rc->exact_body > 0) {
+			size_t take = left < rc->exact_body ? left : rc->exact_body;
+
+			rc->exact_body -= take;
+			p += take;
+			left -= take;
+			continue;
+		}
+		rc->exact_hdr[rc->exact_hdr_len++] = *p++;
+		left--;
+		if (rc->exact_hdr_len == RECORD_HEADER) {
+			rc->exact_body = (size_t)rc->exact_hdr[3] << 8 | rc->exact_hdr[4];
+			rc->exact_hdr_len = 0;
+		}
+	}
+	rc->exact_seen = mem->in_len;
+}
+
+/* How much to read: the rest of the record being read, or the next header. */
+static size_t ring_exact_want(const struct ring_conn *rc)
+{
+	return rc->exact_body > 0 ? rc->exact_body : RECORD_HEADER - rc->exact_hdr_len;
+}
+
+int ring_conn_exact_records(struct ktls_conn *conn)
+{
+	if (conn == NULL || conn->ring == NULL || conn->hs.state != HANDSHAKE_NEW)
+		return -EINVAL;
+	conn->ring->exact = true;
 	return 0;
 }
 
@@ -59,7 +101,11 @@ static void ring_handshake_advance(struct ring_op *op)
 			ring_finish(op, ret, NULL, 0);
 			return;
 		}
+		if (op->rc->exact)
+			ring_exact_walk(op->rc);
 		ret = handshake_step(conn);
+		/* GnuTLS pulled from the front; all that is left was walked. */
+		op->rc->exact_seen = mem->in_len;
 		if (ret >= 0) {
 			op->hs_done = true;
 			continue;
@@ -79,7 +125,7 @@ static void ring_handshake_advance(struct ring_op *op)
 			op->failed = true;
 			continue;
 		}
-		ring_check(op, ring_submit_recv(op, 0));
+		ring_check(op, ring_submit_recv(op, op->rc->exact ? ring_exact_want(op->rc) : 0));
 		return;
 	}
 }

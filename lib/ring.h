@@ -172,6 +172,17 @@ struct ring_conn {
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
 	struct ring_conn *next_orphan;
 	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
+	/*
+	 * ring_conn_exact_records(): the handshake reads each record's header,
+	 * then its body, and never a byte beyond: the socket goes to another
+	 * owner after it.  The walk over what came in (GnuTLS may pull part of
+	 * a record, so mem.in alone does not show where records start):
+	 */
+	bool exact;
+	size_t exact_seen;    /* bytes of mem.in already walked */
+	size_t exact_body;    /* bytes of the current record's body still to come */
+	unsigned char exact_hdr[RECORD_HEADER];
+	size_t exact_hdr_len; /* bytes of the next record's header walked so far */
 };
 
 struct ring_accept {

@@ -220,6 +220,10 @@ def read_header(path, hdr):
             i = j + 1
             continue
         i += 1
+    # Types and constants are shown "as declared in" their header.
+    for d in list(hdr.types.values()) + list(hdr.macros.values()):
+        if getattr(d, 'header', None) is None:
+            d.header = name
     return hdr
 
 
@@ -553,7 +557,11 @@ def page(hdr, decl, version, known):
             prev = kind
     types = referenced_types(hdr, decl, doc)
     if types:
-        out += ['.SS Types and constants', 'As declared in', '.IR <%s> :' % 'ktls.h', '.PP',
+        where = sorted(set(getattr(d, 'header', None) or 'ktls.h' for d in types),
+                       key=lambda h: (h != 'ktls.h', h))
+        out += ['.SS Types and constants', 'As declared in'] + \
+               ['.IR <%s> %s' % (h, ':' if k == len(where) - 1 else 'and')
+                for k, h in enumerate(where)] + ['.PP',
                 '.in +4n', '.nf']
         for k, d in enumerate(types):
             if k:

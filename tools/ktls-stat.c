@@ -184,7 +184,8 @@ static void stat_print_sock_json(FILE *out, const struct ktls_sock *s)
 
 void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const char *socks_error,
 		     const struct stat_filter *f, const struct ktls_stats *stats,
-		     const char *stats_error)
+		     const char *stats_error, const struct agent_state *agent,
+		     const char *agent_error)
 {
 	bool first = true;
 
@@ -218,6 +219,13 @@ void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const c
 			first = false;
 		}
 		fputs("}", out);
+	}
+	if (agent != NULL) {
+		fputs(",\n  \"agent\": ", out);
+		agent_state_print_json(out, agent);
+	} else if (agent_error != NULL) {
+		fputs(",\n  \"agent\": null,\n  \"agent_error\": ", out);
+		json_string(out, agent_error);
 	}
 	fputs("\n}\n", out);
 }
@@ -416,7 +424,8 @@ static void stat_usage(FILE *out)
 		"kernel TLS, whichever program opened it: addresses, owning process, TLS\n"
 		"version, cipher, and how the kernel handles each direction (sw: the kernel's\n"
 		"crypto; hw / hw-record: the NIC; base: no key, userspace does the TLS).\n"
-		"Then the kernel's TLS counters (/proc/net/tls_stat).\n\n"
+		"Then the kernel's TLS counters (/proc/net/tls_stat), and when ktls agent\n"
+		"runs, its handshake counters and last handshakes.\n\n"
 		"  -p, --port N        sockets with local or peer port N\n"
 		"      --pid N         sockets of process N\n"
 		"  -c, --cipher NAME   sockets with that cipher (AES-128-GCM, ...; any case)\n"
@@ -424,7 +433,9 @@ static void stat_usage(FILE *out)
 		"  -j, --json          JSON instead of a table\n"
 		"  -w, --watch SECONDS print per-second rates every SECONDS (0.1 to 86400)\n"
 		"                      until interrupted\n"
-		"      --count N       with --watch: stop after N intervals\n\n"
+		"      --count N       with --watch: stop after N intervals\n"
+		"      --agent-state FILE  the state file of a ktls agent started with --state\n"
+		"                      (default " AGENT_STATE_PATH ")\n\n"
 		"Needs CAP_NET_ADMIN: the kernel shows which sockets use kTLS only to it.\n"
 		"Exit status: 0, 1 failure, 2 usage, 4 not permitted.\n");
 }
@@ -435,7 +446,8 @@ int cmd_stat(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },   { "pid", required_argument, NULL, 'P' },
 		{ "cipher", required_argument, NULL, 'c' }, { "no-process", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },         { "watch", required_argument, NULL, 'w' },
-		{ "count", required_argument, NULL, 'C' },  TOOL_OPTIONS_COMMON,
+		{ "count", required_argument, NULL, 'C' },  { "agent-state", required_argument, NULL, 'A' },
+		TOOL_OPTIONS_COMMON,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct stat_filter f = { .port = -1 };
@@ -443,7 +455,9 @@ int cmd_stat(int argc, char **argv)
 	struct ktls_sock *socks = NULL;
 	size_t n = 0;
 	struct ktls_stats stats;
-	char sock_err[256], stats_err[256], err[200];
+	char sock_err[256], stats_err[256], err[200], agent_err[300];
+	const char *agent_path = AGENT_STATE_PATH;
+	struct agent_state *agent = NULL;
 	double watch = 0;
 	long count = 0;
 	bool json = false;
@@ -483,6 +497,9 @@ int cmd_stat(int argc, char **argv)
 				return tool_usage_error("stat", "--count: %s", err);
 			count = (long)v;
 			break;
+		case 'A':
+			agent_path = optarg;
+			break;
 		case 'h':
 			stat_usage(stdout);
 			return 0;
@@ -503,9 +520,20 @@ int cmd_stat(int argc, char **argv)
 
 	sret = ktls_sock_list(list_flags, &socks, &n, sock_err, sizeof(sock_err));
 	tret = ktls_stats_read(&stats, stats_err, sizeof(stats_err));
+	/* No file: no agent runs, which is no error. */
+	agent = malloc(sizeof(*agent));
+	if (agent == NULL)
+		snprintf(agent_err, sizeof(agent_err), "%s", strerror(ENOMEM));
+	else if (agent_state_read(agent_path, agent, agent_err, sizeof(agent_err)) < 0) {
+		if (access(agent_path, F_OK) < 0 && errno == ENOENT)
+			agent_err[0] = '\0';
+		free(agent);
+		agent = NULL;
+	}
 	if (json) {
 		stat_print_json(stdout, socks, n, sret < 0 ? sock_err : NULL, &f,
-				tret < 0 ? NULL : &stats, stats_err);
+				tret < 0 ? NULL : &stats, stats_err, agent,
+				agent_err[0] != '\0' ? agent_err : NULL);
 	} else {
 		if (sret < 0)
 			fprintf(stderr, "ktls stat: sockets: %s\n", sock_err);
@@ -513,7 +541,14 @@ int cmd_stat(int argc, char **argv)
 			stat_print_sockets_text(stdout, socks, n, &f);
 		printf("\n");
 		stat_print_counters_text(stdout, tret < 0 ? NULL : &stats, stats_err);
+		if (agent != NULL) {
+			printf("\n");
+			agent_state_print_text(stdout, agent);
+		} else if (agent_err[0] != '\0') {
+			fprintf(stderr, "ktls stat: agent: %s\n", agent_err);
+		}
 	}
+	free(agent);
 	ktls_sock_list_free(socks);
 	/* A kernel without kTLS has no counters: that is an answer, not a failure. */
 	status = 0;

@@ -14,6 +14,7 @@ static const struct subcommand subcommands[] = {
 	{ "bench", cmd_bench, "kTLS against userspace TLS over loopback: throughput, CPU, calls" },
 	{ "get", cmd_get, "fetch an https:// URL; -v traces the handshake and where the crypto ran" },
 	{ "serve", cmd_serve, "HTTPS/1.1 static file server on the io_uring engine" },
+	{ "agent", cmd_agent, "the kernel's TLS handshake agent (NFS, NVMe/TCP), in tlshd's place" },
 };
 #define N_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <ktls-agent.h>
 #include <ktls.h>
 
 struct subcommand {
@@ -23,6 +24,7 @@ int cmd_nic(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 /* ktls stat: which sockets to show (port -1, pid 0, cipher NULL: any). */
 struct stat_filter {
@@ -38,9 +40,47 @@ void stat_print_sockets_text(FILE *out, const struct ktls_sock *socks, size_t n,
 /* @stats NULL: print @error instead of the counters. */
 void stat_print_counters_text(FILE *out, const struct ktls_stats *stats, const char *error);
 /* @socks_error / @stats NULL: that part failed, its reason goes in the JSON. */
+struct agent_state;
+/* @agent NULL: no agent part, or @agent_error (non-NULL) says why it could not be read. */
 void stat_print_json(FILE *out, const struct ktls_sock *socks, size_t n, const char *socks_error,
 		     const struct stat_filter *f, const struct ktls_stats *stats,
-		     const char *stats_error);
+		     const char *stats_error, const struct agent_state *agent,
+		     const char *agent_error);
+
+/*
+ * What a running ktls agent has done, as it tells ktls stat (agent-state.c):
+ * its counters and last handshakes, in a file it rewrites after each one.
+ */
+#define AGENT_STATE_PATH "/run/ktls-agent/state"
+#define AGENT_STATE_RECENT 16
+struct agent_state_hs {
+	int64_t unix_ms; /* when it ended */
+	bool client;
+	char auth[16];
+	int status;
+	double ms;
+	/* escaped by tool_escape(): safe for a terminal, no tabs */
+	char version[32], cipher[64], peer[128], peer_name[256], identity[256], error[320];
+};
+struct agent_state {
+	pid_t pid;
+	struct ktls_agent_stats stats;
+	struct agent_state_hs recent[AGENT_STATE_RECENT]; /* a ring, oldest at next - n_recent */
+	size_t n_recent, next;
+};
+
+void agent_state_init(struct agent_state *st);
+void agent_state_add(struct agent_state *st, const struct ktls_agent_result *r);
+/* Write @st to @path atomically; 0 or a negative errno. */
+int agent_state_write(const char *path, const struct agent_state *st);
+/*
+ * Read @path into @ret: 0; -ENOENT (no agent wrote one); -EBADMSG; -ESRCH (its
+ * agent is gone); other negative errnos.  @err says why.
+ */
+int agent_state_read(const char *path, struct agent_state *ret, char *err, size_t errlen);
+void agent_state_print_text(FILE *out, const struct agent_state *st);
+/* One JSON object (no newline after it). */
+void agent_state_print_json(FILE *out, const struct agent_state *st);
 
 void nic_print_table(FILE *out, const struct ktls_nic *nics, size_t n);
 void nic_print_json(FILE *out, const struct ktls_nic *nics, size_t n);

@@ -45,7 +45,7 @@ usage_error() {
 
 json_ok() { python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" 2> /dev/null; }
 
-commands="probe loopback stat nic bench get serve"
+commands="probe loopback stat nic bench get serve agent"
 
 # ---- --version, help -----------------------------------------------------------
 if run 0 --version && [ "$(cat "$work/out")" = "ktls $version" ]; then
@@ -106,6 +106,11 @@ usage_error serve "--idle-timeout: '1e3' is not a number of seconds (e.g. 10 or 
 	serve --idle-timeout 1e3
 usage_error serve "--psk: the key has a character that is not hex at digit 31" \
 	serve --psk "id:00112233445566778899aabbccddeezz"
+usage_error agent "--timeout: 'abc' is not a number of seconds (e.g. 10 or 0.5)" agent -t abc
+usage_error agent "--timeout: '0' is out of range (0.001 to 3600 seconds)" agent --timeout 0
+usage_error agent "--config and --no-config together" agent -c /x --no-config
+usage_error agent "unexpected argument 'extra'" agent extra
+usage_error agent "--state and --no-state together" agent --state /x --no-state
 usage_error serve "one root directory: '/a' and '/b'" serve -r /a /b
 usage_error serve "unexpected argument '/c'" serve /b /c
 usage_error loopback "--bytes: '-5' is not a size (bytes, or a number with K, M, G, T or KiB, MiB, GiB, TiB)" \
@@ -147,6 +152,13 @@ if { run 0 stat --json || [ $rc = 4 ] || [ $rc = 1 ]; } && json_ok "$work/out"; 
 	ok "stat --json: JSON on stdout (exit $rc)"
 else
 	not_ok "stat --json (exit $rc)" "$work/out" "$work/err"
+fi
+# 1: this kernel has no handshake family (the host's may or may not)
+if { run 0 agent --probe --json || [ $rc = 1 ]; } && json_ok "$work/out" &&
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert isinstance(d["handshake_family"], bool) and d["handshake_family"] == (sys.argv[2] == "0"), d' "$work/out" "$rc"; then
+	ok "agent --probe --json: JSON on stdout (exit $rc)"
+else
+	not_ok "agent --probe --json (exit $rc)" "$work/out" "$work/err"
 fi
 if run 0 nic lo --json && json_ok "$work/out"; then
 	ok "nic lo --json: JSON on stdout"

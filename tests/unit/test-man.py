@@ -130,7 +130,7 @@ def run(meson, builddir, srcdir, nm, ktls, tmp):
     # Return types and prototypes, read from the headers here (not by the
     # generator); a static inline call's page shows it as a prototype.
     protos, rettype, header_of, inline = {}, {}, {}, set()
-    for h in ('ktls.h', 'ktls-gnutls.h'):
+    for h in ('ktls.h', 'ktls-gnutls.h', 'ktls-agent.h'):
         text = open(os.path.join(srcdir, 'include', h), encoding='utf-8').read()
         for m in re.finditer(r'^(static inline )?([a-z][\w ]*?[ *])(ktls_\w+)\(([^;{]*?)\)\s*(;|\n\{)',
                              text, re.M):

@@ -3,13 +3,17 @@
  * What 'ktls stat' and 'ktls nic' print, for fixed data: the table, the
  * JSON (exact text, so that scripts can rely on it), filters, empty results
  * and failures.  The printers are the tool's own (tools/ktls-stat.c,
- * tools/ktls-nic.c).
+ * tools/ktls-nic.c).  And the state file ktls agent writes for ktls stat
+ * (tools/agent-state.c): written, read back, printed; hostile text stays
+ * escaped; a file of an agent that is gone is not shown.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 #include "unit.h"
@@ -101,7 +105,7 @@ static void test_stat_json(void)
 			   cipher = { .port = -1, .cipher = "aes-256-gcm" };
 	char *buf = NULL;
 
-	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &any, &stats, NULL));
+	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &any, &stats, NULL, NULL, NULL));
 	same("stat --json, two sockets and counters", buf,
 	     "{\n  \"sockets\": [\n"
 	     "    {\"state\": \"ESTAB\", \"family\": \"ipv4\", \"local\": \"127.0.0.1\", "
@@ -120,24 +124,24 @@ static void test_stat_json(void)
 	     "  \"counters\": {\"TlsCurrTxSw\": 2, \"TlsTxSw\": 17, \"TlsDecryptError\": 1}\n}\n");
 	free(buf);
 
-	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &port, &stats, NULL));
+	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &port, &stats, NULL, NULL, NULL));
 	tap_check(strstr(buf, "\"peer_port\": 8443") != NULL && strstr(buf, "4433") == NULL,
 		  "--port 8443 keeps the socket with that peer port only");
 	free(buf);
-	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &cipher, &stats, NULL));
+	CAPTURE(buf, stat_print_json(out, socks, 2, NULL, &cipher, &stats, NULL, NULL, NULL));
 	tap_check(strstr(buf, "AES-256-GCM") != NULL && strstr(buf, "CHACHA20") == NULL,
 		  "--cipher matches in any case");
 	free(buf);
 
 	CAPTURE(buf, stat_print_json(out, NULL, 0, NULL, &any, NULL,
-				     "no /proc/net/tls_stat: \"quoted\"\n"));
+				     "no /proc/net/tls_stat: \"quoted\"\n", NULL, NULL));
 	same("stat --json, nothing, no counters", buf,
 	     "{\n  \"sockets\": [],\n  \"counters\": null,\n"
 	     "  \"counters_error\": \"no /proc/net/tls_stat: \\\"quoted\\\"\\u000a\"\n}\n");
 	free(buf);
 
 	CAPTURE(buf, stat_print_json(out, NULL, 0, "not permitted: CAP_NET_ADMIN", &any, &stats,
-				     NULL));
+				     NULL, NULL, NULL));
 	tap_check(strstr(buf, "\"sockets\": null,\n  \"sockets_error\": \"not permitted: "
 			      "CAP_NET_ADMIN\"") != NULL,
 		  "stat --json, not permitted: sockets null with the reason");
@@ -247,6 +251,96 @@ static void test_crypto_driver(void)
 			  cases[i].portable ? "portable C" : "not portable C");
 }
 
+static void test_agent_state(void)
+{
+	char path[] = "/tmp/ktls-agent-state.XXXXXX", err[300] = "";
+	struct agent_state *st = calloc(1, sizeof(*st)), *got = calloc(1, sizeof(*got));
+	struct ktls_agent_result r;
+	char *buf;
+	int fd;
+
+	if (st == NULL || got == NULL || (fd = mkstemp(path)) < 0)
+		tap_bail("agent state setup");
+	close(fd);
+	agent_state_init(st);
+	for (int i = 0; i < AGENT_STATE_RECENT + 2; i++) {
+		memset(&r, 0, sizeof(r));
+		r.role = i % 2 == 0 ? KTLS_ROLE_CLIENT : KTLS_ROLE_SERVER;
+		r.auth = i % 2 == 0 ? KTLS_AGENT_AUTH_UNAUTH : KTLS_AGENT_AUTH_X509;
+		snprintf(r.peer, sizeof(r.peer), "127.0.0.1:%d", 2049 + i);
+		if (i == AGENT_STATE_RECENT + 1) {
+			r.status = 13;
+			snprintf(r.peer_name, sizeof(r.peer_name), "evil\tname\n\x1b[31m");
+			snprintf(r.error, sizeof(r.error), "peer certificate rejected");
+		} else {
+			snprintf(r.version, sizeof(r.version), "TLS1.3");
+			snprintf(r.cipher, sizeof(r.cipher), "AES-256-GCM");
+		}
+		r.ms = 10.5 + i;
+		agent_state_add(st, &r);
+	}
+	st->stats = (struct ktls_agent_stats){ .notifications = 20, .accepted = 18, .succeeded = 17,
+					       .failed = 1, .done_errors = 0, .in_flight = 0 };
+	tap_check(agent_state_write(path, st) == 0, "agent state written");
+	tap_check(agent_state_read(path, got, err, sizeof(err)) == 0, "agent state read back%s%s",
+		  err[0] ? ": " : "", err);
+	tap_check(got->pid == getpid() && got->stats.accepted == 18 && got->stats.failed == 1 &&
+			  got->n_recent == AGENT_STATE_RECENT,
+		  "pid, counters and the last %d handshakes (of %d) come back", AGENT_STATE_RECENT,
+		  AGENT_STATE_RECENT + 2);
+
+	CAPTURE(buf, agent_state_print_text(out, got));
+	tap_check(strncmp(buf, "ktls agent (pid ", 16) == 0 &&
+			  strstr(buf, ": 18 handshakes, 17 ok, 1 failed, 0 running; 0 DONE refused\n") !=
+				  NULL,
+		  "stat text: the counters");
+	tap_check(strstr(buf, "127.0.0.1:2051") != NULL && strstr(buf, "127.0.0.1:2050 ") == NULL,
+		  "stat text: the oldest handshakes dropped, the third on");
+	tap_check(strstr(buf, "server 127.0.0.1:2052 x509: TLS1.3 AES-256-GCM, ok, 13.5 ms\n") !=
+			  NULL,
+		  "stat text: a handshake that worked: side, peer, auth, version, cipher, ms");
+	tap_check(strstr(buf, "server 127.0.0.1:2066 (evil\\x09name\\x0a\\x1b[31m) x509: failed, "
+			      "Permission denied (peer certificate rejected), 27.5 ms\n") != NULL &&
+			  strchr(buf, '\x1b') == NULL && strchr(buf, '\t') == NULL,
+		  "stat text: a failed one, its status and reason; hostile text escaped");
+	free(buf);
+
+	CAPTURE(buf, stat_print_json(out, NULL, 0, NULL, &(struct stat_filter){ .port = -1 }, &stats,
+				     NULL, got, NULL));
+	tap_check(strstr(buf, "\"agent\": {\"pid\": ") != NULL &&
+			  strstr(buf, "\"handshakes\": 18, \"ok\": 17, \"failed\": 1") != NULL &&
+			  strstr(buf, "\"side\": \"server\", \"auth\": \"x509\", \"peer\": "
+				      "\"127.0.0.1:2052\"") != NULL &&
+			  strstr(buf, "\"status\": 13, \"ok\": false") != NULL,
+		  "stat --json: the agent's counters and handshakes");
+	free(buf);
+	CAPTURE(buf, stat_print_json(out, NULL, 0, NULL, &(struct stat_filter){ .port = -1 }, &stats,
+				     NULL, NULL, "x: its agent (pid 1) is gone"));
+	tap_check(strstr(buf, "\"agent\": null,\n  \"agent_error\": \"x: its agent (pid 1) is gone\"") !=
+			  NULL,
+		  "stat --json: an agent state that cannot be used says why");
+	free(buf);
+
+	/* A pid that cannot exist (beyond pid_max's limit): that agent is gone. */
+	st->pid = 4194304 + 1;
+	tap_check(agent_state_write(path, st) == 0 &&
+			  agent_state_read(path, got, err, sizeof(err)) == -ESRCH &&
+			  strstr(err, "is gone") != NULL,
+		  "a state file whose agent is gone is not shown (%s)", err);
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL) {
+		fputs("something else\n", f);
+		fclose(f);
+	}
+	tap_check(agent_state_read(path, got, err, sizeof(err)) == -EBADMSG,
+		  "another file: -EBADMSG (%s)", err);
+	unlink(path);
+	tap_check(agent_state_read(path, got, err, sizeof(err)) == -ENOENT, "no file: -ENOENT");
+	free(st);
+	free(got);
+}
+
 int main(void)
 {
 	setup();
@@ -254,5 +348,6 @@ int main(void)
 	test_stat_json();
 	test_stat_text();
 	test_nic();
+	test_agent_state();
 	return tap_done();
 }
