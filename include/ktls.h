@@ -1251,6 +1251,13 @@ typedef void (*ktls_accept_cb)(struct ktls_ring *ring, int fd, void *userdata);
  * @entries: size of an owned ring's submission queue (0: 256); ignored with
  *           @uring.
  * @ret_ring: the new engine.
+ *
+ * An owned ring is driven by one thread: the first that submits to it
+ * (normally through ktls_ring_run()); it may be created in another.  On
+ * Linux 6.1 and later it is set up so that io_uring's deferred work runs
+ * only inside ktls_ring_run() (IORING_SETUP_DEFER_TASKRUN), which is what
+ * keeps a splice's SIGPIPE from the application.
+ *
  * Return: 0, -EINVAL, -ENOMEM, or io_uring_queue_init's errno (-ENOSYS,
  *         -EPERM when io_uring is disabled).
  */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,12 +27,27 @@ uint64_t ring_tag(void *ptr, enum ring_kind kind)
 	return (uint64_t)KTLS_RING_USER_DATA_TAG << RING_TAG_SHIFT | (uint64_t)(uintptr_t)ptr | kind;
 }
 
+void ring_submit(struct ktls_ring *ring)
+{
+	if (ring->disabled) {
+		/*
+		 * SINGLE_ISSUER's one task is the one that enables the ring.
+		 * (Debian 12's liburing declares io_uring_enable_rings() but
+		 * does not export it.)
+		 */
+		syscall(__NR_io_uring_register, ring->uring->ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			NULL, 0);
+		ring->disabled = false;
+	}
+	io_uring_submit(ring->uring);
+}
+
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring->uring);
 
 	if (sqe == NULL) {
-		io_uring_submit(ring->uring);
+		ring_submit(ring);
 		sqe = io_uring_get_sqe(ring->uring);
 	}
 	return sqe;
@@ -40,7 +56,7 @@ struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring)
 {
 	if (io_uring_sq_space_left(ring->uring) < 2)
-		io_uring_submit(ring->uring);
+		ring_submit(ring);
 	return io_uring_get_sqe(ring->uring);
 }
 

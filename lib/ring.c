@@ -60,6 +60,8 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		return -EINVAL;
 	/* Callbacks run inside too: the engine submits from them. */
 	kernel_sigpipe_block(&sp);
+	if (ring->disabled)
+		ring_submit(ring);
 	if (timeout_ms < 0) {
 		ret = io_uring_submit_and_wait(ring->uring, 1);
 	} else {
@@ -80,7 +82,7 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		io_uring_cqe_seen(ring->uring, cqe);
 		n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
 	}
-	io_uring_submit(ring->uring);
+	ring_submit(ring);
 	ret = (int)n;
 out:
 	kernel_sigpipe_restore(&sp);
@@ -101,7 +103,27 @@ KTLS_EXPORT int ktls_ring_new(struct io_uring *uring, unsigned int entries,
 	if (uring != NULL) {
 		ring->uring = uring;
 	} else {
-		ret = io_uring_queue_init(entries ? entries : 256, &ring->own, 0);
+		/*
+		 * io_uring completes a splice that had to wait for room in the
+		 * socket as task work in this process's thread, which by default
+		 * runs on that thread's next return from any system call or
+		 * interrupt: a splice to a peer that has gone would raise its
+		 * SIGPIPE anywhere in the application (seen on Linux 7.2).  With
+		 * DEFER_TASKRUN it runs only inside io_uring_enter() waiting for
+		 * completions, that is inside ktls_ring_run(), which blocks
+		 * SIGPIPE.  DEFER_TASKRUN needs SINGLE_ISSUER; R_DISABLED makes
+		 * the issuer the thread that first submits (ring_submit), not the
+		 * one creating the ring.  Kernels before 6.1 refuse the flags.
+		 */
+		struct io_uring_params params = {
+			.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+				 IORING_SETUP_R_DISABLED,
+		};
+
+		ret = io_uring_queue_init_params(entries ? entries : 256, &ring->own, &params);
+		ring->disabled = ret == 0;
+		if (ret == -EINVAL)
+			ret = io_uring_queue_init(entries ? entries : 256, &ring->own, 0);
 		if (ret < 0) {
 			free(ring);
 			return ret;
@@ -111,6 +133,32 @@ KTLS_EXPORT int ktls_ring_new(struct io_uring *uring, unsigned int entries,
 	}
 	*ret_ring = ring;
 	return 0;
+}
+
+/*
+ * Before an owned ring goes: cancel what is in flight and reap it here,
+ * while SIGPIPE is blocked, so that no splice left over (one waiting for
+ * room in a socket whose peer has gone) completes during the ring's
+ * asynchronous teardown and raises SIGPIPE in the application later.  The
+ * CQEs are dropped, not dispatched: ktls_ring_free() runs no callback.
+ * Bounded: the completions of cancelled requests come at once.
+ */
+static void ring_cancel_all(struct ktls_ring *ring)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ring);
+	struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 20 * 1000000L };
+	struct io_uring_cqe *cqe;
+
+	if (sqe == NULL)
+		return;
+	io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+	io_uring_sqe_set_data64(sqe, 0);
+	ring_submit(ring);
+	for (int rounds = 0; rounds < 50; rounds++) {
+		if (io_uring_wait_cqe_timeout(ring->uring, &cqe, &ts) != 0)
+			break;
+		io_uring_cqe_seen(ring->uring, cqe);
+	}
 }
 
 KTLS_EXPORT void ktls_ring_free(struct ktls_ring *ring)
@@ -126,6 +174,7 @@ KTLS_EXPORT void ktls_ring_free(struct ktls_ring *ring)
 		struct kernel_sigpipe sp;
 
 		kernel_sigpipe_block(&sp);
+		ring_cancel_all(ring);
 		io_uring_queue_exit(&ring->own);
 		kernel_sigpipe_restore(&sp);
 	}

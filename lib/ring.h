@@ -200,6 +200,7 @@ struct ktls_ring {
 	struct io_uring *uring;
 	struct io_uring own;
 	bool owned;
+	bool disabled; /* created IORING_SETUP_R_DISABLED: the first thread to submit enables it */
 	struct ring_accept *accepts;
 	struct ring_conn *orphans;  /* conns freed while their SQEs were in flight */
 	struct ring_conn *attached; /* conns not yet freed */
@@ -216,6 +217,8 @@ struct ktls_ring {
 uint64_t ring_now_ns(void);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
 /* An SQE, submitting what is queued first when the queue is full. */
+/* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */
+void ring_submit(struct ktls_ring *ring);
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring);
 /* The first of two adjacent SQEs (an operation and its linked timeout). */
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring);
