@@ -259,7 +259,11 @@ int resume_send_tickets(struct ktls_conn *conn)
 	    !(conn->config->resume_mechanisms & KTLS_RESUME_TICKETS) || conn->rs.tickets_sent ||
 	    gnutls_protocol_get_version(conn->session) != GNUTLS_TLS1_3)
 		return 0;
-	ret = gnutls_session_ticket_send(conn->session, RESUME_TLS13_TICKETS, 0);
+	/* A resumed client used one ticket: one replaces it. */
+	ret = gnutls_session_ticket_send(conn->session,
+					 gnutls_session_is_resumed(conn->session) ? 1
+										  : RESUME_TLS13_TICKETS,
+					 0);
 	if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED)
 		return -EAGAIN; /* called again with the same arguments, as GnuTLS wants */
 	conn->rs.tickets_sent = true;

@@ -432,7 +432,9 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 static void ring_conn_free_memory(struct ring_conn *rc)
 {
 	for (struct ring_op *op = &rc->tx; op != NULL; op = op == &rc->tx ? &rc->rx : NULL) {
-		if (op->pipe[0] >= 0) {
+		if (op->pipe[0] >= 0 && rc->ring != NULL) {
+			ring_pipe_put(rc->ring, op->pipe, false);
+		} else if (op->pipe[0] >= 0) {
 			close(op->pipe[0]);
 			close(op->pipe[1]);
 		}

@@ -82,18 +82,28 @@ void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used)
 
 /* ---- pipes for kernel sendfile --------------------------------------------- */
 
+void ring_sigpipe_guard(struct ktls_ring *ring)
+{
+	if (ring->run_depth > 0 && ring->pipes_out > 0 && !ring->sigpipe_blocked) {
+		kernel_sigpipe_block(&ring->sigpipe);
+		ring->sigpipe_blocked = true;
+	}
+}
+
 int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2])
 {
 	if (ring->n_pipes > 0) {
 		ring->n_pipes--;
 		ret_pipe[0] = ring->pipes[ring->n_pipes][0];
 		ret_pipe[1] = ring->pipes[ring->n_pipes][1];
-		return 0;
-	}
-	if (pipe2(ret_pipe, O_CLOEXEC) != 0)
+	} else if (pipe2(ret_pipe, O_CLOEXEC) != 0) {
 		return -errno;
-	/* Larger pipes mean fewer splices; the default (64 KiB) still works. */
-	(void)fcntl(ret_pipe[1], F_SETPIPE_SZ, RING_PIPE_SIZE);
+	} else {
+		/* Larger pipes mean fewer splices; the default (64 KiB) still works. */
+		(void)fcntl(ret_pipe[1], F_SETPIPE_SZ, RING_PIPE_SIZE);
+	}
+	ring->pipes_out++;
+	ring_sigpipe_guard(ring);
 	return 0;
 }
 
@@ -101,6 +111,8 @@ void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty)
 {
 	if (p[0] < 0)
 		return;
+	if (ring->pipes_out > 0)
+		ring->pipes_out--;
 	if (empty && ring->n_pipes < RING_PIPE_POOL_MAX) {
 		ring->pipes[ring->n_pipes][0] = p[0];
 		ring->pipes[ring->n_pipes][1] = p[1];

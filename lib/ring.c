@@ -52,14 +52,19 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
-	struct kernel_sigpipe sp;
 	unsigned int n = 0;
 	int ret;
 
 	if (ring == NULL)
 		return -EINVAL;
-	/* Callbacks run inside too: the engine submits from them. */
-	kernel_sigpipe_block(&sp);
+	/*
+	 * Only while a sendfile holds a pipe can a splice run (callbacks run
+	 * inside too and may start one: ring_pipe_get() blocks SIGPIPE then).
+	 * A keep-alive server's three runs per request otherwise cost twelve
+	 * signal-mask system calls for nothing.
+	 */
+	ring->run_depth++;
+	ring_sigpipe_guard(ring);
 	if (ring->disabled)
 		ring_submit(ring);
 	if (timeout_ms < 0) {
@@ -85,7 +90,10 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	ring_submit(ring);
 	ret = (int)n;
 out:
-	kernel_sigpipe_restore(&sp);
+	if (--ring->run_depth == 0 && ring->sigpipe_blocked) {
+		ring->sigpipe_blocked = false;
+		kernel_sigpipe_restore(&ring->sigpipe);
+	}
 	return ret;
 }
 

@@ -207,6 +207,11 @@ struct ktls_ring {
 	struct ring_timer *timers;
 	int pipes[RING_PIPE_POOL_MAX][2];
 	int n_pipes;
+	unsigned int pipes_out;     /* pipes held by sendfile operations: splices may run */
+	/* ktls_ring_run(): nesting depth, and SIGPIPE blocked while splices may run */
+	unsigned int run_depth;
+	bool sigpipe_blocked;
+	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
 	int n_rbufs;
 	unsigned char deliver[RECORD_MAX_PLAINTEXT]; /* plaintext handed to a recv callback */
@@ -228,6 +233,12 @@ void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used);
 int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2]);
 /* A pipe still holding bytes (an operation that failed half-way) is closed, not reused. */
 void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty);
+/*
+ * Inside ktls_ring_run(), once a sendfile holds a pipe: SIGPIPE blocked
+ * until the run ends (ring.c says why).  A run with no splice possible
+ * costs no signal-mask system calls.
+ */
+void ring_sigpipe_guard(struct ktls_ring *ring);
 void ring_pools_free(struct ktls_ring *ring);
 
 /* ---- ring-op.c ---------------------------------------------------------- */

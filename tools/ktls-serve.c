@@ -395,6 +395,11 @@ static void serve_send_head(struct sconn *c)
 	if (body && c->body_len <= SERVE_INLINE_BODY_MAX && serve_read_small_body(c)) {
 		iov[1].iov_base = c->body;
 		iov[1].iov_len = c->body_len;
+	} else if (body && fcntl(c->file_fd, F_SETFL, 0) != 0) {
+		/* O_NONBLOCK off (the only status flag the file has). */
+		serve_log_error(c, "fcntl", -errno);
+		serve_conn_close(c, false);
+		return;
 	}
 	ret = ktls_conn_ring_sendv(c->conn, iov, c->body != NULL ? 2 : 1,
 				   body && c->body == NULL ? KTLS_SEND_MORE : 0,
@@ -495,10 +500,12 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 			return -403;
 		}
 	}
-	if (!S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+	if (!S_ISREG(st->st_mode)) {
 		close(fd);
 		return -403;
 	}
+	/* Still O_NONBLOCK: a small body is read with pread(2), on which it has no
+	 * effect; serve_send_head() clears it before a splice, which honours it. */
 	*ret_fd = fd;
 	return 0;
 }
