@@ -164,6 +164,13 @@ int agent_msg_parse_accept(const struct nlmsghdr *nlh, struct agent_request *ret
 	return 0;
 }
 
+/* NLMSG_OK() with an int length, without its signed/unsigned comparison. */
+static bool agent_nlmsg_ok(const struct nlmsghdr *nlh, int left)
+{
+	return left >= (int)sizeof(struct nlmsghdr) && nlh->nlmsg_len >= sizeof(struct nlmsghdr) &&
+	       nlh->nlmsg_len <= (unsigned int)left;
+}
+
 int agent_msg_count_ready(const void *buf, size_t len)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -173,7 +180,7 @@ int agent_msg_count_ready(const void *buf, size_t len)
 		return -EBADMSG;
 	/* int: NLMSG_NEXT takes the last message's padding from it even when absent. */
 	left = (int)len;
-	for (; NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
+	for (; agent_nlmsg_ok(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
 		const struct genlmsghdr *g;
 		const struct nlattr *nla;
 		uint32_t class = HANDSHAKE_HANDLER_CLASS_TLSHD;

@@ -27,7 +27,7 @@
 
 static int n_points, n_failed;
 
-static void check(int ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void check(int ok, const char *fmt, ...)
 {
 	va_list ap;
 
