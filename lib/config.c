@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <gnutls/x509.h>
+
 #include "private.h"
 
 
@@ -245,6 +247,21 @@ KTLS_EXPORT int ktls_config_add_cert_mem(struct ktls_config *config, const void 
 	if (config_mem_format(cert, cert_len) != config_mem_format(key, key_len))
 		return error_config(config, -EBADMSG,
 				    "the certificate and the key are not both PEM or both DER");
+	/*
+	 * GnuTLS 3.7 leaks a certificate structure when set_x509_key_mem2()
+	 * meets a PEM certificate it cannot decode: decode it here first.
+	 */
+	if (config_mem_format(cert, cert_len) == GNUTLS_X509_FMT_PEM) {
+		gnutls_x509_crt_t *list;
+		unsigned int n;
+
+		ret = gnutls_x509_crt_list_import2(&list, &n, &c, GNUTLS_X509_FMT_PEM, 0);
+		if (ret < 0)
+			return config_mem_error(config, ret, "certificate and key");
+		for (unsigned int i = 0; i < n; i++)
+			gnutls_x509_crt_deinit(list[i]);
+		gnutls_free(list);
+	}
 	ret = gnutls_certificate_set_x509_key_mem2(config->certs, &c, &k,
 						  config_mem_format(cert, cert_len), NULL, 0);
 	if (ret < 0)

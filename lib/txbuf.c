@@ -37,14 +37,16 @@ size_t txbuf_fill(struct ktls_conn *conn, unsigned char *out, size_t max, struct
 {
 	size_t n = conn->txb.len < max ? conn->txb.len : max;
 
-	memcpy(out, conn->txb.buf, n);
+	if (n > 0) /* nothing held: the buffer may not exist */
+		memcpy(out, conn->txb.buf, n);
 	while (n < max && c->at < c->iovcnt) {
 		const struct iovec *v = &c->iov[c->at];
 		size_t take = v->iov_len - c->off;
 
 		if (take > max - n)
 			take = max - n;
-		memcpy(out + n, (const unsigned char *)v->iov_base + c->off, take);
+		if (take > 0)
+			memcpy(out + n, (const unsigned char *)v->iov_base + c->off, take);
 		n += take;
 		c->off += take;
 		c->taken += take;
@@ -78,7 +80,8 @@ int txbuf_hold(struct ktls_conn *conn, const unsigned char *data, size_t len)
 			return -ENOMEM;
 	}
 	/* @data may be what txbuf_fill() copied from here: memmove. */
-	memmove(conn->txb.buf, data, len);
+	if (len > 0)
+		memmove(conn->txb.buf, data, len);
 	conn->txb.len = len;
 	return 0;
 }
