@@ -30,24 +30,42 @@ hostile_request_len=$(printf "$hostile_request" | wc -c)
 hostile_server=
 hostile_pid=
 
+# The server under test listens on a fresh port; one another socket already
+# holds (an earlier client's ephemeral port, say) is given up for the next.
+hostile_listening() { # log
+	for _ in 1 2 3 4 5; do
+		wait_port "$port" && return 0
+		kill -0 "$hostile_pid" 2>/dev/null || break
+	done
+	kill "$hostile_pid" 2>/dev/null
+	wait "$hostile_pid" 2>/dev/null
+	sed 's/^/# server did not listen: /' "$1"
+	return 1
+}
+
 hostile_start_serve() {
-	next_port
-	"$ktls" serve -r "$hostile_www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
-		--key "$pki/server-key.pem" --handshake-timeout 2 --idle-timeout 2 \
-		--header-timeout 2 > "$work/hostile-serve.log" 2> "$work/hostile-serve.err" &
-	hostile_pid=$!
-	hostile_server=serve
-	wait_port "$port"
+	for _ in 1 2 3; do
+		next_port
+		"$ktls" serve -r "$hostile_www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
+			--key "$pki/server-key.pem" --handshake-timeout 2 --idle-timeout 2 \
+			--header-timeout 2 > "$work/hostile-serve.log" 2> "$work/hostile-serve.err" &
+		hostile_pid=$!
+		hostile_server=serve
+		hostile_listening "$work/hostile-serve.err" && return 0
+	done
 }
 
 hostile_start_peer() {
-	next_port
-	"$peer" --server --port "$port" --cert "$pki/server.pem" --key "$pki/server-key.pem" \
-		--accept 100000 --recv-bytes "$hostile_request_len" --recv-first --send "$hostile_reply" \
-		--shutdown --timeout 2 > "$work/hostile-peer.log" 2> "$work/hostile-peer.err" &
-	hostile_pid=$!
-	hostile_server=blocking
-	wait_port "$port"
+	for _ in 1 2 3; do
+		next_port
+		"$peer" --server --port "$port" --cert "$pki/server.pem" --key "$pki/server-key.pem" \
+			--accept 100000 --recv-bytes "$hostile_request_len" --recv-first \
+			--send "$hostile_reply" --shutdown --timeout 2 \
+			> "$work/hostile-peer.log" 2> "$work/hostile-peer.err" &
+		hostile_pid=$!
+		hostile_server=blocking
+		hostile_listening "$work/hostile-peer.err" && return 0
+	done
 }
 
 hostile_stop() {
