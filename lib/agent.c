@@ -415,6 +415,21 @@ static void agent_server_name(const struct agent_hs *hs, char *out, size_t size)
 	}
 }
 
+/*
+ * A request no handshake will run for: DONE with @status all the same (or
+ * the kernel's user waits for its timeout), then the socket is closed.
+ */
+static void agent_answer_failed(struct ktls_agent *agent, const struct agent_request *req,
+				int status)
+{
+	struct agent_hs answer = { .agent = agent, .base = &agent->base, .req = *req };
+
+	answer.result.status = status;
+	agent_send_done(agent, &answer);
+	close(req->fd);
+	agent->stats.failed++;
+}
+
 static void agent_hs_start(struct ktls_agent *agent, const struct agent_request *req)
 {
 	struct agent_hs *hs = calloc(1, sizeof(*hs));
@@ -425,15 +440,9 @@ static void agent_hs_start(struct ktls_agent *agent, const struct agent_request 
 
 	agent->stats.accepted++;
 	if (hs == NULL) {
-		/* Still answer, or the kernel's user waits for its timeout. */
-		struct agent_hs stub = { .agent = agent, .base = &agent->base, .req = *req };
-
 		agent_log(&agent->base, KTLS_LOG_ERROR, "out of memory for a handshake on fd %d",
 			  req->fd);
-		stub.result.status = ENOMEM;
-		agent_send_done(agent, &stub);
-		close(req->fd);
-		agent->stats.failed++;
+		agent_answer_failed(agent, req, ENOMEM);
 		return;
 	}
 	hs->agent = agent;
@@ -557,16 +566,11 @@ static int agent_accept_one(struct ktls_agent *agent)
 	}
 	if (a.got && a.req.fd >= 0) {
 		/* A reply we cannot read still gave us the socket: answer, then close it. */
-		struct agent_hs stub = { .agent = agent, .base = &agent->base, .req = a.req };
-
 		agent->stats.accepted++;
-		agent->stats.failed++;
-		stub.result.status = EIO;
 		agent_log(&agent->base, KTLS_LOG_ERROR,
 			  "ACCEPT reply for fd %d does not parse (%s): answered EIO", a.req.fd,
 			  strerror(-a.parse_err));
-		agent_send_done(agent, &stub);
-		close(a.req.fd);
+		agent_answer_failed(agent, &a.req, EIO);
 		return 1;
 	}
 	if (ret == -EAGAIN)

@@ -271,6 +271,15 @@ static size_t serve_body_sent(struct sconn *c, bool queued_too)
 	return records * 16384 < c->body_len ? (size_t)(records * 16384) : c->body_len;
 }
 
+/* A response went out whole: the next request, or close_notify. */
+static void serve_response_done(struct sconn *c)
+{
+	if (c->keep_alive && !c->w->stopping)
+		serve_conn_read(c);
+	else
+		serve_conn_close(c, true);
+}
+
 static void serve_on_body(struct ktls_conn *conn, ssize_t result, const void *data,
 			  void *userdata)
 {
@@ -295,10 +304,7 @@ static void serve_on_body(struct ktls_conn *conn, ssize_t result, const void *da
 		return;
 	}
 	serve_log_request(c, (size_t)result, via);
-	if (c->keep_alive && !c->w->stopping)
-		serve_conn_read(c);
-	else
-		serve_conn_close(c, true);
+	serve_response_done(c);
 }
 
 static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *data,
@@ -326,10 +332,7 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 		c->file_fd = -1;
 		serve_log_request(c, (size_t)result - c->head_len,
 				  c->tx_kernel ? "kernel-send" : "userspace");
-		if (c->keep_alive && !c->w->stopping)
-			serve_conn_read(c);
-		else
-			serve_conn_close(c, true);
+		serve_response_done(c);
 		return;
 	}
 	if (c->file_fd >= 0 && c->body_len > 0) {
@@ -350,10 +353,7 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 	/* Error bodies are part of the head buffer. */
 	serve_log_request(c, c->status >= 400 ? strlen(http_status_text(c->status)) + 1 : 0,
 			  "none");
-	if (c->keep_alive && !c->w->stopping)
-		serve_conn_read(c);
-	else
-		serve_conn_close(c, true);
+	serve_response_done(c);
 }
 
 /*
