@@ -25,13 +25,33 @@ serve_make_root() {
 }
 
 # serve_start [options]: a server on $port with the test PKI.
+# A server that cannot bind (some other socket holds the port) is started
+# again on the next port; the cases use $port, whatever it became.
 serve_start() {
-	srv_log=$work/serve-$port.log
-	srv_err=$work/serve-$port.err
-	"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
-		--key "$pki/server-key.pem" "$@" > "$srv_log" 2> "$srv_err" &
-	srv_pid=$!
-	wait_port "$port"
+	local try
+	for try in 1 2 3; do
+		srv_log=$work/serve-$port.log
+		srv_err=$work/serve-$port.err
+		"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" --cert "$pki/server.pem" \
+			--key "$pki/server-key.pem" "$@" > "$srv_log" 2> "$srv_err" &
+		srv_pid=$!
+		serve_listening && return 0
+		sed 's/^/# ktls serve did not listen: /' "$srv_err"
+		wait "$srv_pid" 2>/dev/null
+		next_port
+	done
+	return 1
+}
+
+# Until the server listens on $port (0), or it has exited or 10 s passed (1).
+serve_listening() {
+	for _ in $(seq 1 200); do
+		[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && return 0
+		kill -0 "$srv_pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	kill "$srv_pid" 2>/dev/null
+	return 1
 }
 
 # serve_stop: SIGTERM; the server must exit 0 by itself.

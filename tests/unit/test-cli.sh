@@ -5,22 +5,16 @@
 # subcommand once took silently (serve -p abc listened on port 0, loopback
 # --bytes 1M meant one byte, --offload typos meant auto, a PSK identity was
 # cut at its first colon).
-# Arguments: the ktls binary, the project version.
+# Arguments: the ktls binary, the project version, the source directory.
 set -u
 ktls=$1
 version=$2
+src=$3
 command -v python3 > /dev/null || { echo "1..0 # SKIP python3 is needed to read the JSON"; exit 0; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/ktls-cli.XXXXXX")
 trap 'jobs -p | xargs -r kill 2>/dev/null; rm -rf "$work"' EXIT
 
-case_no=0 failed=0
-ok() { echo "ok $((case_no += 1)) - $1"; }
-not_ok() {
-	echo "not ok $((case_no += 1)) - $1"
-	failed=$((failed + 1))
-	shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f"; done
-}
+. "$src/tests/lib/unit-lib.sh"
 
 # run EXPECTED-STATUS ARGS...: ktls ARGS, stdout in $work/out, stderr in $work/err.
 run() {
@@ -185,13 +179,9 @@ fi
 # serve DIR (the root as an argument), --json access log; get --json against it
 mkdir -p "$work/www"
 head -c 100000 /dev/urandom > "$work/www/f.bin"
-port=$((50000 + $$ % 10000))
 "$ktls" serve "$work/www" -b 127.0.0.1 -p "$port" --json > "$work/serve.out" 2> "$work/serve.err" &
 srv=$!
-for _ in $(seq 1 100); do
-	[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ] && break
-	sleep 0.05
-done
+wait_port "$port"
 if run 0 get --insecure --json -o "$work/got" "https://127.0.0.1:$port/f.bin" &&
 	cmp -s "$work/got" "$work/www/f.bin" && json_ok "$work/out" &&
 	python3 - "$work/out" <<'PY'
