@@ -85,7 +85,7 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 	rc->sqes++;
 	if (!timed || op->deadline_ns == 0)
 		return;
-	now = ring_now_ns();
+	now = ring_clock_ns(rc->ring);
 	left = op->deadline_ns > now ? op->deadline_ns - now : 1;
 	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
 	sqe->flags |= IOSQE_IO_LINK;
@@ -237,7 +237,7 @@ int ring_wait_ready(struct ring_op *op)
 	op->stage = ST_WAIT;
 	if (op->deadline_ns == 0 || op->timer != NULL)
 		return 0;
-	now = ring_now_ns();
+	now = ring_clock_ns(rc->ring);
 	if (now >= op->deadline_ns)
 		return -ETIMEDOUT;
 	left = op->deadline_ns - now;
@@ -384,7 +384,8 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		return;
 	}
 	if (op->progress_resets && res > 0 && op->timeout_ms > 0)
-		op->deadline_ns = ring_now_ns() + (uint64_t)op->timeout_ms * 1000000u;
+		op->deadline_ns =
+			ring_clock_ns(op->rc->ring) + (uint64_t)op->timeout_ms * 1000000u;
 
 	switch (op->stage) {
 	case ST_POLL:
@@ -728,8 +729,9 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 		op->cb = cb;
 		op->userdata = userdata;
 		op->timeout_ms = timeout_ms;
-		op->deadline_ns = timeout_ms > 0 ? ring_now_ns() + (uint64_t)timeout_ms * 1000000u
-						 : 0;
+		op->deadline_ns = 0;
+		if (timeout_ms > 0)
+			op->deadline_ns = ring_clock_ns(rc->ring) + (uint64_t)timeout_ms * 1000000u;
 		op->max = 0;
 		*ret_op = op;
 		return 1;
@@ -749,7 +751,7 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 	op->userdata = userdata;
 	op->timeout_ms = timeout_ms;
 	if (timeout_ms > 0)
-		op->deadline_ns = ring_now_ns() + (uint64_t)timeout_ms * 1000000u;
+		op->deadline_ns = ring_clock_ns(rc->ring) + (uint64_t)timeout_ms * 1000000u;
 	*ret_op = op;
 	return 0;
 }

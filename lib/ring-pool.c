@@ -22,6 +22,13 @@ uint64_t ring_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t ring_clock_ns(struct ktls_ring *ring)
+{
+	if (ring != NULL && ring->run_depth > 0 && ring->turn_ns != 0)
+		return ring->turn_ns;
+	return ring_now_ns();
+}
+
 uint64_t ring_tag(void *ptr, enum ring_kind kind)
 {
 	return (uint64_t)KTLS_RING_USER_DATA_TAG << RING_TAG_SHIFT | (uint64_t)(uintptr_t)ptr | kind;

@@ -80,6 +80,7 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	}
 	if (ret < 0 && ret != -EBUSY)
 		goto out;
+	ring->turn_ns = ring_now_ns();
 	/* Each CQE is copied and released first: its callback may submit and reap. */
 	while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
 		struct io_uring_cqe copy = *cqe;

@@ -211,6 +211,7 @@ struct ktls_ring {
 	/* ktls_ring_run(): nesting depth, and SIGPIPE blocked while splices may run */
 	unsigned int run_depth;
 	bool sigpipe_blocked;
+	uint64_t turn_ns; /* the clock when this ktls_ring_run() stopped waiting (ring_clock_ns) */
 	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
 	int n_rbufs;
@@ -220,6 +221,14 @@ struct ktls_ring {
 /* ---- ring-pool.c -------------------------------------------------------- */
 
 uint64_t ring_now_ns(void);
+/*
+ * The clock for deadlines: inside ktls_ring_run() the time its wait ended,
+ * read once per turn rather than once per operation armed (a keep-alive
+ * request arms four; a system call each where there is no vDSO, as in
+ * user-mode Linux).  A turn's callbacks run in well under a millisecond, the
+ * unit of every timeout.  Outside a run the clock itself.
+ */
+uint64_t ring_clock_ns(struct ktls_ring *ring);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
 /* An SQE, submitting what is queued first when the queue is full. */
 /* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file-cache.h"
 #include "http.h"
 #include "tool.h"
 
@@ -72,6 +73,7 @@ struct worker {
 	struct server *srv;
 	pthread_t thread;
 	struct ktls_ring *ring;
+	struct file_cache *cache; /* small files, this thread's own */
 	int index;
 	int listen_fd;
 	bool accepting;
@@ -108,7 +110,7 @@ struct sconn {
 	off_t body_off;
 	size_t body_len;
 	uint64_t body_base; /* bytes written to the TCP stream before the body */
-	char *body;         /* a small body read whole, sent with its head (serve_send_head) */
+	struct file_blob *blob; /* a small file read whole (or cached): the body goes with the head */
 	bool keep_alive;
 	bool http10;
 	int status;
@@ -130,19 +132,23 @@ static void serve_on_signal(int sig)
 }
 
 /*
- * SIGUSR1: connections per thread and the heap in use (malloc's own count,
- * which unlike the RSS does not include memory freed but kept by malloc).
+ * SIGUSR1: connections, the heap in use (malloc's own count, which unlike
+ * the RSS does not include memory freed but kept by malloc) and the requests
+ * the file caches answered.
  */
 static void serve_print_report(struct server *srv, struct worker *workers, int n)
 {
 	struct mallinfo2 mi = mallinfo2();
+	unsigned long hits = 0;
 	int total = 0;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		total += workers[i].n_conns;
+		hits += file_cache_hits(workers[i].cache);
+	}
 	pthread_mutex_lock(&srv->log_lock);
-	fprintf(stderr, "ktls serve: %d connections, heap in use %zu bytes\n", total,
-		mi.uordblks + mi.hblkhd);
+	fprintf(stderr, "ktls serve: %d connections, heap in use %zu bytes, %lu file cache hits\n",
+		total, mi.uordblks + mi.hblkhd, hits);
 	pthread_mutex_unlock(&srv->log_lock);
 }
 
@@ -207,7 +213,7 @@ static void serve_conn_free(struct sconn *c)
 		close(c->file_fd);
 	ktls_conn_free(c->conn);
 	free(c->req);
-	free(c->body);
+	file_blob_unref(c->blob);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -324,12 +330,10 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 		serve_conn_close(c, false);
 		return;
 	}
-	if (c->body != NULL) {
+	if (c->blob != NULL) {
 		/* The body went with the head. */
-		free(c->body);
-		c->body = NULL;
-		close(c->file_fd);
-		c->file_fd = -1;
+		file_blob_unref(c->blob);
+		c->blob = NULL;
 		serve_log_request(c, (size_t)result - c->head_len,
 				  c->tx_kernel ? "kernel-send" : "userspace");
 		serve_response_done(c);
@@ -357,43 +361,55 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 }
 
 /*
- * A body this small is read into memory and goes out with its head in one
- * gather send: one record and one segment where a splice would cost a pipe,
- * two splices and a second record.  Larger bodies are spliced, the head
- * waiting in the open record (KTLS_SEND_MORE) so that it shares the first
- * one with the body.
+ * A file this small is read into memory (and kept in the thread's file
+ * cache) and goes out with its head in one gather send: one record and one
+ * segment where a splice would cost a pipe, two splices and a second record.
+ * Larger bodies are spliced, the head waiting in the open record
+ * (KTLS_SEND_MORE) so that it shares the first one with the body.
  */
 #define SERVE_INLINE_BODY_MAX 16384
+/* Bodies each thread keeps in its file cache. */
+#define SERVE_FILE_CACHE_BYTES (4u << 20)
 
-/* The whole small body in c->body, or false (then it is spliced as a big one). */
-static bool serve_read_small_body(struct sconn *c)
+/*
+ * The whole small file in c->blob, offered to the cache, and its descriptor
+ * closed; where it cannot be read whole, the body is spliced like a big one.
+ */
+static void serve_read_small_file(struct sconn *c, const char *path, bool index,
+				  const struct stat *st, time_t now)
 {
+	struct file_blob *b = file_blob_new((size_t)st->st_size);
+	struct stat after;
 	size_t got = 0;
 
-	c->body = malloc(c->body_len);
-	while (c->body != NULL && got < c->body_len) {
-		ssize_t n = pread(c->file_fd, c->body + got, c->body_len - got,
-				  c->body_off + (off_t)got);
+	while (b != NULL && got < b->len) {
+		ssize_t n = pread(c->file_fd, b->data + got, b->len - got, (off_t)got);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR)) {
-			free(c->body);
-			c->body = NULL;
+			file_blob_unref(b);
+			b = NULL;
 		} else if (n > 0) {
 			got += (size_t)n;
 		}
 	}
-	return c->body != NULL;
+	if (b == NULL)
+		return;
+	if (fstat(c->file_fd, &after) == 0)
+		file_cache_put(c->w->cache, path, index, st, &after, now, b);
+	close(c->file_fd);
+	c->file_fd = -1;
+	c->blob = b;
 }
 
 static void serve_send_head(struct sconn *c)
 {
-	bool body = c->file_fd >= 0 && c->body_len > 0;
+	bool body = c->body_len > 0 && (c->blob != NULL || c->file_fd >= 0);
 	struct iovec iov[2] = { { c->head, c->head_len }, { NULL, 0 } };
 	int ret;
 
 	c->state = SC_RESPOND;
-	if (body && c->body_len <= SERVE_INLINE_BODY_MAX && serve_read_small_body(c)) {
-		iov[1].iov_base = c->body;
+	if (body && c->blob != NULL) {
+		iov[1].iov_base = c->blob->data + c->body_off;
 		iov[1].iov_len = c->body_len;
 	} else if (body && fcntl(c->file_fd, F_SETFL, 0) != 0) {
 		/* O_NONBLOCK off (the only status flag the file has). */
@@ -401,8 +417,8 @@ static void serve_send_head(struct sconn *c)
 		serve_conn_close(c, false);
 		return;
 	}
-	ret = ktls_conn_ring_sendv(c->conn, iov, c->body != NULL ? 2 : 1,
-				   body && c->body == NULL ? KTLS_SEND_MORE : 0,
+	ret = ktls_conn_ring_sendv(c->conn, iov, iov[1].iov_len > 0 ? 2 : 1,
+				   body && c->blob == NULL ? KTLS_SEND_MORE : 0,
 				   c->w->srv->o.send_ms, serve_on_head, c);
 	if (ret < 0) {
 		serve_log_error(c, "send", ret);
@@ -468,7 +484,9 @@ static int serve_open_status(int err)
 	}
 }
 
-static int serve_open(struct server *srv, const char *path, int *ret_fd, struct stat *st)
+/* @index: @path was a directory, and the file is its index.html. */
+static int serve_open(struct server *srv, const char *path, int *ret_fd, struct stat *st,
+		      bool *index)
 {
 	/*
 	 * O_NONBLOCK: opening a FIFO for reading waits for a writer, and would
@@ -489,12 +507,13 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 		return -403;
 	}
 	if (S_ISDIR(st->st_mode)) {
-		int index = (int)syscall(SYS_openat2, fd, "index.html", &how, sizeof(how));
+		int index_fd = (int)syscall(SYS_openat2, fd, "index.html", &how, sizeof(how));
 
 		close(fd);
-		if (index < 0)
+		if (index_fd < 0)
 			return serve_open_status(errno);
-		fd = index;
+		fd = index_fd;
+		*index = true;
 		if (fstat(fd, st) != 0) {
 			close(fd);
 			return -403;
@@ -510,11 +529,21 @@ static int serve_open(struct server *srv, const char *path, int *ret_fd, struct 
 	return 0;
 }
 
+/* A file opened or cached for a response that does not send it. */
+static void serve_file_drop(int fd, struct file_blob *cached)
+{
+	if (fd >= 0)
+		close(fd);
+	file_blob_unref(cached);
+}
+
 static void serve_handle(struct sconn *c, const struct http_request *req)
 {
 	char path[HTTP_URI_MAX + 1], date[32], mtime[32], range[96] = "";
-	bool head_only = req->method == HTTP_METHOD_HEAD;
+	bool head_only = req->method == HTTP_METHOD_HEAD, index = false;
+	struct file_blob *cached = NULL;
 	uint64_t first = 0, last = 0;
+	time_t now;
 	struct stat st;
 	int ret, fd = -1, status = 200;
 
@@ -525,21 +554,21 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 		return;
 	}
 	ret = http_target_path(req->target, path, sizeof(path));
-	if (ret == 0)
-		ret = serve_open(c->w->srv, path, &fd, &st);
+	if (ret == 0 && (cached = file_cache_get(c->w->cache, path, &st)) == NULL)
+		ret = serve_open(c->w->srv, path, &fd, &st, &index);
 	if (ret < 0) {
 		serve_respond_status(c, -ret, head_only, "");
 		return;
 	}
 	if (req->has_if_modified_since && !req->has_range && st.st_mtime <= req->if_modified_since) {
-		close(fd);
+		serve_file_drop(fd, cached);
 		serve_respond_status(c, 304, true, "");
 		return;
 	}
 	if (req->has_range) {
 		ret = http_parse_range(req->range, (uint64_t)st.st_size, &first, &last);
 		if (ret < 0) {
-			close(fd);
+			serve_file_drop(fd, cached);
 			snprintf(range, sizeof(range), "Content-Range: bytes */%llu\r\n",
 				 (unsigned long long)st.st_size);
 			serve_respond_status(c, 416, head_only, range);
@@ -556,11 +585,15 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 		first = 0;
 		last = st.st_size > 0 ? (uint64_t)st.st_size - 1 : 0;
 	}
+	now = time(NULL);
 	c->status = status;
 	c->file_fd = fd;
+	c->blob = cached;
 	c->body_off = (off_t)first;
 	c->body_len = st.st_size > 0 ? (size_t)(last - first + 1) : 0;
-	http_date_format(time(NULL), date, sizeof(date));
+	if (c->blob == NULL && !head_only && st.st_size > 0 && st.st_size <= SERVE_INLINE_BODY_MAX)
+		serve_read_small_file(c, path, index, &st, now);
+	http_date_format(now, date, sizeof(date));
 	http_date_format(st.st_mtime, mtime, sizeof(mtime));
 	c->head_len = (size_t)snprintf(
 		c->head, sizeof(c->head),
@@ -648,12 +681,17 @@ static void serve_on_recv(struct ktls_conn *conn, ssize_t result, const void *da
 			return;
 		}
 	}
-	if (c->req_len == 0)
-		c->head_deadline_ms = now_ms() + c->w->srv->o.header_ms;
+	bool first_bytes = c->req_len == 0;
+
 	memcpy(c->req + c->req_len, data, (size_t)result);
 	c->req_len += (size_t)result;
-	if (!serve_try_request(c))
-		serve_conn_read(c);
+	if (serve_try_request(c))
+		return;
+	/* The header timeout runs from a head's first bytes (read only when the
+	 * head is not whole: most arrive in one piece). */
+	if (first_bytes)
+		c->head_deadline_ms = now_ms() + c->w->srv->o.header_ms;
+	serve_conn_read(c);
 }
 
 static void serve_conn_read(struct sconn *c)
@@ -1149,6 +1187,8 @@ int cmd_serve(int argc, char **argv)
 
 		w->srv = &srv;
 		w->index = i;
+		/* Without one (out of memory) every file is opened each time. */
+		w->cache = file_cache_new(srv.root_fd, SERVE_FILE_CACHE_BYTES);
 		w->listen_fd = serve_listen(&srv.o);
 		if (w->listen_fd < 0)
 			goto stop;
@@ -1192,6 +1232,8 @@ stop:
 	}
 	fprintf(stderr, "ktls serve: stopped\n");
 out:
+	for (int i = 0; workers != NULL && i < srv.o.threads; i++)
+		file_cache_free(workers[i].cache);
 	free(workers);
 	ktls_config_unref(srv.config);
 	close(srv.root_fd);

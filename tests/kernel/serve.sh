@@ -67,6 +67,7 @@ case_errors
 case_http10_keepalive
 case_log_escape
 case_fifo
+case_file_cache
 t0=$(stat_get TlsRxSw)
 case_coalesce
 t1=$(stat_get TlsRxSw)

@@ -648,6 +648,55 @@ make_rsa_cert() {
 			-out "$work/rsa.pem" 2> /dev/null
 }
 
+# A small file is served from the thread's file cache (the SIGUSR1 report
+# counts the hits), yet never once it changed: rewritten in place with its
+# size and mtime kept (only ctime moves), replaced by rename, deleted, or a
+# symlink to it turned to point out of the root.
+case_file_cache() {
+	local bad="" hits0 hits1 code
+	printf 'AAAA first\n' > "$www/cached.txt"
+	ln -sfn cached.txt "$www/cached-link.txt"
+	sleep 2.2 # older than the cache's settle time (a file that just changed is not cached)
+	hits0=$(serve_cache_hits)
+	for _ in 1 2 3; do
+		[ "$(get /cached.txt)" = "AAAA first" ] || bad="$bad [first]"
+		[ "$(get /cached-link.txt)" = "AAAA first" ] || bad="$bad [through the link]"
+	done
+	hits1=$(serve_cache_hits)
+	[ $((hits1 - hits0)) -ge 4 ] || bad="$bad [cache hits ${hits0:-?} -> ${hits1:-?}]"
+	touch -r "$www/cached.txt" "$work/cached.ref"
+	printf 'BBBB again\n' > "$www/cached.txt"
+	touch -r "$work/cached.ref" "$www/cached.txt"
+	[ "$(get /cached.txt)" = "BBBB again" ] || bad="$bad [rewritten in place]"
+	printf 'CCCC third\n' > "$www/cached.new"
+	touch -r "$work/cached.ref" "$www/cached.new"
+	mv "$www/cached.new" "$www/cached.txt"
+	[ "$(get /cached.txt)" = "CCCC third" ] || bad="$bad [replaced by rename]"
+	ln -sfn ../outside/secret.txt "$www/cached-link.txt"
+	code=$(get /cached-link.txt -o "$work/cached.out" -w '%{http_code}')
+	[ "$code" = 403 ] && ! grep -q secret "$work/cached.out" || bad="$bad [link out of the root: $code]"
+	rm "$www/cached.txt" "$www/cached-link.txt"
+	code=$(get /cached.txt -o /dev/null -w '%{http_code}')
+	[ "$code" = 404 ] || bad="$bad [deleted: $code]"
+	if [ -z "$bad" ]; then
+		ok "file cache: small files answered from it ($((hits1 - hits0)) hits), never stale or out of the root"
+	else
+		not_ok "file cache:$bad" "$srv_err"
+	fi
+}
+
+# The file cache hits so far, from a SIGUSR1 report.
+serve_cache_hits() {
+	local n
+	n=$(grep -c "file cache hits" "$srv_err")
+	kill -USR1 "$srv_pid"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "file cache hits" "$srv_err")" -gt "$n" ] && break
+		sleep 0.1
+	done
+	grep -o "[0-9]* file cache hits" "$srv_err" | tail -1 | cut -d' ' -f1
+}
+
 case_static_rsa() { # TLS 1.2 static RSA (no forward secrecy) only with --allow-static-rsa
 	local plain fs allowed
 	make_rsa_cert || { not_ok "cannot make an RSA certificate"; return; }

@@ -33,6 +33,7 @@ case_errors
 case_http10_keepalive
 case_log_escape
 case_fifo
+case_file_cache
 case_coalesce
 case_vanish
 case_handshake_timeout
