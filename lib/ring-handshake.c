@@ -160,6 +160,12 @@ KTLS_EXPORT int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int ti
 
 	if (ret < 0)
 		return ret;
+	/*
+	 * The engine times the handshake itself (a linked timeout on each step);
+	 * GnuTLS's own limit would only read the clock on every step again.
+	 */
+	if (timeout_ms > 0)
+		gnutls_handshake_set_timeout(conn->session, 0);
 	ring_op_kick(op);
 	return 0;
 }
