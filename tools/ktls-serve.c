@@ -9,7 +9,8 @@
  * kernel holds the TX key, GnuTLS otherwise) -> the next request, or
  * close_notify.  Files are opened with openat2(RESOLVE_BENEATH) under the
  * root, so nothing outside it can be reached by "..", symlinks or absolute
- * paths, and with O_NONBLOCK, so that a FIFO cannot hold the thread.
+ * paths, and with O_NONBLOCK, so that a FIFO cannot hold the thread.  Small
+ * files stay in a per-thread cache revalidated by stat (file-cache.c).
  *
  * SIGTERM: the listeners close at once (new connections are refused),
  * handshakes in progress and connections waiting for a request end, and
@@ -1018,7 +1019,9 @@ static void serve_usage(FILE *out)
 		"SIGINT/SIGTERM: close the listener (new connections are refused), end handshakes\n"
 		"and idle connections, give responses --drain-timeout, then close every\n"
 		"connection with close_notify.\n"
-		"SIGUSR1: print connections and heap use.\n");
+		"SIGUSR1: print connections, heap use and file cache hits.  Files of up to\n"
+		"16 KiB are kept in memory per thread while a stat of their path shows them\n"
+		"unchanged.\n");
 }
 
 /* Returns 0, -1 after --help or --version, or the usage error's exit status. */
