@@ -180,9 +180,13 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		if (kernel_rx_pending(conn->fd))
 			shutdown(conn->fd, SHUT_WR);
 		/* The kernel pushes an open record on close, and may meet a peer gone. */
-		kernel_sigpipe_block(&sp);
-		close(conn->fd);
-		kernel_sigpipe_restore(&sp);
+		if (kernel_sigpipe_ignored()) {
+			close(conn->fd);
+		} else {
+			kernel_sigpipe_block(&sp);
+			close(conn->fd);
+			kernel_sigpipe_restore(&sp);
+		}
 	}
 	proto_free(conn);
 	rxbuf_free(conn);

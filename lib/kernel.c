@@ -34,6 +34,14 @@ void kernel_sigpipe_block(struct kernel_sigpipe *s)
 	s->was_pending = sigismember(&pending, SIGPIPE) == 1;
 }
 
+bool kernel_sigpipe_ignored(void)
+{
+	struct sigaction sa;
+
+	return sigaction(SIGPIPE, NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+	       sa.sa_handler == SIG_IGN;
+}
+
 void kernel_sigpipe_restore(struct kernel_sigpipe *s)
 {
 	static const struct timespec no_wait = { 0, 0 };

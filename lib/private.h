@@ -300,6 +300,8 @@ struct kernel_sigpipe {
 	bool was_pending;
 };
 void kernel_sigpipe_block(struct kernel_sigpipe *s);
+/* The process ignores SIGPIPE (SIG_IGN), as servers do: nothing to block then. */
+bool kernel_sigpipe_ignored(void);
 void kernel_sigpipe_restore(struct kernel_sigpipe *s);
 /* One direction's key (TLS_TX / TLS_RX; a second one is a rekey). */
 int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info, socklen_t len);

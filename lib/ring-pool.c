@@ -92,6 +92,10 @@ void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used)
 void ring_sigpipe_guard(struct ktls_ring *ring)
 {
 	if (ring->run_depth > 0 && ring->pipes_out > 0 && !ring->sigpipe_blocked) {
+		if (ring->sigpipe_ignored == 0)
+			ring->sigpipe_ignored = kernel_sigpipe_ignored() ? 1 : -1;
+		if (ring->sigpipe_ignored > 0)
+			return; /* four signal-mask calls per run saved, for nothing to block */
 		kernel_sigpipe_block(&ring->sigpipe);
 		ring->sigpipe_blocked = true;
 	}

@@ -211,6 +211,9 @@ struct ktls_ring {
 	/* ktls_ring_run(): nesting depth, and SIGPIPE blocked while splices may run */
 	unsigned int run_depth;
 	bool sigpipe_blocked;
+	/* SIGPIPE's disposition, read the first time a splice could raise it: 0
+	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
+	int sigpipe_ignored;
 	uint64_t turn_ns; /* the clock when this ktls_ring_run() stopped waiting (ring_clock_ns) */
 	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];

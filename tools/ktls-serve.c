@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <linux/sockios.h>
 #include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked (glibc's has none) */
 #include <malloc.h>
 #include <netdb.h>
@@ -33,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -246,21 +244,21 @@ static void serve_conn_close(struct sconn *c, bool notify)
 
 /*
  * Bytes of the TCP stream so far: those the peer acknowledged, and with
- * @queued_too those still in the send queue as well (all that was written).
+ * @queued_too all that was written (sent once, plus not sent yet): one
+ * TCP_INFO either way.
  */
 static uint64_t serve_tcp_bytes(struct sconn *c, bool queued_too)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	int fd = ktls_conn_fd(c->conn), outq = 0;
 
 	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked))
+	if (getsockopt(ktls_conn_fd(c->conn), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_retrans) + sizeof(ti.tcpi_bytes_retrans))
 		return 0;
-	if (queued_too && (ioctl(fd, SIOCOUTQ, &outq) != 0 || outq < 0))
-		outq = 0;
-	return ti.tcpi_bytes_acked + (uint64_t)outq;
+	if (!queued_too)
+		return ti.tcpi_bytes_acked;
+	return ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans + ti.tcpi_notsent_bytes;
 }
 
 /*
