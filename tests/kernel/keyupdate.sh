@@ -219,13 +219,17 @@ else
 fi
 
 # ---- 2c. closing with KeyUpdates unread ----------------------------------------
-# The server (the blocking API) reads the request, sends 32 MiB and closes,
+# The server (the blocking API) reads the request, sends 64 MiB and closes,
 # while the peer's KeyUpdates (one every 200 ms as it reads) wait unread.
 # close(2) with unread input sends a reset that makes the peer drop what it
 # has not read yet; libktls reads what is queued first, following each
 # update (the kernel would hold every record behind one unreadable), so the
-# close is a FIN and the peer gets every byte.
-make_payload "$work/data" $((32 << 20))
+# close is a FIN and the peer gets every byte.  Three updates (at 200, 400
+# and 600 ms) during a transfer of over a second: all of them reach the
+# server before it closes.  One that came after the close would meet a
+# closed socket, whose answer is a reset whatever the server did (a CI run
+# saw that with 12 updates, one every 200 ms, until the peer had read all).
+make_payload "$work/data" $((64 << 20))
 req='GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'
 next_port
 snap before
@@ -235,7 +239,7 @@ snap before
 spid=$!
 wait_port $port
 "$KTLS_BUILD/tests/lib/hostile-peer" --connect 127.0.0.1:$port --case keyupdate-while-reading \
-	--fragments 12 --ca "$pki/ca.pem" --server-name localhost --wait-ms 30000 --request "$req" \
+	--fragments 3 --ca "$pki/ca.pem" --server-name localhost --wait-ms 30000 --request "$req" \
 	> "$work/hp.out" 2> "$work/hp.err"
 wait_pid $spid 20
 src=$?
@@ -243,7 +247,7 @@ snap after
 why=
 [ $src -eq 0 ] || why="$why server exit $src"
 grep -q 'result=ok' "$work/hp.out" || why="$why $(grep -o 'result=[a-z]*' "$work/hp.out")"
-[ "$(grep -o 'reply_bytes=[0-9]*' "$work/hp.out" | cut -d= -f2)" = $((32 << 20)) ] ||
+[ "$(grep -o 'reply_bytes=[0-9]*' "$work/hp.out" | cut -d= -f2)" = $((64 << 20)) ] ||
 	why="$why reply of $(grep -o 'reply_bytes=[0-9]*' "$work/hp.out") bytes"
 [ "$(d TlsRxRekeyOk)" -ge 1 ] && [ "$(d TlsRxRekeyOk)" = "$(d TlsRxRekeyReceived)" ] ||
 	why="$why TlsRxRekeyOk +$(d TlsRxRekeyOk), TlsRxRekeyReceived +$(d TlsRxRekeyReceived)"
@@ -251,7 +255,7 @@ for e in TlsTxRekeyError TlsRxRekeyError TlsDecryptError; do
 	[ "$(d $e)" -eq 0 ] || why="$why $e +$(d $e)"
 done
 if [ -z "$why" ]; then
-	ok "closing with KeyUpdates unread: $(d TlsRxRekeyOk) followed while draining, a FIN, and the peer got all 32 MiB"
+	ok "closing with KeyUpdates unread: $(d TlsRxRekeyOk) followed while draining, a FIN, and the peer got all 64 MiB"
 else
 	not_ok "close with unread KeyUpdates:$why" "$work/s.out" "$work/s.err" "$work/hp.out" "$work/hp.err"
 fi
