@@ -361,12 +361,15 @@ static void serve_on_head(struct ktls_conn *conn, ssize_t result, const void *da
 
 /*
  * A file this small is read into memory (and kept in the thread's file
- * cache) and goes out with its head in one gather send: one record and one
- * segment where a splice would cost a pipe, two splices and a second record.
- * Larger bodies are spliced, the head waiting in the open record
- * (KTLS_SEND_MORE) so that it shares the first one with the body.
+ * cache) and goes out with its head in one gather send, where a splice
+ * would cost a pipe and two ring operations (file to pipe, pipe to socket)
+ * per piece: on Linux 7.2, 64 KiB keep-alive requests went from 0.85x
+ * nginx's rate to 1.13x.  The kernel copies the bytes once more than a
+ * splice, which next to AES-GCM is noise.  Larger bodies are spliced, the
+ * head waiting in the open record (KTLS_SEND_MORE) so that it shares the
+ * first one with the body.
  */
-#define SERVE_INLINE_BODY_MAX 16384
+#define SERVE_INLINE_BODY_MAX 65536
 /* Bodies each thread keeps in its file cache. */
 #define SERVE_FILE_CACHE_BYTES (4u << 20)
 
@@ -1018,7 +1021,7 @@ static void serve_usage(FILE *out)
 		"and idle connections, give responses --drain-timeout, then close every\n"
 		"connection with close_notify.\n"
 		"SIGUSR1: print connections, heap use and file cache hits.  Files of up to\n"
-		"16 KiB are kept in memory per thread while a stat of their path shows them\n"
+		"64 KiB are kept in memory per thread while a stat of their path shows them\n"
 		"unchanged.\n");
 }
 
