@@ -74,6 +74,14 @@ static void ring_mem_free(struct transport_mem *mem)
 
 /* ---- submitting -------------------------------------------------------------- */
 
+/* The operation's deadline: its timeout from now (the engine's clock), or none. */
+static void ring_op_restart_clock(struct ring_op *op)
+{
+	op->deadline_ns = 0;
+	if (op->timeout_ms > 0)
+		op->deadline_ns = ring_clock_ns(op->rc->ring) + (uint64_t)op->timeout_ms * 1000000u;
+}
+
 void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 {
 	struct ring_conn *rc = op->rc;
@@ -383,9 +391,8 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		ring_fail(op, -ETIMEDOUT, op->ops->name);
 		return;
 	}
-	if (op->progress_resets && res > 0 && op->timeout_ms > 0)
-		op->deadline_ns =
-			ring_clock_ns(op->rc->ring) + (uint64_t)op->timeout_ms * 1000000u;
+	if (op->progress_resets && res > 0)
+		ring_op_restart_clock(op);
 
 	switch (op->stage) {
 	case ST_POLL:
@@ -729,9 +736,7 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 		op->cb = cb;
 		op->userdata = userdata;
 		op->timeout_ms = timeout_ms;
-		op->deadline_ns = 0;
-		if (timeout_ms > 0)
-			op->deadline_ns = ring_clock_ns(rc->ring) + (uint64_t)timeout_ms * 1000000u;
+		ring_op_restart_clock(op);
 		op->max = 0;
 		*ret_op = op;
 		return 1;
@@ -750,8 +755,7 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 	op->cb = cb;
 	op->userdata = userdata;
 	op->timeout_ms = timeout_ms;
-	if (timeout_ms > 0)
-		op->deadline_ns = ring_clock_ns(rc->ring) + (uint64_t)timeout_ms * 1000000u;
+	ring_op_restart_clock(op);
 	*ret_op = op;
 	return 0;
 }

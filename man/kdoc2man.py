@@ -109,6 +109,16 @@ def read_header(path, hdr):
             j += 1
         return j
 
+    def add_function(fname, text, comment, kdoc, section):
+        # A call's page: its kernel-doc, or the plain comment above it.
+        d = Decl('function', fname, text, None if kdoc else comment, section)
+        d.kdoc = comment_lines(comment) if kdoc else None
+        d.header = name
+        hdr.functions[d.name] = d
+        if section is not None:
+            section[2].append(d.name)
+        return d
+
     while i < len(lines):
         line = lines[i]
         s = line.strip()
@@ -198,25 +208,15 @@ def read_header(path, hdr):
             text[-1] = text[-1].rstrip() + ';'
             end = read_until(j + 1, lambda ln: ln.startswith('}'))
             body = ' '.join(lines[j + 1:end + 1])
-            d = Decl('function', m.group(1), text, None if kdoc else comment, section)
+            d = add_function(m.group(1), text, comment, kdoc, section)
             d.inline = True
             mm = re.search(r'\breturn\s+(ktls_\w+)\(', body)
             d.calls = mm.group(1) if mm else None
-            d.kdoc = comment_lines(comment) if kdoc else None
-            d.header = name
-            hdr.functions[d.name] = d
-            if section is not None:
-                section[2].append(d.name)
             i = end + 1
             continue
         if m:
             j = read_until(i, lambda ln: ln.rstrip().endswith(';'))
-            d = Decl('function', m.group(1), lines[i:j + 1], None if kdoc else comment, section)
-            d.kdoc = comment_lines(comment) if kdoc else None
-            d.header = name
-            hdr.functions[d.name] = d
-            if section is not None:
-                section[2].append(d.name)
+            add_function(m.group(1), lines[i:j + 1], comment, kdoc, section)
             i = j + 1
             continue
         i += 1
