@@ -191,6 +191,9 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 	proto_free(conn);
 	rxbuf_free(conn);
 	txbuf_sent(conn);
+	secrets_free(conn);
+	summary_free(conn);
+	resume_conn_free(conn);
 	if (conn->session != NULL)
 		gnutls_deinit(conn->session);
 	free(conn->hs.server_name);
@@ -275,6 +278,8 @@ KTLS_EXPORT int ktls_conn_adopt(struct ktls_config *config, gnutls_session_t ses
 	/* The application's transport stays in place until each direction moves. */
 	ret = handshake_drain(conn);
 	if (ret == 0)
+		ret = summary_take(conn);
+	if (ret == 0)
 		ret = switch_keys(conn);
 	if (ret < 0) {
 		error_config(config, ret, "%s", conn->error);
@@ -305,28 +310,24 @@ static void conn_copy(char *dst, size_t size, const void *src, size_t len)
 
 static void conn_peer_identity(const struct ktls_conn *conn, struct ktls_info *info)
 {
-	gnutls_session_t s = conn->session;
+	const struct conn_summary *sum = &conn->sum;
+	const char *id = NULL;
 
-	if (gnutls_auth_get_type(s) == GNUTLS_CRD_PSK) {
-		gnutls_datum_t id = { NULL, 0 };
-
+	if (sum->psk) {
 		info->peer_auth = KTLS_PEER_PSK;
-		if (conn->config->role == KTLS_ROLE_SERVER &&
-		    gnutls_psk_server_get_username2(s, &id) == 0)
-			conn_copy(info->peer_identity, sizeof(info->peer_identity), id.data,
-				  id.size);
-		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->hs.psk_identity != NULL)
-			conn_copy(info->peer_identity, sizeof(info->peer_identity),
-				  conn->hs.psk_identity, strlen(conn->hs.psk_identity));
-		else if (conn->config->role == KTLS_ROLE_CLIENT && conn->config->n_psks > 0)
-			conn_copy(info->peer_identity, sizeof(info->peer_identity),
-				  conn->config->psks[0].identity,
-				  strlen(conn->config->psks[0].identity));
+		if (conn->config->role == KTLS_ROLE_SERVER)
+			id = sum->psk_identity;
+		else if (conn->hs.psk_identity != NULL)
+			id = conn->hs.psk_identity;
+		else if (conn->config->n_psks > 0)
+			id = conn->config->psks[0].identity;
+		if (id != NULL)
+			conn_copy(info->peer_identity, sizeof(info->peer_identity), id, strlen(id));
 		return;
 	}
 
 	unsigned int n = 0;
-	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+	const gnutls_datum_t *certs = summary_peer_chain(conn, &n);
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t dn = { NULL, 0 };
 
@@ -341,42 +342,39 @@ static void conn_peer_identity(const struct ktls_conn *conn, struct ktls_info *i
 	gnutls_x509_crt_deinit(crt);
 }
 
+static void conn_copy_name(char *dst, size_t size, const char *name)
+{
+	conn_copy(dst, size, name, name != NULL ? strlen(name) : 0);
+}
+
 KTLS_EXPORT int ktls_conn_get_info_sized(const struct ktls_conn *conn, struct ktls_info *ret_info,
 					 size_t info_size)
 {
+	const struct conn_summary *sum;
 	struct ktls_info info;
-	gnutls_session_t s;
-	gnutls_datum_t alpn;
-	const char *name;
 
 	if (conn == NULL || ret_info == NULL || conn->hs.state != HANDSHAKE_DONE ||
 	    info_size < ABI_MIN_INFO)
 		return -EINVAL;
-	s = conn->session;
+	/* From the summary only: the GnuTLS session may be gone (summary.c). */
+	sum = &conn->sum;
 	memset(&info, 0, sizeof(info));
 	info.version = conn->sw.version;
 	info.cipher = conn->sw.cipher;
-	conn_copy(info.version_name, sizeof(info.version_name),
-		  gnutls_protocol_get_name(gnutls_protocol_get_version(s)),
-		  strlen(gnutls_protocol_get_name(gnutls_protocol_get_version(s))));
-	name = gnutls_cipher_get_name(gnutls_cipher_get(s));
-	conn_copy(info.cipher_name, sizeof(info.cipher_name), name, name ? strlen(name) : 0);
-	name = gnutls_group_get_name(gnutls_group_get(s));
-	conn_copy(info.group_name, sizeof(info.group_name), name, name ? strlen(name) : 0);
-	if (gnutls_alpn_get_selected_protocol(s, &alpn) == 0)
-		conn_copy(info.alpn, sizeof(info.alpn), alpn.data, alpn.size);
+	conn_copy_name(info.version_name, sizeof(info.version_name),
+		       gnutls_protocol_get_name(sum->protocol));
+	conn_copy_name(info.cipher_name, sizeof(info.cipher_name),
+		       gnutls_cipher_get_name(sum->cipher));
+	conn_copy_name(info.group_name, sizeof(info.group_name), gnutls_group_get_name(sum->group));
+	conn_copy_name(info.alpn, sizeof(info.alpn), sum->alpn);
 	if (conn->config->role == KTLS_ROLE_CLIENT) {
 		if (conn->hs.server_name != NULL && !handshake_name_is_address(conn->hs.server_name))
-			conn_copy(info.server_name, sizeof(info.server_name), conn->hs.server_name,
-				  strlen(conn->hs.server_name));
+			conn_copy_name(info.server_name, sizeof(info.server_name),
+				       conn->hs.server_name);
 	} else {
-		size_t len = sizeof(info.server_name) - 1;
-		unsigned int type;
-
-		if (gnutls_server_name_get(s, info.server_name, &len, &type, 0) < 0)
-			info.server_name[0] = '\0';
+		conn_copy_name(info.server_name, sizeof(info.server_name), sum->server_name);
 	}
-	info.resumed = gnutls_session_is_resumed(s) != 0;
+	info.resumed = sum->resumed;
 	conn_peer_identity(conn, &info);
 	info.tx = conn->sw.tx;
 	info.rx = conn->sw.rx;
@@ -397,7 +395,9 @@ KTLS_EXPORT int ktls_conn_export_keying_material(const struct ktls_conn *conn, c
 	if (conn == NULL || label == NULL || out == NULL || out_len == 0 ||
 	    (context == NULL && context_len > 0) || conn->hs.state != HANDSHAKE_DONE)
 		return -EINVAL;
-	/* GnuTLS keeps the exporter secret after the record keys went to the kernel. */
+	/* Whoever runs the key schedule after the switch has the exporter's secret. */
+	if (secrets_ready(conn))
+		return secrets_export(conn, label, context, context_len, out, out_len);
 	ret = gnutls_prf_rfc5705(conn->session, strlen(label), label,
 				 context != NULL ? context_len : 0, context, out_len, out);
 	if (ret < 0) {

@@ -209,6 +209,7 @@ int handshake_session_init(struct ktls_conn *conn)
 		return error_conn(conn, error_from_gnutls(ret), "gnutls_init: %s",
 				  gnutls_strerror(ret));
 	gnutls_session_set_ptr(conn->session, conn);
+	secrets_session_init(conn);
 
 	ret = gnutls_priority_set(conn->session, config->priority);
 	if (ret < 0)
@@ -567,11 +568,14 @@ int handshake_finish(struct ktls_conn *conn)
 		  gnutls_cipher_get_name(gnutls_cipher_get(conn->session)));
 	ret = handshake_drain(conn);
 	if (ret == 0)
+		ret = summary_take(conn);
+	if (ret == 0)
 		ret = switch_keys(conn);
 	if (ret < 0)
 		return handshake_fail_with(conn, ret);
 	proto_start(conn);
 	conn->hs.state = HANDSHAKE_DONE;
+	summary_release_session(conn);
 	return 0;
 }
 

@@ -47,13 +47,33 @@ socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_inf
 	return c->info_size;
 }
 
+socklen_t keys_from_material(int version, enum ktls_cipher cipher, const unsigned char *key,
+			     const unsigned char *iv, const unsigned char seq[8],
+			     union keys_crypto_info *ret_info)
+{
+	const struct cipher_desc *l = cipher_get(cipher);
+	unsigned char *base = (unsigned char *)ret_info;
+	bool tls13 = version == KTLS_VERSION_TLS13;
+
+	keys_wipe(ret_info);
+	ret_info->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
+	ret_info->info.cipher_type = l->kernel_type;
+	memcpy(base + l->key_off, key, l->key_size);
+	memcpy(base + l->salt_off, iv, l->salt_size);
+	if (tls13 || cipher == KTLS_CIPHER_CHACHA20_POLY1305)
+		memcpy(base + l->iv_off, iv + l->salt_size, l->iv_size);
+	else
+		memcpy(base + l->iv_off, seq, l->iv_size);
+	memcpy(base + l->rec_seq_off, seq, 8);
+	return l->info_size;
+}
+
 int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
 		      socklen_t *ret_len, char *reason, size_t reason_size)
 {
 	gnutls_datum_t mac_key, iv, key;
 	unsigned char seq[8];
 	const struct cipher_desc *l;
-	unsigned char *base = (unsigned char *)ret_info;
 	gnutls_protocol_t proto = gnutls_protocol_get_version(session);
 	enum ktls_cipher cipher = cipher_from_gnutls(gnutls_cipher_get(session));
 	bool tls13 = proto == GNUTLS_TLS1_3;
@@ -90,17 +110,8 @@ int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_cr
 		explicit_bzero(seq, sizeof(seq));
 		return -EPROTO;
 	}
-
-	ret_info->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
-	ret_info->info.cipher_type = l->kernel_type;
-	memcpy(base + l->key_off, key.data, l->key_size);
-	memcpy(base + l->salt_off, iv.data, l->salt_size);
-	if (whole_iv)
-		memcpy(base + l->iv_off, iv.data + l->salt_size, l->iv_size);
-	else
-		memcpy(base + l->iv_off, seq, l->iv_size);
-	memcpy(base + l->rec_seq_off, seq, sizeof(seq));
+	*ret_len = keys_from_material(tls13 ? KTLS_VERSION_TLS13 : KTLS_VERSION_TLS12, cipher,
+				      key.data, iv.data, seq, ret_info);
 	explicit_bzero(seq, sizeof(seq));
-	*ret_len = l->info_size;
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * The peer's certificate for the application: the chain as sent (DER), its
  * subject alternative names and its SHA-256 fingerprint.  GnuTLS keeps the
- * chain with the session, from the Certificate message on: these work in
- * the verify callback as after the handshake.
+ * chain with the session, from the Certificate message on, and summary.c
+ * copies it when the session goes: these work in the verify callback as
+ * after the handshake.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,14 +16,6 @@
 
 #include "private.h"
 
-static const gnutls_datum_t *peer_chain(const struct ktls_conn *conn, unsigned int *ret_n)
-{
-	*ret_n = 0;
-	if (conn->session == NULL || gnutls_certificate_type_get(conn->session) != GNUTLS_CRT_X509)
-		return NULL;
-	return gnutls_certificate_get_peers(conn->session, ret_n);
-}
-
 KTLS_EXPORT int ktls_conn_get_peer_cert(const struct ktls_conn *conn, unsigned int index,
 					const void **ret_der, size_t *ret_len)
 {
@@ -31,7 +24,7 @@ KTLS_EXPORT int ktls_conn_get_peer_cert(const struct ktls_conn *conn, unsigned i
 
 	if (conn == NULL || ret_der == NULL || ret_len == NULL)
 		return -EINVAL;
-	chain = peer_chain(conn, &n);
+	chain = summary_peer_chain(conn, &n);
 	if (chain == NULL || index >= n)
 		return -ENOENT;
 	*ret_der = chain[index].data;
@@ -80,7 +73,7 @@ KTLS_EXPORT int ktls_conn_get_peer_san(const struct ktls_conn *conn, unsigned in
 	if (conn == NULL || ret_type == NULL || buf == NULL || size == 0)
 		return -EINVAL;
 	buf[0] = '\0';
-	chain = peer_chain(conn, &n);
+	chain = summary_peer_chain(conn, &n);
 	if (chain == NULL || n == 0)
 		return -ENOENT;
 	if (gnutls_x509_crt_init(&crt) < 0)
@@ -135,7 +128,7 @@ KTLS_EXPORT int ktls_conn_get_peer_fingerprint(const struct ktls_conn *conn,
 
 	if (conn == NULL || ret_sha256 == NULL)
 		return -EINVAL;
-	chain = peer_chain(conn, &n);
+	chain = summary_peer_chain(conn, &n);
 	if (chain == NULL || n == 0)
 		return -ENOENT;
 	return gnutls_hash_fast(GNUTLS_DIG_SHA256, chain[0].data, chain[0].size, ret_sha256) == 0

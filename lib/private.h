@@ -8,6 +8,7 @@
  *   error.c session-cache.c       errors and log; the bounded secret cache
  *   cipher.c                       everything per cipher, in one table
  *   keys.c                         GnuTLS record state -> kernel crypto_info
+ *   secrets.c                      the key schedule after the switch: KeyUpdate, exporters
  *   kernel.c                       the kTLS socket: ULP, keys, typed records
  *   probe.c                        what this kernel can do, found by trying
  *   trace.c                        the handshake trace callback
@@ -18,6 +19,7 @@
  *   rekey.c                        AEAD usage limits: when a key must change
  *   switch.c                       the switch policy: which key goes where
  *   proto.c                        the protocol core after the handshake
+ *   summary.c                      what was negotiated, kept when the GnuTLS session goes
  *   handshake.c                    the GnuTLS handshake
  *   record.c                       the blocking / non-blocking calls (a driver)
  *   ring*.c (ring.h)               the io_uring engine (the other driver)
@@ -272,11 +274,51 @@ union keys_crypto_info {
  */
 int keys_from_session(gnutls_session_t session, enum ktls_dir dir, union keys_crypto_info *ret_info,
 		      socklen_t *ret_len, char *reason, size_t reason_size);
+/*
+ * The same from the key material itself: @key, @iv (TLS 1.3 and
+ * ChaCha20-Poly1305: salt and IV, 12 bytes; TLS 1.2 AES: the 4-byte salt)
+ * and the next record's sequence number.  @version is KTLS_VERSION_*.
+ * Returns the struct's size.
+ */
+socklen_t keys_from_material(int version, enum ktls_cipher cipher, const unsigned char *key,
+			     const unsigned char *iv, const unsigned char seq[8],
+			     union keys_crypto_info *ret_info);
 /* Dummy (zero) keys of the right shape, for the capability probe. */
 socklen_t keys_dummy(int version, enum ktls_cipher cipher, union keys_crypto_info *ret_info);
 /* rec_seq of a crypto_info for @cipher (the next record's sequence number). */
 uint64_t keys_rec_seq(const union keys_crypto_info *info, enum ktls_cipher cipher);
 void keys_wipe(union keys_crypto_info *info);
+
+/* ---- secrets.c --------------------------------------------------------- */
+
+/*
+ * The secrets libktls needs to run the key schedule itself once both keys
+ * are in the kernel (so that the GnuTLS session can go): TLS 1.3 traffic
+ * secrets and the exporter secret, or the TLS 1.2 master secret and randoms.
+ * Written by secrets.c only; wiped when freed.
+ */
+struct conn_secrets;
+
+/* Before the handshake: follow the secrets GnuTLS derives (its key log). */
+void secrets_session_init(struct ktls_conn *conn);
+/*
+ * At the switch, before any key moves: check (TLS 1.3) or take (TLS 1.2)
+ * what the schedule needs.  False (and nothing kept): GnuTLS keeps it.
+ */
+bool secrets_prepare(struct ktls_conn *conn, int version, enum ktls_cipher cipher);
+/* Both keys went to the kernel: the schedule is libktls's from now on. */
+void secrets_start(struct ktls_conn *conn);
+bool secrets_ready(const struct ktls_conn *conn);
+/*
+ * A TLS 1.3 KeyUpdate of @dir (RFC 8446 section 7.2): move to the next
+ * traffic secret and fill @ret_info with its key for the kernel (wipe it).
+ */
+int secrets_next_key(struct ktls_conn *conn, enum ktls_dir dir, union keys_crypto_info *ret_info,
+		     socklen_t *ret_len, char *reason, size_t reason_size);
+/* ktls_conn_export_keying_material() once the schedule is ours. */
+int secrets_export(const struct ktls_conn *conn, const char *label, const void *context,
+		   size_t context_len, void *out, size_t out_len);
+void secrets_free(struct ktls_conn *conn);
 
 /* ---- kernel.c ---------------------------------------------------------- */
 
@@ -472,7 +514,7 @@ void rxbuf_free(struct ktls_conn *conn);
 /* ---- resume.c ---------------------------------------------------------- */
 
 struct conn_resume {
-	char key[SESSION_KEY_MAX + 1]; /* client: "name/port" in the store */
+	char *key;                     /* client: "name/port" in the store */
 	bool ticket_seen;              /* a TLS 1.3 NewSessionTicket was taken in */
 	bool ticket_unsaved;           /* ... and not yet saved to the store */
 	unsigned int tickets, tickets_after_switch;
@@ -487,10 +529,14 @@ int resume_config_freeze(struct ktls_config *config);
 void resume_config_free(struct ktls_config *config);
 /* GNUTLS_NO_TICKETS when tickets are off; a server sends its own (below). */
 unsigned int resume_init_flags(const struct ktls_config *config);
+/* A TLS 1.3 client that keeps the tickets arriving after the switch (GnuTLS takes them in). */
+bool resume_wants_tickets(const struct ktls_conn *conn);
 /* Server, TLS 1.3: the tickets, once the client's Finished is in; 0, -EAGAIN or failure. */
 int resume_send_tickets(struct ktls_conn *conn);
 /* Server: tickets and the session-ID cache on a new session. */
 int resume_session_init(struct ktls_conn *conn);
+/* The connection's own memory (ktls_conn_free). */
+void resume_conn_free(struct ktls_conn *conn);
 /* Client: offer the stored session for this server, if any. */
 int resume_client_prepare(struct ktls_conn *conn);
 /* Client: store what resumes this connection (TLS 1.2 session, TLS 1.3 ticket). */
@@ -655,6 +701,32 @@ void proto_note_gnutls_key_update(struct ktls_conn *conn, bool incoming, bool re
  */
 int transport_gnutls_out(struct ktls_conn *conn, const struct proto_out *out);
 
+/* ---- summary.c --------------------------------------------------------- */
+
+/* What ktls_conn_get_info() reports, kept apart from GnuTLS; written by summary.c. */
+struct conn_summary {
+	gnutls_protocol_t protocol;
+	gnutls_cipher_algorithm_t cipher;
+	gnutls_group_t group;
+	bool resumed;
+	bool psk;                  /* a PSK handshake */
+	char *alpn;                /* the selected protocol, NULL: none */
+	char *server_name;         /* server: the SNI received, NULL: none */
+	char *psk_identity;        /* server: the client's PSK identity */
+	gnutls_datum_t *chain;     /* the peer's chain, copied when the session went */
+	unsigned int chain_len;
+};
+
+/* Before the keys move; 0 or -ENOMEM (the handshake fails). */
+int summary_take(struct ktls_conn *conn);
+/* After the switch: free the GnuTLS session if nothing needs it any more. */
+void summary_release_session(struct ktls_conn *conn);
+/* The peer's certificate chain as sent (DER), from the session or the copy. */
+const gnutls_datum_t *summary_peer_chain(const struct ktls_conn *conn, unsigned int *ret_n);
+void summary_free(struct ktls_conn *conn);
+/* Unit tests only: keep every session (white-box tests read GnuTLS's state after the switch). */
+extern bool summary_keep_sessions;
+
 /* ---- handshake.c ------------------------------------------------------- */
 
 enum handshake_state {
@@ -734,6 +806,8 @@ struct ktls_conn {
 	struct conn_rxbuf rxb;    /* rxbuf.c */
 	struct conn_txbuf txb;    /* txbuf.c */
 	struct conn_resume rs;    /* resume.c */
+	struct conn_secrets *sc;  /* secrets.c: NULL while GnuTLS runs the key schedule */
+	struct conn_summary sum;  /* summary.c */
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
 	bool tx_more;             /* record.c, ring-tx.c: the kernel's TX record left open (MSG_MORE) */
 	struct ring_conn *ring;   /* ring-conn.c */

@@ -224,6 +224,21 @@ int proto_key_update(struct ktls_conn *conn, bool request_peer)
 			queued->data[4] = 1;
 		return 0;
 	}
+	if (secrets_ready(conn)) {
+		/* Our own schedule (secrets.c): the message, then the key change behind it. */
+		const unsigned char msg[HS_HEADER + 1] = { HS_KEY_UPDATE, 0, 0, 1, request_peer };
+
+		if (p->out_count + 2 > PROTO_OUT_MAX) {
+			p->tx_closed = true;
+			p->tx_error = error_conn(conn, -ENOBUFS,
+						 "KeyUpdate not sent: too much control traffic queued");
+			return p->tx_error;
+		}
+		proto_out_push(conn, PROTO_OUT_RECORD, RECORD_HANDSHAKE, msg, sizeof(msg));
+		proto_out_push(conn, PROTO_OUT_INSTALL_TX, 0, NULL, 0);
+		trace_message(conn, false, HS_KEY_UPDATE, 1);
+		return 0;
+	}
 	proto_capture_on(conn, true);
 	ret = gnutls_session_key_update(conn->session, request_peer ? GNUTLS_KU_PEER : 0);
 	proto_capture_on(conn, false);
@@ -380,9 +395,14 @@ static enum proto_verdict proto_rx_key_update(struct ktls_conn *conn, const unsi
 						"or later), so the connection was closed"),
 				     GNUTLS_A_INTERNAL_ERROR);
 	requested = msg[HS_HEADER] == 1;
-	proto_capture_on(conn, true);
-	ret = gnutls_handshake_write(conn->session, GNUTLS_ENCRYPTION_LEVEL_APPLICATION, msg, len);
-	proto_capture_on(conn, false);
+	/* GnuTLS derives the next key, unless the schedule is ours (secrets.c). */
+	ret = 0;
+	if (!secrets_ready(conn)) {
+		proto_capture_on(conn, true);
+		ret = gnutls_handshake_write(conn->session, GNUTLS_ENCRYPTION_LEVEL_APPLICATION,
+					     msg, len);
+		proto_capture_on(conn, false);
+	}
 	if (ret < 0)
 		return proto_rx_fail(conn,
 				     error_conn(conn, error_from_gnutls(ret),
@@ -436,6 +456,12 @@ static enum proto_verdict proto_rx_message(struct ktls_conn *conn, const unsigne
 	}
 	if (msg[0] == HS_KEY_UPDATE)
 		return proto_rx_key_update(conn, msg, len, ends_record);
+	if (msg[0] == HS_NEW_SESSION_TICKET && client && conn->session == NULL) {
+		/* Resumption is off, so the session went at the switch (summary.c). */
+		error_log(conn->config, KTLS_LOG_DEBUG,
+			  "NewSessionTicket after the switch ignored: resumption is off");
+		return PROTO_NEXT;
+	}
 	if (msg[0] == HS_NEW_SESSION_TICKET && client) {
 		/* GnuTLS keeps the ticket; it resumes a later connection. */
 		proto_capture_on(conn, true);

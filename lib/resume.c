@@ -251,6 +251,12 @@ unsigned int resume_init_flags(const struct ktls_config *config)
  * client's Finished they also carry that ACK, as OpenSSL's server does, and
  * a client that fails the handshake gets no ticket.
  */
+bool resume_wants_tickets(const struct ktls_conn *conn)
+{
+	return conn->config->role == KTLS_ROLE_CLIENT && conn->sw.version == KTLS_VERSION_TLS13 &&
+	       (conn->config->resume_mechanisms & KTLS_RESUME_TICKETS) != 0;
+}
+
 int resume_send_tickets(struct ktls_conn *conn)
 {
 	int ret;
@@ -306,11 +312,11 @@ int resume_session_init(struct ktls_conn *conn)
  * The store's key for this connection: the server name (or the peer's
  * address when none was set) and the port, as "name/port".
  */
-static void resume_client_key(struct ktls_conn *conn)
+static int resume_client_key(struct ktls_conn *conn)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char addr[INET6_ADDRSTRLEN] = "?";
+	char addr[INET6_ADDRSTRLEN] = "?", key[SESSION_KEY_MAX + 1];
 	unsigned int port = 0;
 
 	if (getpeername(conn->fd, (struct sockaddr *)&ss, &sl) == 0) {
@@ -326,8 +332,18 @@ static void resume_client_key(struct ktls_conn *conn)
 			port = ntohs(sin6->sin6_port);
 		}
 	}
-	snprintf(conn->rs.key, sizeof(conn->rs.key), "%s/%u",
+	snprintf(key, sizeof(key), "%s/%u",
 		 conn->hs.server_name != NULL ? conn->hs.server_name : addr, port);
+	/* Clients only, so a server's connections do not carry the room for it. */
+	free(conn->rs.key);
+	conn->rs.key = strdup(key);
+	return conn->rs.key != NULL ? 0 : -ENOMEM;
+}
+
+void resume_conn_free(struct ktls_conn *conn)
+{
+	free(conn->rs.key);
+	conn->rs.key = NULL;
 }
 
 int resume_client_prepare(struct ktls_conn *conn)
@@ -339,7 +355,8 @@ int resume_client_prepare(struct ktls_conn *conn)
 
 	if (config->resume_mechanisms == 0)
 		return 0;
-	resume_client_key(conn);
+	if (resume_client_key(conn) < 0)
+		return 0; /* no memory for the key: a full handshake, nothing stored */
 	if (session_cache_get(&config->sessions, conn->rs.key, strlen(conn->rs.key), false,
 			      &data, &len, NULL) < 0)
 		return 0;
@@ -373,7 +390,7 @@ void resume_client_save(struct ktls_conn *conn)
 
 	conn->rs.ticket_unsaved = false;
 	if (config->role != KTLS_ROLE_CLIENT || config->resume_mechanisms == 0 ||
-	    conn->rs.key[0] == '\0')
+	    conn->rs.key == NULL)
 		return;
 	/*
 	 * For TLS 1.3 only a received ticket resumes; without one GnuTLS

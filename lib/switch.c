@@ -111,7 +111,11 @@ int switch_install(struct ktls_conn *conn, enum ktls_dir dir)
 	char reason[sizeof(info->reason)];
 	int ret;
 
-	ret = keys_from_session(conn->session, dir, &crypto, &len, reason, sizeof(reason));
+	/* The first key comes from GnuTLS; after a KeyUpdate, from whoever runs the schedule. */
+	if (secrets_ready(conn))
+		ret = secrets_next_key(conn, dir, &crypto, &len, reason, sizeof(reason));
+	else
+		ret = keys_from_session(conn->session, dir, &crypto, &len, reason, sizeof(reason));
 	if (ret == 0) {
 		ret = kernel_set_key(conn->fd, dir, &crypto, len);
 		if (ret < 0)
@@ -141,11 +145,11 @@ static int switch_version(gnutls_session_t session)
 	}
 }
 
-int switch_keys(struct ktls_conn *conn)
+static int switch_move_keys(struct ktls_conn *conn)
 {
 	const struct ktls_config *config = conn->config;
 	const struct ktls_caps *caps = probe_get();
-	bool want_tx, want_rx;
+	bool want_tx, want_rx, own_schedule;
 	uint16_t limit;
 	int ret;
 
@@ -167,6 +171,9 @@ int switch_keys(struct ktls_conn *conn)
 		resume_save_pending(conn);
 	if (!want_tx && !want_rx)
 		return 0;
+
+	/* With both keys in the kernel, libktls can run the key schedule (secrets.c). */
+	own_schedule = want_tx && want_rx && secrets_prepare(conn, conn->sw.version, conn->sw.cipher);
 
 	ret = kernel_attach(conn->fd);
 	if (ret < 0) {
@@ -213,9 +220,21 @@ int switch_keys(struct ktls_conn *conn)
 	if (want_rx && switch_install(conn, KTLS_DIR_RX) < 0 &&
 	    config->offload_rx == KTLS_OFFLOAD_REQUIRE)
 		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", conn->sw.rx.reason);
+	if (own_schedule && conn->sw.tx.kernel && conn->sw.rx.kernel)
+		secrets_start(conn);
 
 	error_log(config, KTLS_LOG_INFO, "kTLS: TX %s, RX %s",
 		  conn->sw.tx.kernel ? "kernel" : conn->sw.tx.reason,
 		  conn->sw.rx.kernel ? "kernel" : conn->sw.rx.reason);
 	return 0;
+}
+
+int switch_keys(struct ktls_conn *conn)
+{
+	int ret = switch_move_keys(conn);
+
+	/* Secrets the schedule will not use go now. */
+	if (!secrets_ready(conn))
+		secrets_free(conn);
+	return ret;
 }

@@ -15,7 +15,12 @@
  *  - and, independently of lib/keys.c, the structs really work: records
  *    GnuTLS encrypts next are decrypted here with nothing but the receiver's
  *    struct and the kernel's nonce and AAD rules (RFC 8446 section 5.2-5.3,
- *    RFC 5246 section 6.2.3.3 with RFC 5288 / RFC 6655 / RFC 7905).
+ *    RFC 5246 section 6.2.3.3 with RFC 5288 / RFC 6655 / RFC 7905);
+ *  - with both keys in the kernel, libktls runs the key schedule itself
+ *    (lib/secrets.c): its KeyUpdate keys open what GnuTLS encrypts after its
+ *    own update, and its exporters give what GnuTLS's give;
+ *  - where nothing after the switch needs it, the GnuTLS session goes and
+ *    the connection still reports what was negotiated (lib/summary.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -510,14 +515,60 @@ static void run_rekey(const char *label, const struct kcase *kc, int sv[2])
 			  si.key_updates_sent == 1 && si.key_updates_received == 1,
 		  "%s: info counts one KeyUpdate each way", label);
 	/*
-	 * Only client->server: GnuTLS on the server still has the answer to
-	 * update_requested queued for its own record layer (libktls sent it
-	 * through the kernel instead, and never writes GnuTLS records on a
-	 * kernel TX socket), so its next gnutls_record_send would update once
-	 * more.  The struct equality above covers that direction.
+	 * The new keys came from libktls's own key schedule (lib/secrets.c);
+	 * GnuTLS, which kept the sessions here, has not seen the updates.  Let
+	 * each GnuTLS session make its own KeyUpdate now: the records it then
+	 * encrypts must open with the peer's new RX struct, in both directions.
 	 */
-	snprintf(what, sizeof(what), "%s after KeyUpdate, client->server", label);
-	check_records(what, kc, &fake[0], &fake[1]);
+	for (int i = 0; i < 2; i++) {
+		gnutls_session_t gs = fake[i].conn->session;
+
+		gnutls_transport_set_vec_push_function(gs, capture_push);
+		wire_len = 0;
+		ret = gnutls_session_key_update(gs, 0);
+		if (!tap_check(ret == 0, "%s: GnuTLS's %s derives its next key on its own", label,
+			       i == 0 ? "client" : "server"))
+			tap_diag("  gnutls_session_key_update: %s", gnutls_strerror(ret));
+		snprintf(what, sizeof(what), "%s after KeyUpdate, %s", label,
+			 i == 0 ? "client->server" : "server->client");
+		check_records(what, kc, &fake[i], &fake[1 - i]);
+	}
+}
+
+/*
+ * Keying material exporters from libktls's own schedule (both keys in the
+ * kernel), against GnuTLS's from the peer's session: RFC 8446 section 7.5,
+ * or RFC 5705 over the TLS 1.2 PRF, where a NULL context differs from an
+ * empty one.  100 bytes takes more than one HKDF / PRF block.
+ */
+static void run_exporters(const char *label)
+{
+	static const struct {
+		const char *label, *context;
+		size_t context_len, out_len;
+	} ex[] = {
+		{ "EXPERIMENTAL-libktls", "context", 7, 32 },
+		{ "EXPERIMENTAL-libktls", NULL, 0, 32 },
+		{ "EXPERIMENTAL-libktls", "", 0, 32 },
+		{ "EXPERIMENTAL-long", "x", 1, 100 },
+	};
+
+	tap_check(secrets_ready(fake[0].conn) && secrets_ready(fake[1].conn),
+		  "%s: both sides run the key schedule themselves (both keys in the kernel)", label);
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		unsigned char ours[100], theirs[100];
+		int a = ktls_conn_export_keying_material(fake[0].conn, ex[i].label, ex[i].context,
+							 ex[i].context_len, ours, ex[i].out_len);
+		int b = gnutls_prf_rfc5705(fake[1].conn->session, strlen(ex[i].label), ex[i].label,
+					   ex[i].context_len, ex[i].context, ex[i].out_len,
+					   (char *)theirs);
+
+		tap_check(a == 0 && b == 0 && memcmp(ours, theirs, ex[i].out_len) == 0,
+			  "%s: exporter \"%s\", %s context, %zu bytes: libktls == the peer's GnuTLS",
+			  label, ex[i].label,
+			  ex[i].context == NULL ? "no" : ex[i].context_len == 0 ? "empty" : "a",
+			  ex[i].out_len);
+	}
 }
 
 static void run_case(const struct kcase *kc, const struct unit_cert *ca,
@@ -647,6 +698,7 @@ static void run_case(const struct kcase *kc, const struct unit_cert *ca,
 		snprintf(what, sizeof(what), "%s server->client", label);
 		check_records(what, kc, &fake[1], &fake[0]);
 	}
+	run_exporters(label);
 	if (tls13)
 		run_rekey(label, kc, sv);
 out:
@@ -657,6 +709,72 @@ out:
 	ktls_config_unref(sc);
 }
 
+/*
+ * With both keys in the kernel and nothing after the switch that needs it,
+ * the GnuTLS session goes (lib/summary.c): what the application can still
+ * ask for comes from the connection's own copies, and freeing is clean.
+ */
+static void run_released(const struct unit_cert *ca, const struct unit_cert *leaf)
+{
+	struct ktls_config *cc = NULL, *sc = NULL;
+	struct ktls_conn *client = NULL, *server = NULL;
+	struct ktls_info ci, si;
+	gnutls_datum_t der = { NULL, 0 };
+	const void *peer = NULL;
+	size_t peer_len = 0;
+	unsigned char a[48], b[48];
+	int sv[2] = { -1, -1 }, rc, rs;
+
+	summary_keep_sessions = false;
+	if (unit_tcp_pair(&sv[0], &sv[1], true) < 0 || ktls_config_new(KTLS_ROLE_CLIENT, &cc) < 0 ||
+	    ktls_config_new(KTLS_ROLE_SERVER, &sc) < 0 ||
+	    /* A client that keeps no tickets needs no GnuTLS after the switch. */
+	    ktls_config_set_resumption(cc, 0, 0, 0) < 0 ||
+	    ktls_config_set_ca_file(cc, ca->cert_path) < 0 ||
+	    ktls_config_add_cert_file(sc, leaf->cert_path, leaf->key_path) < 0 ||
+	    ktls_conn_new(cc, sv[0], KTLS_CONN_OWN_FD, &client) < 0 ||
+	    ktls_conn_new(sc, sv[1], KTLS_CONN_OWN_FD, &server) < 0)
+		tap_bail("released: set-up");
+	ktls_conn_set_server_name(client, "localhost");
+	if (!tap_check(unit_handshake_pair(client, server, &rc, &rs, HANDSHAKE_TIMEOUT_MS) == 0 &&
+			       rc == 0 && rs == 0,
+		       "released: handshake"))
+		goto out;
+	tap_check(client->session == NULL && server->session == NULL && secrets_ready(client) &&
+			  secrets_ready(server),
+		  "released: both GnuTLS sessions went at the switch, the key schedule is libktls's");
+	tap_check(ktls_conn_get_info(client, &ci) == 0 && ktls_conn_get_info(server, &si) == 0 &&
+			  strcmp(ci.version_name, "TLS1.3") == 0 &&
+			  strcmp(ci.cipher_name, si.cipher_name) == 0 && ci.cipher_name[0] != '\0' &&
+			  strcmp(ci.group_name, si.group_name) == 0 && ci.group_name[0] != '\0' &&
+			  strcmp(si.server_name, "localhost") == 0 &&
+			  ci.peer_auth == KTLS_PEER_CERTIFICATE &&
+			  strcmp(ci.peer_identity, leaf->dn) == 0 && si.peer_auth == KTLS_PEER_NONE &&
+			  ci.tx.kernel && ci.rx.kernel && si.tx.kernel && si.rx.kernel,
+		  "released: ktls_conn_get_info() still reports version, cipher, group, SNI and the "
+		  "server's subject (%s %s %s \"%s\")",
+		  ci.version_name, ci.cipher_name, ci.group_name, ci.peer_identity);
+	tap_check(gnutls_x509_crt_export2(leaf->crt, GNUTLS_X509_FMT_DER, &der) == 0 &&
+			  ktls_conn_get_peer_cert(client, 0, &peer, &peer_len) == 0 &&
+			  peer_len == der.size && memcmp(peer, der.data, der.size) == 0 &&
+			  ktls_conn_get_peer_cert(client, 1, &peer, &peer_len) == -ENOENT &&
+			  ktls_conn_get_peer_cert(server, 0, &peer, &peer_len) == -ENOENT,
+		  "released: the server's certificate is still there, byte for byte");
+	tap_check(ktls_conn_export_keying_material(client, "EXPERIMENTAL-x", "c", 1, a, sizeof(a)) ==
+				  0 &&
+			  ktls_conn_export_keying_material(server, "EXPERIMENTAL-x", "c", 1, b,
+							   sizeof(b)) == 0 &&
+			  memcmp(a, b, sizeof(a)) == 0,
+		  "released: both sides export the same keying material");
+	gnutls_free(der.data);
+out:
+	ktls_conn_free(client);
+	ktls_conn_free(server);
+	ktls_config_unref(cc);
+	ktls_config_unref(sc);
+	summary_keep_sessions = true;
+}
+
 int main(void)
 {
 	struct unit_cert ca, leaf;
@@ -664,6 +782,8 @@ int main(void)
 	const char *dir = unit_tmpdir();
 
 	kernel_setsockopt = fake_setsockopt;
+	/* The GnuTLS sessions stay: the checks below encrypt with them after the switch. */
+	summary_keep_sessions = true;
 	probe_reset();
 	if (ktls_probe(&caps) != 0 || !caps.ulp_available)
 		tap_bail("the probe does not see the fake kernel: %s", caps.summary);
@@ -680,6 +800,7 @@ int main(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i], &ca, &leaf);
+	run_released(&ca, &leaf);
 
 	unit_cert_free(&ca);
 	unit_cert_free(&leaf);
