@@ -99,11 +99,15 @@ struct sconn {
 	char peer[64];
 	bool tx_kernel;
 	unsigned int record_overhead; /* bytes a TLS record adds to its plaintext */
-	char *req; /* request bytes; allocated only while some are there */
+	/*
+	 * From a request's first byte to its response's log line: the request
+	 * bytes, the response head and the logged request line.  An idle
+	 * connection holds none (about 10 KB saved per idle connection).
+	 */
+	struct sreq *rq;
 	size_t req_len;
 	uint64_t head_deadline_ms;
 	/* the response in progress */
-	char head[1024];
 	size_t head_len;
 	int file_fd;
 	off_t body_off;
@@ -113,8 +117,13 @@ struct sconn {
 	bool keep_alive;
 	bool http10;
 	int status;
-	char log_req[400]; /* escaped: what the client sent is not printed raw */
 	struct sconn *prev, *next;
+};
+
+struct sreq {
+	char data[HTTP_HEADER_MAX]; /* request bytes (pipelined ones too) */
+	char head[1024];            /* the response head, with an error's body */
+	char log_req[400];          /* escaped: what the client sent is not printed raw */
 };
 
 /* How long close_notify may wait for room in the socket. */
@@ -175,10 +184,10 @@ static void serve_log_request(struct sconn *c, size_t body, const char *via)
 	pthread_mutex_lock(&srv->log_lock);
 	if (srv->o.json) {
 		printf("{\"peer\": \"%s\", \"date\": \"%s\", \"request\": ", c->peer, date);
-		json_string(stdout, c->log_req);
+		json_string(stdout, c->rq->log_req);
 		printf(", \"status\": %d, \"bytes\": %zu, \"via\": \"%s\"}\n", c->status, body, via);
 	} else {
-		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->log_req, c->status, body,
+		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->rq->log_req, c->status, body,
 		       via);
 	}
 	fflush(stdout);
@@ -211,7 +220,7 @@ static void serve_conn_free(struct sconn *c)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	ktls_conn_free(c->conn);
-	free(c->req);
+	free(c->rq);
 	file_blob_unref(c->blob);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -406,7 +415,7 @@ static void serve_read_small_file(struct sconn *c, const char *path, bool index,
 static void serve_send_head(struct sconn *c)
 {
 	bool body = c->body_len > 0 && (c->blob != NULL || c->file_fd >= 0);
-	struct iovec iov[2] = { { c->head, c->head_len }, { NULL, 0 } };
+	struct iovec iov[2] = { { c->rq->head, c->head_len }, { NULL, 0 } };
 	int ret;
 
 	c->state = SC_RESPOND;
@@ -451,21 +460,21 @@ static void serve_respond_status(struct sconn *c, int status, bool head_only, co
 	if (status >= 400 && status != 404 && status != 403 && status != 416 && status != 503)
 		c->keep_alive = false;
 	http_date_format(time(NULL), date, sizeof(date));
-	n = (size_t)snprintf(c->head, sizeof(c->head),
+	n = (size_t)snprintf(c->rq->head, sizeof(c->rq->head),
 			     "HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\n%s%s%s", status, text,
 			     date, status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
 			     serve_connection_header(c));
 	if (status == 304) {
-		n += (size_t)snprintf(c->head + n, sizeof(c->head) - n, "\r\n");
+		n += (size_t)snprintf(c->rq->head + n, sizeof(c->rq->head) - n, "\r\n");
 	} else {
-		n += (size_t)snprintf(c->head + n, sizeof(c->head) - n,
+		n += (size_t)snprintf(c->rq->head + n, sizeof(c->rq->head) - n,
 				      "Content-Type: text/plain; charset=utf-8\r\n"
 				      "Content-Length: %zu\r\n\r\n%s",
 				      strlen(text) + 1, head_only ? "" : text);
 		if (!head_only)
-			n += (size_t)snprintf(c->head + n, sizeof(c->head) - n, "\n");
+			n += (size_t)snprintf(c->rq->head + n, sizeof(c->rq->head) - n, "\n");
 	}
-	c->head_len = n < sizeof(c->head) ? n : sizeof(c->head) - 1;
+	c->head_len = n < sizeof(c->rq->head) ? n : sizeof(c->rq->head) - 1;
 	serve_send_head(c);
 }
 
@@ -598,7 +607,7 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 	http_date_format(now, date, sizeof(date));
 	http_date_format(st.st_mtime, mtime, sizeof(mtime));
 	c->head_len = (size_t)snprintf(
-		c->head, sizeof(c->head),
+		c->rq->head, sizeof(c->rq->head),
 		"HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\nLast-Modified: %s\r\n"
 		"Content-Type: %s\r\nContent-Length: %zu\r\nAccept-Ranges: bytes\r\n%s%s\r\n",
 		status, http_status_text(status), date, mtime, http_mime_type(path), c->body_len,
@@ -617,8 +626,8 @@ static void serve_log_target(struct sconn *c, const struct http_request *req)
 	int n = snprintf(raw, sizeof(raw), req->target[0] ? "%s %.256s" : "%s", req->method_name,
 			 req->target);
 
-	tool_escape(raw, n > 0 && (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, c->log_req,
-		    sizeof(c->log_req));
+	tool_escape(raw, n > 0 && (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, c->rq->log_req,
+		    sizeof(c->rq->log_req));
 }
 
 /* Try to answer a request from what has arrived; returns true when one was handled. */
@@ -629,7 +638,7 @@ static bool serve_try_request(struct sconn *c)
 
 	if (c->req_len == 0)
 		return false;
-	ret = http_parse_request(c->req, c->req_len, &req);
+	ret = http_parse_request(c->rq->data, c->req_len, &req);
 	if (ret == 0)
 		return false;
 	serve_log_target(c, &req);
@@ -640,7 +649,7 @@ static bool serve_try_request(struct sconn *c)
 		return true;
 	}
 	/* Pipelined bytes after this head stay for the next request. */
-	memmove(c->req, c->req + ret, c->req_len - (size_t)ret);
+	memmove(c->rq->data, c->rq->data + ret, c->req_len - (size_t)ret);
 	c->req_len -= (size_t)ret;
 	c->head_deadline_ms = c->req_len > 0 ? now_ms() + c->w->srv->o.header_ms : 0;
 	serve_handle(c, &req);
@@ -656,7 +665,7 @@ static void serve_on_recv(struct ktls_conn *conn, ssize_t result, const void *da
 	if (result == -ETIMEDOUT) {
 		if (c->req_len > 0) {
 			/* Slowloris: a head that does not finish in time. */
-			snprintf(c->log_req, sizeof(c->log_req), "-");
+			snprintf(c->rq->log_req, sizeof(c->rq->log_req), "-");
 			c->keep_alive = false;
 			c->req_len = 0;
 			serve_respond_status(c, 408, false, "");
@@ -676,16 +685,16 @@ static void serve_on_recv(struct ktls_conn *conn, ssize_t result, const void *da
 		serve_conn_close(c, result == 0);
 		return;
 	}
-	if (c->req == NULL) {
-		c->req = malloc(HTTP_HEADER_MAX);
-		if (c->req == NULL) {
+	if (c->rq == NULL) {
+		c->rq = malloc(sizeof(*c->rq));
+		if (c->rq == NULL) {
 			serve_conn_close(c, true);
 			return;
 		}
 	}
 	bool first_bytes = c->req_len == 0;
 
-	memcpy(c->req + c->req_len, data, (size_t)result);
+	memcpy(c->rq->data + c->req_len, data, (size_t)result);
 	c->req_len += (size_t)result;
 	if (serve_try_request(c))
 		return;
@@ -707,8 +716,8 @@ static void serve_conn_read(struct sconn *c)
 		return;
 	if (c->req_len == 0) {
 		/* An idle connection holds no request buffer. */
-		free(c->req);
-		c->req = NULL;
+		free(c->rq);
+		c->rq = NULL;
 		timeout = c->w->srv->o.idle_ms;
 	} else {
 		uint64_t now = now_ms();

@@ -341,10 +341,15 @@ case_selfsigned() { # no certificate: one is made and its fingerprint printed
 
 # case_many N: N connections open at once on one server thread (many-get
 # completes every handshake before any request), each body sha256-checked;
-# the server's memory per idle connection goes to the TAP log.  Needs a
+# the server's memory per idle connection goes to the TAP log, and with
+# MANY_HEAP_MAX set it must be at most that many bytes of heap.  One
+# connection goes first, so that what the first one sets up for all (the
+# session cache, the thread's heap) is not counted per connection.  Needs a
 # server whose idle timeout outlasts N handshakes, and $many_get.
 case_many() { # N [path]
-	local n=$1 path=${2:-/small.bin} rss0 rss1 rc heap0 heap1
+	local n=$1 path=${2:-/small.bin} rss0 rss1 rc heap0 heap1 per
+	"$many_get" --port "$port" --ca "$pki/ca.pem" --count 1 --path "$path" \
+		--sha256 "$(sha "$www$path")" > /dev/null 2>&1
 	rss0=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$srv_pid/status")
 	kill -USR1 "$srv_pid"
 	sleep 0.3
@@ -367,10 +372,17 @@ case_many() { # N [path]
 		awk '{ print $NF }')
 	heap1=$(grep -o "^ktls serve: $n connections, heap in use [0-9]*" "$srv_err" | tail -1 |
 		awk '{ print $NF }')
+	per=$(( (${heap1:-0} - ${heap0:-0}) / n ))
 	echo "# $n idle connections: server VmRSS $rss0 -> $rss1 kB," \
 		"$(( (rss1 - rss0) * 1024 / n )) bytes per idle connection;" \
-		"heap in use ${heap0:-?} -> ${heap1:-?} bytes," \
-		"$(( (${heap1:-0} - ${heap0:-0}) / n )) bytes per idle connection"
+		"heap in use ${heap0:-?} -> ${heap1:-?} bytes, $per bytes per idle connection"
+	if [ -n "${MANY_HEAP_MAX:-}" ]; then
+		if [ -n "$heap0" ] && [ -n "$heap1" ] && [ "$per" -le "$MANY_HEAP_MAX" ]; then
+			ok "an idle connection holds $per bytes of the server's heap (at most $MANY_HEAP_MAX)"
+		else
+			not_ok "an idle connection holds ${per} bytes of heap, over $MANY_HEAP_MAX" "$srv_err"
+		fi
+	fi
 	if [ $rc -eq 0 ] && grep -q "^handshaken $n\$" "$work/many.out" &&
 		grep -q "^ok=$n failed=0\$" "$work/many.out" && serve_alive; then
 		ok "$n connections at once on one server thread: every handshake, then every $path sha256-correct"
