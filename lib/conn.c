@@ -18,33 +18,10 @@
 #include "ktls-gnutls.h"
 #include "private.h"
 
-/*
- * Only a TCP socket that is connected (or connecting) can carry TLS and the
- * kernel's TLS ULP.  Anything else is refused here with its own reason,
- * rather than failing the handshake later as if the peer had gone.
- */
-static int conn_check_socket(struct ktls_config *config, int fd)
+/* The TCP state of a socket that answered TCP_INFO. */
+static int conn_check_tcp_state(struct ktls_config *config, int fd, const struct tcp_info *ti)
 {
-	int domain, type, protocol;
-	struct tcp_info ti;
-	socklen_t len = sizeof(int);
-
-	if (fd < 0)
-		return error_config(config, -EINVAL, "fd %d is not a file descriptor", fd);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
-		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
-	len = sizeof(int);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0)
-		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
-	if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM ||
-	    protocol != IPPROTO_TCP)
-		return error_config(config, -EINVAL,
-				    "fd %d is not a TCP socket (kernel TLS runs over TCP only)", fd);
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-		return error_config(config, -errno, "fd %d: TCP_INFO: %s", fd, strerror(errno));
-	switch (ti.tcpi_state) {
+	switch (ti->tcpi_state) {
 	case TCP_ESTABLISHED:
 	case TCP_SYN_SENT: /* a non-blocking connect(2) under way: the handshake waits for it */
 	case TCP_SYN_RECV:
@@ -61,6 +38,41 @@ static int conn_check_socket(struct ktls_config *config, int fd)
 				    "fd %d is closing (shut down for writing, or closed by both ends)",
 				    fd);
 	}
+}
+
+/*
+ * Only a TCP socket that is connected (or connecting) can carry TLS and the
+ * kernel's TLS ULP.  Anything else is refused here with its own reason,
+ * rather than failing the handshake later as if the peer had gone.
+ */
+static int conn_check_socket(struct ktls_config *config, int fd)
+{
+	int domain, type, protocol, info_errno;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (fd < 0)
+		return error_config(config, -EINVAL, "fd %d is not a file descriptor", fd);
+	/*
+	 * Only a TCP socket answers TCP_INFO: one system call for the usual
+	 * case (a server calls this once per connection).  Anything else gets
+	 * the questions that name what it is instead.
+	 */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+		return conn_check_tcp_state(config, fd, &ti);
+	info_errno = errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0)
+		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) != 0)
+		return error_config(config, -errno, "fd %d: %s", fd, strerror(errno));
+	if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM ||
+	    protocol != IPPROTO_TCP)
+		return error_config(config, -EINVAL,
+				    "fd %d is not a TCP socket (kernel TLS runs over TCP only)", fd);
+	return error_config(config, -info_errno, "fd %d: TCP_INFO: %s", fd, strerror(info_errno));
 }
 
 int conn_create(struct ktls_config *config, int fd, unsigned int flags,

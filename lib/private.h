@@ -624,6 +624,8 @@ struct conn_proto {
 	size_t hs_len;
 	struct rekey_budget budget; /* records under the current kernel TX key */
 	unsigned int tx_updates, rx_updates;
+	uint64_t ku_window_start_ns;   /* the peer's KeyUpdates: the current window's start */
+	unsigned int ku_window_count;  /* ... and how many came in it */
 	bool answer_due; /* GnuTLS (RX) took a KeyUpdate asking for ours; TX is the kernel's */
 	int pending_alert; /* for rx_error, sent once the application reads up to it; -1: none */
 	struct proto_out out[PROTO_OUT_MAX];

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "private.h"
 
@@ -355,6 +356,30 @@ static int proto_gnutls_alert(int gnutls_err)
 	return alert < 0 ? GNUTLS_A_INTERNAL_ERROR : alert;
 }
 
+/*
+ * Each KeyUpdate costs a key derivation and a kernel rekey, and each may
+ * ask for ours: a peer gets as many as GnuTLS allows, 8 within any window
+ * of a second (a legitimate one sends one every few gigabytes or minutes).
+ * The clock is read only when a KeyUpdate comes.
+ */
+#define KEY_UPDATES_PER_WINDOW 8
+#define KEY_UPDATES_WINDOW_NS 1000000000ull
+
+static bool proto_key_update_rate_ok(struct ktls_conn *conn)
+{
+	struct conn_proto *p = &conn->pr;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (p->ku_window_count == 0 || now - p->ku_window_start_ns > KEY_UPDATES_WINDOW_NS) {
+		p->ku_window_start_ns = now;
+		p->ku_window_count = 0;
+	}
+	return ++p->ku_window_count <= KEY_UPDATES_PER_WINDOW;
+}
+
 static enum proto_verdict proto_rx_key_update(struct ktls_conn *conn, const unsigned char *msg,
 					      size_t len, bool ends_record)
 {
@@ -394,6 +419,13 @@ static enum proto_verdict proto_rx_key_update(struct ktls_conn *conn, const unsi
 						"the key of a kTLS socket (needs TLS 1.3 rekey, Linux 6.14 "
 						"or later), so the connection was closed"),
 				     GNUTLS_A_INTERNAL_ERROR);
+	if (!proto_key_update_rate_ok(conn))
+		return proto_rx_fail(conn,
+				     error_conn(conn, -EPROTO,
+						"peer sent more than %d KeyUpdates within a second "
+						"(a flood)",
+						KEY_UPDATES_PER_WINDOW),
+				     GNUTLS_A_UNEXPECTED_MESSAGE);
 	requested = msg[HS_HEADER] == 1;
 	/* GnuTLS derives the next key, unless the schedule is ours (secrets.c). */
 	ret = 0;

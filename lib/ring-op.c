@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -74,6 +75,18 @@ static void ring_mem_free(struct transport_mem *mem)
 
 /* ---- submitting -------------------------------------------------------------- */
 
+/*
+ * Deadlines are CLOCK_MONOTONIC instants, the clock io_uring's timeouts use,
+ * handed to the kernel as absolute times (IORING_TIMEOUT_ABS): re-arming a
+ * receive for the same deadline needs no clock read, and a deadline already
+ * past expires at once.
+ */
+static void ring_abs_timespec(uint64_t deadline_ns, struct __kernel_timespec *ts)
+{
+	ts->tv_sec = (long long)(deadline_ns / 1000000000u);
+	ts->tv_nsec = (long long)(deadline_ns % 1000000000u);
+}
+
 /* The operation's deadline: its timeout from now (the engine's clock), or none. */
 static void ring_op_restart_clock(struct ring_op *op)
 {
@@ -86,15 +99,12 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 {
 	struct ring_conn *rc = op->rc;
 	struct io_uring_sqe *tsqe;
-	uint64_t now, left;
 
 	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_MAIN));
 	op->in_flight = true;
 	rc->sqes++;
 	if (!timed || op->deadline_ns == 0)
 		return;
-	now = ring_clock_ns(rc->ring);
-	left = op->deadline_ns > now ? op->deadline_ns - now : 1;
 	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
 	sqe->flags |= IOSQE_IO_LINK;
 	tsqe = io_uring_get_sqe(rc->ring->uring);
@@ -102,9 +112,8 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 		sqe->flags &= (__u8)~IOSQE_IO_LINK;
 		return;
 	}
-	op->ts.tv_sec = (long long)(left / 1000000000u);
-	op->ts.tv_nsec = (long long)(left % 1000000000u);
-	io_uring_prep_link_timeout(tsqe, &op->ts, 0);
+	ring_abs_timespec(op->deadline_ns, &op->ts);
+	io_uring_prep_link_timeout(tsqe, &op->ts, IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
 	rc->sqes++;
 }
@@ -234,7 +243,6 @@ int ring_wait_ready(struct ring_op *op)
 	struct ring_conn *rc = op->rc;
 	struct io_uring_sqe *sqe;
 	struct ring_timer *t;
-	uint64_t now, left;
 	int ret;
 
 	if (op->timer_fired)
@@ -245,10 +253,6 @@ int ring_wait_ready(struct ring_op *op)
 	op->stage = ST_WAIT;
 	if (op->deadline_ns == 0 || op->timer != NULL)
 		return 0;
-	now = ring_clock_ns(rc->ring);
-	if (now >= op->deadline_ns)
-		return -ETIMEDOUT;
-	left = op->deadline_ns - now;
 	t = calloc(1, sizeof(*t));
 	sqe = t != NULL ? ring_sqe(rc->ring) : NULL;
 	if (sqe == NULL) {
@@ -261,9 +265,8 @@ int ring_wait_ready(struct ring_op *op)
 	if (t->next != NULL)
 		t->next->prev = t;
 	rc->ring->timers = t;
-	t->ts.tv_sec = (long long)(left / 1000000000u);
-	t->ts.tv_nsec = (long long)(left % 1000000000u);
-	io_uring_prep_timeout(sqe, &t->ts, 0, 0);
+	ring_abs_timespec(op->deadline_ns, &t->ts);
+	io_uring_prep_timeout(sqe, &t->ts, 0, IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(sqe, ring_tag(t, RING_KIND_TIMER));
 	op->timer = t;
 	rc->sqes++;
@@ -678,9 +681,12 @@ KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *
 	rc = calloc(1, sizeof(*rc));
 	if (rc == NULL)
 		return error_conn(conn, -ENOMEM, "out of memory");
-	/* Direct calls on the fd (ktls_conn_free's drain) must never block the ring's thread. */
-	flags = fcntl(conn->fd, F_GETFL);
-	if (flags < 0 || fcntl(conn->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+	/*
+	 * Direct calls on the fd (ktls_conn_free's drain) must never block the
+	 * ring's thread.  FIONBIO sets O_NONBLOCK alone, in one system call.
+	 */
+	flags = 1;
+	if (ioctl(conn->fd, FIONBIO, &flags) < 0) {
 		free(rc);
 		return error_conn(conn, -errno, "making the socket non-blocking: %s",
 				  strerror(errno));

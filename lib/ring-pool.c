@@ -24,9 +24,11 @@ uint64_t ring_now_ns(void)
 
 uint64_t ring_clock_ns(struct ktls_ring *ring)
 {
-	if (ring != NULL && ring->run_depth > 0 && ring->turn_ns != 0)
-		return ring->turn_ns;
-	return ring_now_ns();
+	if (ring == NULL || ring->run_depth == 0)
+		return ring_now_ns();
+	if (ring->turn_ns == 0)
+		ring->turn_ns = ring_now_ns();
+	return ring->turn_ns;
 }
 
 uint64_t ring_tag(void *ptr, enum ring_kind kind)

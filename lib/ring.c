@@ -80,7 +80,8 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	}
 	if (ret < 0 && ret != -EBUSY)
 		goto out;
-	ring->turn_ns = ring_now_ns();
+	/* Read when this turn first needs it (ring_clock_ns): many turns arm no deadline. */
+	ring->turn_ns = 0;
 	/* Each CQE is copied and released first: its callback may submit and reap. */
 	while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
 		struct io_uring_cqe copy = *cqe;

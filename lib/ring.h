@@ -214,7 +214,7 @@ struct ktls_ring {
 	/* SIGPIPE's disposition, read the first time a splice could raise it: 0
 	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
 	int sigpipe_ignored;
-	uint64_t turn_ns; /* the clock when this ktls_ring_run() stopped waiting (ring_clock_ns) */
+	uint64_t turn_ns; /* the clock in this ktls_ring_run() turn, read at its first use; 0: not yet */
 	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
 	int n_rbufs;

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+
 #include "file-cache.h"
 #include "http.h"
 #include "tool.h"
@@ -160,6 +162,44 @@ static void serve_print_report(struct server *srv, struct worker *workers, int n
 	pthread_mutex_unlock(&srv->log_lock);
 }
 
+/*
+ * The wall clock, read at most once per turn of a worker's ring.  GnuTLS
+ * reads it with time(2) about fifteen times per handshake (ticket ages and
+ * lifetimes, certificate validity), and each response's Date needs it;
+ * where time(2) is a real system call (user-mode Linux has no vDSO: 66 us
+ * each) that was a tenth of a new connection's cost.  Within one turn the
+ * time moves by what the turn takes, far below time(2)'s one second.
+ * Threads that run no ring (set-up) read the clock every time.
+ */
+static __thread bool clock_per_turn;
+static __thread bool clock_read;
+static __thread time_t clock_now;
+
+static time_t serve_time(time_t *t)
+{
+	time_t now;
+
+	if (!clock_per_turn) {
+		now = time(NULL);
+	} else {
+		if (!clock_read) {
+			clock_now = time(NULL);
+			clock_read = true;
+		}
+		now = clock_now;
+	}
+	if (t != NULL)
+		*t = now;
+	return now;
+}
+
+/* A worker's ring turn is over: the next use reads the clock again. */
+static void serve_time_turn(void)
+{
+	clock_per_turn = true;
+	clock_read = false;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -180,7 +220,7 @@ static void serve_log_request(struct sconn *c, size_t body, const char *via)
 
 	if (srv->o.quiet)
 		return;
-	http_date_format(time(NULL), date, sizeof(date));
+	http_date_format(serve_time(NULL), date, sizeof(date));
 	pthread_mutex_lock(&srv->log_lock);
 	if (srv->o.json) {
 		printf("{\"peer\": \"%s\", \"date\": \"%s\", \"request\": ", c->peer, date);
@@ -459,7 +499,7 @@ static void serve_respond_status(struct sconn *c, int status, bool head_only, co
 	c->status = status;
 	if (status >= 400 && status != 404 && status != 403 && status != 416 && status != 503)
 		c->keep_alive = false;
-	http_date_format(time(NULL), date, sizeof(date));
+	http_date_format(serve_time(NULL), date, sizeof(date));
 	n = (size_t)snprintf(c->rq->head, sizeof(c->rq->head),
 			     "HTTP/1.1 %d %s\r\nServer: ktls\r\nDate: %s\r\n%s%s%s", status, text,
 			     date, status == 405 ? "Allow: GET, HEAD\r\n" : "", extra,
@@ -596,7 +636,7 @@ static void serve_handle(struct sconn *c, const struct http_request *req)
 		first = 0;
 		last = st.st_size > 0 ? (uint64_t)st.st_size - 1 : 0;
 	}
-	now = time(NULL);
+	now = serve_time(NULL);
 	c->status = status;
 	c->file_fd = fd;
 	c->blob = cached;
@@ -914,6 +954,7 @@ static void *serve_worker(void *arg)
 			serve_report = 0;
 			serve_print_report(w->srv, w - w->index, w->srv->o.threads);
 		}
+		serve_time_turn();
 		ret = ktls_ring_run(w->ring, 200);
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "ktls serve: io_uring: %s\n", strerror(-ret));
@@ -1170,6 +1211,8 @@ int cmd_serve(int argc, char **argv)
 		return ret == -1 ? 0 : ret;
 	}
 	ret = 1;
+	/* This program owns its process: GnuTLS's clock is ours (serve_time). */
+	gnutls_global_set_time_function(serve_time);
 	srv.root_fd = open(srv.o.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (srv.root_fd < 0) {
 		fprintf(stderr, "ktls serve: root %s: %s\n", srv.o.root, strerror(errno));
