@@ -655,8 +655,10 @@ int ktls_conn_flush(struct ktls_conn *conn);
  *
  * Data that GnuTLS had already read before the kernel took over is returned
  * first, in order.  Non-data records are handled here: a TLS 1.3
- * NewSessionTicket is given to GnuTLS and reading continues, a KeyUpdate is
- * checked (RFC 8446 section 4.6.3) and followed, a TLS 1.2 renegotiation
+ * NewSessionTicket is given to GnuTLS and reading continues (or dropped,
+ * for a client with resumption off), a KeyUpdate is checked (RFC 8446
+ * section 4.6.3) and followed (at most 8 within a second, as GnuTLS allows;
+ * more end the stream with unexpected_message), a TLS 1.2 renegotiation
  * request is declined.  A record that breaks the protocol ends the stream
  * with the alert the RFC names for it (bad_record_mac, record_overflow,
  * unexpected_message, decode_error, illegal_parameter), sent when the call
