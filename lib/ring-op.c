@@ -9,7 +9,6 @@
  * queued, waiting for the socket.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -670,7 +669,7 @@ void ring_conn_release(struct ktls_conn *conn)
 KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *ring)
 {
 	struct ring_conn *rc;
-	int flags;
+	int nonblocking = 1;
 
 	if (conn == NULL || ring == NULL)
 		return -EINVAL;
@@ -685,8 +684,7 @@ KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *
 	 * Direct calls on the fd (ktls_conn_free's drain) must never block the
 	 * ring's thread.  FIONBIO sets O_NONBLOCK alone, in one system call.
 	 */
-	flags = 1;
-	if (ioctl(conn->fd, FIONBIO, &flags) < 0) {
+	if (ioctl(conn->fd, FIONBIO, &nonblocking) < 0) {
 		free(rc);
 		return error_conn(conn, -errno, "making the socket non-blocking: %s",
 				  strerror(errno));
