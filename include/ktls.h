@@ -702,6 +702,9 @@ ssize_t ktls_conn_sendfile(struct ktls_conn *conn, int file_fd, off_t *offset, s
 /**
  * ktls_conn_shutdown() - send close_notify (through the kernel when it holds
  * the TX key) and stop sending.  Reading may continue until the peer's.
+ * On a non-blocking handshake that has not finished, it ends the handshake
+ * instead: the peer gets user_canceled, then close_notify (RFC 8446
+ * section 6.1), and the connection is left to be freed.
  * Return: 0, -EAGAIN, or a negative errno.
  */
 int ktls_conn_shutdown(struct ktls_conn *conn);
@@ -1403,7 +1406,11 @@ int ktls_conn_ring_recv(struct ktls_conn *conn, size_t max, unsigned int timeout
 
 /**
  * ktls_conn_ring_shutdown() - send close_notify (through the kernel when it
- * holds the TX key).  Result: 0 or a negative errno.
+ * holds the TX key).  After a handshake that ktls_conn_ring_cancel() or its
+ * timeout stopped (its callback had -ECANCELED or -ETIMEDOUT), it tells the
+ * peer why the handshake ended: user_canceled, then close_notify (RFC 8446
+ * section 6.1), after whatever of the last flight was still to go.
+ * Result: 0 or a negative errno.
  * Return: 0 when started, -EINVAL, -EBUSY.
  */
 int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms, ktls_ring_cb cb,
@@ -1412,8 +1419,9 @@ int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int timeout_ms, ktl
 /**
  * ktls_conn_ring_cancel() - cancel the operations in flight; each callback
  * then comes with -ECANCELED (or its result, when it had already finished).
- * A cancelled send or sendfile may have sent part of its data, and a
- * cancelled handshake leaves the connection unusable.
+ * A cancelled send or sendfile may have sent part of its data.  A cancelled
+ * handshake leaves the connection unusable, except for
+ * ktls_conn_ring_shutdown(), which tells the peer.
  * Return: the number of operations being cancelled.
  */
 int ktls_conn_ring_cancel(struct ktls_conn *conn);

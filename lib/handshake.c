@@ -523,6 +523,19 @@ int handshake_fail_with(struct ktls_conn *conn, int err)
 	return conn->hs.failure;
 }
 
+int handshake_stop(struct ktls_conn *conn, int err)
+{
+	if (conn->hs.state != HANDSHAKE_FAILED)
+		conn->hs.stopped_here = true;
+	return handshake_fail_with(conn, err);
+}
+
+bool handshake_can_cancel(const struct ktls_conn *conn)
+{
+	return conn->hs.state == HANDSHAKE_RUNNING ||
+	       (conn->hs.state == HANDSHAKE_FAILED && conn->hs.stopped_here);
+}
+
 /*
  * Records that arrived with the peer's last handshake flight (an HTTP
  * request in the same segment as the client's Finished, say) must reach the

@@ -752,6 +752,7 @@ struct conn_handshake {
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
 	bool gnutls_done;              /* gnutls_handshake() returned 0 (tickets may still be due) */
 	bool group_chosen;             /* server: the first ClientHello's key shares were looked at */
+	bool stopped_here;             /* FAILED by this side (cancel, deadline), not by GnuTLS */
 };
 
 int handshake_session_init(struct ktls_conn *conn);
@@ -767,6 +768,16 @@ int handshake_finish(struct ktls_conn *conn);
 int handshake_drain(struct ktls_conn *conn);
 /* End the handshake with @err (a driver's timeout or I/O failure). */
 int handshake_fail_with(struct ktls_conn *conn, int err);
+/*
+ * End it because this side stopped it (a cancel, a deadline): GnuTLS's
+ * session is still sound, so the peer can still be told (handshake_can_cancel).
+ */
+int handshake_stop(struct ktls_conn *conn, int err);
+/*
+ * A handshake under way, or one this side stopped: shutting down sends
+ * user_canceled and close_notify (RFC 8446 section 6.1).
+ */
+bool handshake_can_cancel(const struct ktls_conn *conn);
 /* A session adopted from the application: done, no GnuTLS handshake here. */
 void handshake_adopted(struct ktls_conn *conn);
 /* An IPv4 or IPv6 address, which SNI never carries (RFC 6066 section 3). */

@@ -303,10 +303,20 @@ int proto_shutdown(struct ktls_conn *conn)
 {
 	if (conn->pr.tx_closed)
 		return conn->pr.tx_error < 0 && proto_out_peek(conn) == NULL ? conn->pr.tx_error : 0;
-	if (conn->sw.tx.kernel)
+	if (conn->hs.state != HANDSHAKE_DONE) {
+		/*
+		 * The handshake stopped on this side (the drivers checked
+		 * handshake_can_cancel()): user_canceled says it was not a
+		 * protocol failure, and close_notify follows it (RFC 8446
+		 * section 6.1).  Both go through GnuTLS, which holds the keys.
+		 */
+		proto_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_USER_CANCELED);
 		proto_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
-	else
+	} else if (conn->sw.tx.kernel) {
+		proto_alert(conn, GNUTLS_AL_WARNING, GNUTLS_A_CLOSE_NOTIFY);
+	} else {
 		proto_out_push(conn, PROTO_OUT_GNUTLS, PROTO_GNUTLS_BYE, NULL, 0);
+	}
 	conn->pr.tx_closed = true;
 	return 0;
 }

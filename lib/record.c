@@ -501,6 +501,11 @@ KTLS_EXPORT int ktls_conn_shutdown(struct ktls_conn *conn)
 	if (conn == NULL)
 		return -EINVAL;
 	error_conn_begin(conn);
+	if (conn->tp.mem == NULL && handshake_can_cancel(conn)) {
+		/* A handshake left unfinished: user_canceled and close_notify (proto.c). */
+		ret = proto_shutdown(conn);
+		return ret < 0 ? ret : record_flush_control(conn);
+	}
 	ret = record_check_ready(conn);
 	if (ret < 0)
 		return ret;

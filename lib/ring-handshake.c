@@ -137,10 +137,16 @@ static void ring_handshake_complete(struct ring_op *op, int res, unsigned int fl
 	op->ops->advance(op);
 }
 
-/* A step that failed on the engine's side (timeout, socket) ends the handshake too. */
+/*
+ * A step that failed on the engine's side ends the handshake too: a cancel
+ * or the deadline stops it here (the peer can still be told, by
+ * ktls_conn_ring_shutdown()), a socket error fails it.
+ */
 static void ring_handshake_done(struct ring_op *op, ssize_t result)
 {
-	if (result < 0)
+	if (result == -ECANCELED || result == -ETIMEDOUT)
+		handshake_stop(op->rc->conn, (int)result);
+	else if (result < 0)
 		handshake_fail_with(op->rc->conn, (int)result);
 }
 

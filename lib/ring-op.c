@@ -380,7 +380,17 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		return;
 	}
 	if (op->cancelled) {
-		/* Whatever it completed with, nothing more is started for it. */
+		/*
+		 * Whatever it completed with, nothing more is started for it.
+		 * Bytes it moved stay counted: a handshake's flight cut short is
+		 * finished before the alert that a shutdown sends after it.
+		 */
+		if (op->stage == ST_SEND && res > 0) {
+			mem->out_off += (size_t)res;
+			mem->out_len -= (size_t)res;
+		} else if (op->stage == ST_RECV && res > 0) {
+			mem->in_len += (size_t)res;
+		}
 		ring_fail(op, -ECANCELED, op->ops->name);
 		return;
 	}
@@ -727,7 +737,8 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 	if (type == RING_OP_HANDSHAKE) {
 		if (conn->hs.state != HANDSHAKE_NEW)
 			return error_conn(conn, -EINVAL, "the handshake was started already");
-	} else if (conn->hs.state != HANDSHAKE_DONE) {
+	} else if (conn->hs.state != HANDSHAKE_DONE &&
+		   !(type == RING_OP_SHUTDOWN && handshake_can_cancel(conn))) {
 		return conn->hs.state == HANDSHAKE_FAILED
 			       ? conn->hs.failure
 			       : error_conn(conn, -EINVAL,

@@ -13,9 +13,10 @@
  * files stay in a per-thread cache revalidated by stat (file-cache.c).
  *
  * SIGTERM: the listeners close at once (new connections are refused),
- * handshakes in progress and connections waiting for a request end, and
- * responses get --drain-timeout to finish; then every connection still there
- * is cut with close_notify.
+ * handshakes in progress end with user_canceled and close_notify,
+ * connections waiting for a request with close_notify, and responses get
+ * --drain-timeout to finish; then every connection still there is cut with
+ * close_notify.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -774,6 +775,11 @@ static void serve_on_handshake(struct ktls_conn *conn, ssize_t result, const voi
 
 	(void)data;
 	if (result < 0) {
+		if (result == -ECANCELED && c->w->stopping) {
+			/* Stopped by SIGTERM: the client gets user_canceled and close_notify. */
+			serve_conn_close(c, true);
+			return;
+		}
 		if (result != -ECANCELED)
 			serve_log_error(c, "handshake", result);
 		serve_conn_free(c);
@@ -904,8 +910,8 @@ static void serve_worker_stop_accepting(struct worker *w)
 
 /*
  * Stop accepting (the listener closes once the accept is cancelled); end the
- * handshakes in progress and the connections waiting for a request (those get
- * close_notify); let responses finish.
+ * handshakes in progress (user_canceled, close_notify) and the connections
+ * waiting for a request (close_notify); let responses finish.
  */
 static void serve_worker_stop(struct worker *w)
 {
@@ -1063,8 +1069,8 @@ static void serve_usage(FILE *out)
 		"Seconds may have a fraction (0.5).  Access log on stdout, one line per request:\n"
 		"peer [date] \"request\" status bytes via=kernel-splice|kernel-send|userspace|none.\n"
 		"SIGINT/SIGTERM: close the listener (new connections are refused), end handshakes\n"
-		"and idle connections, give responses --drain-timeout, then close every\n"
-		"connection with close_notify.\n"
+		"(user_canceled) and idle connections, give responses --drain-timeout, then\n"
+		"close every connection with close_notify.\n"
 		"SIGUSR1: print connections, heap use and file cache hits.  Files of up to\n"
 		"64 KiB are kept in memory per thread while a stat of their path shows them\n"
 		"unchanged.\n");

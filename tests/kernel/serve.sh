@@ -86,6 +86,7 @@ else
 	not_ok "decrypt errors $e0 -> $e1, or a userspace body" "$srv_log"
 fi
 case_sigterm
+case_sigterm_handshake
 case_drain
 case_static_rsa
 case_handshake_shape

@@ -43,7 +43,7 @@
  *   case=NAME version=TLS1.3|TLS1.2 cipher=C|any result=R
  *   [alert=N alert_name=NAME level=N [alert_record=plaintext]] ms=N
  *   [server_cpu_ms=N] [reply_bytes=N first_line=TEXT] [updates_sent=N]
- *   [detail=GNUTLS_E_...]
+ *   [detail=GNUTLS_E_...] [then=close_notify|close|timeout|other]
  * R: alert (the level is the one the server sent: plaintext alerts are read
  * from the wire, protected ones opened here), close (FIN, no alert), reset,
  * timeout (nothing within --wait-ms), ok (a served request: some reply, then
@@ -52,7 +52,9 @@
  * the case was played).  ms runs from the misbehaviour to the result.
  * server_cpu_ms (with --server-pid) is the server's CPU time over the silent
  * wait for partial-record, else from the misbehaviour to the result; it
- * counts all threads of that process, not its children.
+ * counts all threads of that process, not its children.  then: what came
+ * after a user_canceled alert, which RFC 8446 section 6.1 wants followed by
+ * close_notify.
  * Exit 0 when the case was played, whatever the server did; 1 for a local
  * failure before that (result=error, the reason on stderr); 2 for usage.
  */
@@ -128,6 +130,7 @@ enum case_id {
 	APPDATA_IN_HANDSHAKE,
 	KEYUPDATE_WHILE_READING,
 	PARTIAL_RECORD_QUEUED,
+	WITHHOLD_FLIGHT,
 };
 
 #define CF_PRE 0x01     /* played on the plaintext handshake, in the push function */
@@ -207,6 +210,10 @@ static const struct case_def cases[] = {
 	  "TLS 1.3: the request, then --fragments N KeyUpdates (default 12) 200 ms apart "
 	  "while the reply streams in (an honest peer; a server that read them only after "
 	  "its reply would meet them as a flood)" },
+	{ "withhold-flight", WITHHOLD_FLIGHT, CF_PRE, 0,
+	  "the client's second flight (up to its Finished) is never sent: the server waits "
+	  "mid-handshake, after its own flight, for --wait-ms (stopping it must say "
+	  "user_canceled)" },
 };
 
 /* ---- small helpers ------------------------------------------------------------------------- */
@@ -557,6 +564,7 @@ enum push_mode {
 struct tap {
 	struct buf cur, last;
 	size_t body_left;
+	unsigned long records; /* whole records seen */
 	bool alert_seen;
 	unsigned char level, desc;
 };
@@ -613,6 +621,7 @@ struct result {
 	int alert, level;
 	bool plaintext_alert;
 	const char *detail;
+	const char *then; /* after user_canceled */
 };
 
 static void mark_misbehaved(struct peer *p)
@@ -820,6 +829,15 @@ static void rewrite_record(struct peer *p, const unsigned char *rec, size_t len)
 			return;
 		}
 		break;
+	case WITHHOLD_FLIGHT:
+		if (!hello && p->hellos > 0) {
+			/* Everything after the ClientHello: the server's flight was read. */
+			if (!p->misbehaved)
+				fprintf(stderr, "hostile-peer: withholding the client's second flight\n");
+			start_waiting(p);
+			return;
+		}
+		break;
 	case OVERSIZED_PLAINTEXT:
 		if (first_hello) {
 			/* Above even TLS 1.3's ciphertext limit 2^14 + 256 (section 5.2). */
@@ -900,6 +918,7 @@ static void tap_bytes(struct tap *t, const unsigned char *data, size_t n)
 			t->level = t->cur.p[REC_HDR];
 			t->desc = t->cur.p[REC_HDR + 1];
 		}
+		t->records++;
 		t->last.len = 0;
 		buf_add(&t->last, t->cur.p, t->cur.len);
 		t->cur.len = 0;
@@ -1120,7 +1139,12 @@ static void seal(struct sealer *w, struct buf *b, unsigned char type, const void
  * user_canceled fatal).  The alert was the last record read, and GnuTLS's
  * read sequence number has just moved past it: open it here to see.
  */
-static bool open_last_alert(struct peer *p, int *level, int *desc)
+/*
+ * The last record the tap saw, opened as a protected alert.  @back: how many
+ * records GnuTLS's read sequence number is past it (1: GnuTLS read it too,
+ * 0: the tap alone did).
+ */
+static bool open_last_alert(struct peer *p, unsigned int back, int *level, int *desc)
 {
 	const struct buf *rec = &p->tap.last;
 	struct sealer w;
@@ -1132,7 +1156,7 @@ static bool open_last_alert(struct peer *p, int *level, int *desc)
 	    rec->p[0] != (p->tls13 ? CT_APPLICATION_DATA : CT_ALERT) ||
 	    !sealer_init(&w, p, 1, true))
 		return false;
-	w.seq--;
+	w.seq -= back;
 	off = REC_HDR + (w.explicit_nonce ? 8 : 0);
 	if (rec->len >= off + TAG_LEN && (plain = malloc(rec->len)) != NULL) {
 		ct_len = rec->len - off;
@@ -1165,7 +1189,7 @@ static void set_level_as_sent(struct peer *p, struct result *r)
 {
 	int level, desc;
 
-	if (open_last_alert(p, &level, &desc) && desc == r->alert)
+	if (open_last_alert(p, 1, &level, &desc) && desc == r->alert)
 		r->level = level;
 	else
 		fprintf(stderr, "hostile-peer: alert level as GnuTLS judged it\n");
@@ -1769,9 +1793,61 @@ static void print_result(const struct peer *p, const struct result *r, bool hand
 		ADD(" updates_sent=%ld", p->updates_sent);
 	if (r->detail != NULL)
 		ADD(" detail=%s", r->detail);
+	if (r->then != NULL)
+		ADD(" then=%s", r->then);
 #undef ADD
 	puts(line);
 	fflush(stdout);
+}
+
+/*
+ * After a user_canceled alert (a closure alert, RFC 8446 section 6.1): read
+ * on, for at most 2 s, and say what follows it.  GnuTLS takes the next
+ * record in the handshake or as data, whichever the session is in; a
+ * plaintext close_notify shows in the tap.
+ */
+static const char *read_after_user_canceled(struct peer *p, bool handshake_done)
+{
+	char data[256];
+	int ret;
+
+	p->tap.alert_seen = false;
+	p->deadline = now_ms() + 2000;
+	p->idle_ms = 0;
+	p->timed_out = p->eof = false;
+	do
+		ret = handshake_done ? (int)gnutls_record_recv(p->s, data, sizeof(data))
+				     : gnutls_handshake(p->s);
+	while (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED);
+	if ((handshake_done && ret == 0) ||
+	    ((ret == GNUTLS_E_WARNING_ALERT_RECEIVED || ret == GNUTLS_E_FATAL_ALERT_RECEIVED) &&
+	     gnutls_alert_get(p->s) == GNUTLS_A_CLOSE_NOTIFY) ||
+	    (p->tap.alert_seen && p->tap.desc == GNUTLS_A_CLOSE_NOTIFY))
+		return "close_notify";
+	if (p->timed_out)
+		return "timeout";
+	if (p->eof || ret == GNUTLS_E_PREMATURE_TERMINATION)
+		return "close";
+	if (ret == GNUTLS_E_INVALID_SESSION && handshake_done && p->tls13) {
+		/*
+		 * GnuTLS 3.7 ends a TLS 1.3 session at any alert but close_notify:
+		 * the next record is read past it and opened here.
+		 */
+		unsigned long seen = p->tap.records;
+		int level, desc;
+
+		if (!open_last_alert(p, 0, &level, &desc)) {
+			while (p->tap.records == seen && pull(p, data, 1) == 1)
+				;
+			if (p->tap.records == seen)
+				return p->timed_out ? "timeout" : "close";
+			if (!open_last_alert(p, 0, &level, &desc))
+				return "other";
+		}
+		return desc == GNUTLS_A_CLOSE_NOTIFY ? "close_notify" : "other";
+	}
+	fprintf(stderr, "hostile-peer: after user_canceled: %s\n", gnutls_strerror_name(ret));
+	return "other";
 }
 
 int main(int argc, char **argv)
@@ -1827,6 +1903,9 @@ int main(int argc, char **argv)
 		played = true;
 		if (ret < 0) {
 			classify(&p, ret, &r);
+		} else if (o.c->id == WITHHOLD_FLIGHT) {
+			/* TLS 1.3: done on this side, while the server waits for our Finished. */
+			read_answer(&p, false, p.t_mis, &r);
 		} else {
 			/* Served (as a positive case should be, or a lenient server): ask. */
 			if (!(o.c->flags & CF_OK))
@@ -1862,6 +1941,8 @@ int main(int argc, char **argv)
 		if (p.t_end == 0)
 			p.t_end = now_ms();
 		take_cpu1(&p);
+		if (strcmp(r.what, "alert") == 0 && r.alert == GNUTLS_A_USER_CANCELED)
+			r.then = read_after_user_canceled(&p, handshake_done);
 	}
 
 report:

@@ -321,6 +321,46 @@ case_sigterm() { # SIGTERM: connections are closed with close_notify; exit 0
 	fi
 }
 
+# SIGTERM with handshakes in progress: each client is told user_canceled, then
+# close_notify (RFC 8446 section 6.1), plaintext before the ServerHello and
+# protected after it.  hostile-peer (next to coalesce-peer) plays the stalled
+# clients: half a ClientHello, or the whole first flight read and the second
+# (up to Finished) withheld.
+case_sigterm_handshake() {
+	local peer bad="" rc c out pids=""
+	peer=$(dirname "$coalesce")/hostile-peer
+	next_port
+	serve_start
+	for c in ch-half-record:1.3 ch-half-record:1.2 withhold-flight:1.3 withhold-flight:1.2; do
+		"$peer" --connect "127.0.0.1:$port" --case "${c%:*}" --tls "${c#*:}" \
+			--ca "$pki/ca.pem" --server-name localhost --wait-ms 15000 \
+			> "$work/sth-$c.out" 2> "$work/sth-$c.err" &
+		pids="$pids $!"
+	done
+	for _ in $(seq 1 100); do
+		[ "$(cat "$work"/sth-*.err | grep -c "^hostile-peer: \(sending\|withholding\)")" -ge 4 ] &&
+			break
+		sleep 0.1
+	done
+	sleep 0.3
+	serve_stop
+	rc=$?
+	for c in $pids; do wait_pid "$c" 20; done
+	for c in ch-half-record:1.3 ch-half-record:1.2 withhold-flight:1.3 withhold-flight:1.2; do
+		out=$(cat "$work/sth-$c.out")
+		echo "# $out"
+		printf '%s' "$out" |
+			grep -q " result=alert alert=90 alert_name=user_canceled level=1 .*then=close_notify" ||
+			bad="$bad $c"
+	done
+	if [ $rc -eq 0 ] && [ -z "$bad" ]; then
+		ok "SIGTERM during handshakes: user_canceled then close_notify, before and after the ServerHello, TLS 1.3 and 1.2; exit 0"
+	else
+		not_ok "SIGTERM during handshakes (exit $rc; wrong answer to:$bad)" "$srv_err" \
+			"$work"/sth-*.err
+	fi
+}
+
 case_selfsigned() { # no certificate: one is made and its fingerprint printed
 	"$ktls" serve -r "$www" -b 127.0.0.1 -p "$port" > /dev/null 2> "$work/ss.err" &
 	local pid=$!

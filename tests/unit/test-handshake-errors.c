@@ -494,6 +494,154 @@ static void test_mutual(int version)
 #undef MTLS_CONFIGS
 }
 
+/*
+ * Read @raw until EOF (or 2 s of silence, or @max alerts): the plaintext alerts'
+ * (level, description) pairs into @alerts, other records only counted.
+ */
+static int read_plain_alerts(int raw, unsigned char alerts[][2], int max, int *ret_records)
+{
+	unsigned char buf[32768];
+	size_t len = 0;
+	int n_alerts = 0;
+
+	*ret_records = 0;
+	while (n_alerts < max) {
+		struct pollfd pfd = { .fd = raw, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 2000) <= 0 || len == sizeof(buf))
+			break;
+		n = read(raw, buf + len, sizeof(buf) - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		while (len >= 5 && len >= 5 + (size_t)(buf[3] << 8 | buf[4])) {
+			size_t rec = 5 + (size_t)(buf[3] << 8 | buf[4]);
+
+			if (buf[0] == 21 && rec == 7 && n_alerts < max) {
+				alerts[n_alerts][0] = buf[5];
+				alerts[n_alerts][1] = buf[6];
+				n_alerts++;
+			}
+			(*ret_records)++;
+			memmove(buf, buf + rec, len - rec);
+			len -= rec;
+		}
+	}
+	return n_alerts;
+}
+
+/* The two alerts a stopped handshake ends with: user_canceled, close_notify (RFC 8446 6.1). */
+static void check_user_canceled(const char *label, int raw, int min_records)
+{
+	unsigned char alerts[4][2];
+	int records, n = read_plain_alerts(raw, alerts, 4, &records);
+
+	tap_check(n == 2 && alerts[0][0] == 1 && alerts[0][1] == 90 && alerts[1][0] == 1 &&
+			  alerts[1][1] == 0 && records >= min_records,
+		  "%s: the peer reads user_canceled, then close_notify (%d alerts; %d records "
+		  "in all, the flight's included, want %d)",
+		  label, n, records, min_records);
+}
+
+/*
+ * A handshake this side stops, by leaving a non-blocking one unfinished or
+ * by cancelling a ring one: shutting down tells the peer user_canceled,
+ * then close_notify, after the rest of the server's flight.  TLS 1.2, so
+ * that the alerts are plaintext here; the TLS 1.3 ones are opened by
+ * hostile-peer in the serve tests.
+ */
+static void test_cancelled(void)
+{
+	unsigned char hello[2048];
+	size_t len = client_hello(hello, sizeof(hello));
+	struct ktls_config *sc;
+	struct ktls_conn *conn;
+	int raw, ret;
+
+	/* Blocking API, nothing from the peer yet. */
+	conn = raw_server(server_config(&server), &raw);
+	ret = ktls_conn_handshake(conn);
+	tap_check(ret == -EAGAIN, "non-blocking server handshake waits for a ClientHello (%s)",
+		  unit_errno_name(ret));
+	ret = ktls_conn_shutdown(conn);
+	tap_check(ret == 0, "ktls_conn_shutdown() during the handshake: %s%s%s",
+		  unit_errno_name(ret), ret < 0 ? " " : "", ret < 0 ? ktls_conn_error(conn) : "");
+	/* Freed first: the peer then reads to the end. */
+	ktls_conn_free(conn);
+	check_user_canceled("shutdown before the ClientHello", raw, 2);
+	close(raw);
+
+	/* Blocking API, the server's flight out, waiting for the client's. */
+	sc = server_config(&server);
+	must(ktls_config_set_versions(sc, KTLS_VERSION_TLS12, KTLS_VERSION_TLS12), sc, "versions");
+	conn = raw_server(sc, &raw);
+	if (write(raw, hello, len) != (ssize_t)len)
+		tap_bail("write");
+	tap_check(unit_handshake_one(conn, &ret, 300) != 0 && ret == -EAGAIN,
+		  "TLS 1.2 server waits for the client's second flight");
+	ret = ktls_conn_shutdown(conn);
+	tap_check(ret == 0, "ktls_conn_shutdown() after the server's flight: %s%s%s",
+		  unit_errno_name(ret), ret < 0 ? " " : "", ret < 0 ? ktls_conn_error(conn) : "");
+	/* ServerHello, Certificate, ServerKeyExchange, ServerHelloDone, then the two alerts */
+	ktls_conn_free(conn);
+	check_user_canceled("shutdown after the server's flight", raw, 6);
+	close(raw);
+
+	/* The ring: ktls_conn_ring_cancel(), then ktls_conn_ring_shutdown(). */
+	{
+		struct unit_ring_result hs = { 0 }, down = { 0 };
+		struct ktls_ring *ring;
+		struct pollfd pfd;
+
+		if (ktls_ring_new(NULL, 0, &ring) != 0) {
+			tap_skip("no io_uring here: the ring's cancelled handshake");
+			return;
+		}
+		sc = server_config(&server);
+		must(ktls_config_set_versions(sc, KTLS_VERSION_TLS12, KTLS_VERSION_TLS12), sc,
+		     "versions");
+		conn = raw_server(sc, &raw);
+		if (write(raw, hello, len) != (ssize_t)len)
+			tap_bail("write");
+		ret = ktls_conn_ring_attach(conn, ring);
+		if (ret == 0)
+			ret = ktls_conn_ring_handshake(conn, TIMEOUT_MS, unit_ring_done, &hs);
+		if (ret != 0)
+			tap_bail("ring handshake: %s", ktls_conn_error(conn));
+		/* Until the server's flight is on its way: the handshake then waits. */
+		pfd = (struct pollfd){ .fd = raw, .events = POLLIN };
+		for (int i = 0; i < 200 && poll(&pfd, 1, 0) == 0; i++)
+			ktls_ring_run(ring, 10);
+		ktls_ring_run(ring, 10);
+		ret = !hs.done ? ktls_conn_ring_cancel(conn) : 0;
+		unit_ring_wait(ring, &hs, NULL, 2000);
+		tap_check(ret == 1 && hs.done && hs.value == -ECANCELED,
+			  "a waiting ring handshake, cancelled, ends -ECANCELED (%s)",
+			  unit_errno_name((int)hs.value));
+		ret = ktls_conn_ring_shutdown(conn, TIMEOUT_MS, unit_ring_done, &down);
+		if (ret == 0)
+			unit_ring_wait(ring, &down, NULL, 2000);
+		tap_check(ret == 0 && down.done && down.value == 0,
+			  "ktls_conn_ring_shutdown() after the cancel: %s, then %s",
+			  unit_errno_name(ret), unit_errno_name((int)down.value));
+		ktls_conn_free(conn);
+		check_user_canceled("ring: cancel, then shutdown", raw, 6);
+		close(raw);
+		ktls_ring_free(ring);
+	}
+
+	/* A handshake GnuTLS failed already told the peer (its alert): nothing more. */
+	conn = raw_server(server_config(&server), &raw);
+	if (write(raw, "GET / HTTP/1.1\r\n\r\n", 18) != 18)
+		tap_bail("write");
+	ret = server_alone(conn);
+	tap_check(ret == -EPROTO && ktls_conn_shutdown(conn) == ret,
+		  "after a handshake that failed, ktls_conn_shutdown() returns that failure");
+	ktls_conn_free(conn);
+	close(raw);
+}
+
 int main(void)
 {
 	const char *dir = unit_tmpdir();
@@ -516,6 +664,7 @@ int main(void)
 	test_not_tls();
 	test_peer_closes();
 	test_timeout();
+	test_cancelled();
 	test_certificates();
 	test_negotiation();
 	test_psk();

@@ -39,6 +39,7 @@ case_vanish
 case_handshake_timeout
 case_slowloris
 case_sigterm
+case_sigterm_handshake
 case_drain
 case_static_rsa
 case_handshake_shape
