@@ -172,6 +172,13 @@ static void conn_flush_control(struct ktls_conn *conn)
 		proto_out_done(conn);
 }
 
+static bool conn_may_push_on_close(struct ktls_conn *conn)
+{
+	if (!conn->sw.tx.kernel)
+		return false;
+	return !(conn->pr.tx_closed && conn->pr.tx_error == 0 && proto_out_peek(conn) == NULL);
+}
+
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
 	struct kernel_sigpipe sp;
@@ -182,17 +189,26 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 	if (conn->flags & KTLS_CONN_OWN_FD) {
 		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel)
 			conn_flush_control(conn);
-		conn_drain(conn);
 		/*
-		 * What could not be drained (a partial record, or records behind one
-		 * kTLS could not decrypt) makes close(2) a reset, which drops what
-		 * we sent but TCP has not transmitted yet (Nagle holds a small
-		 * alert while data is unacknowledged).  A FIN first pushes it all out.
+		 * Only what is still in TCP's queue turns close(2) into a reset
+		 * (a record kTLS already took off it does not), so an empty queue
+		 * needs no draining.  What could not be drained (a partial record,
+		 * or records behind one kTLS could not decrypt) makes close(2) a
+		 * reset, which drops what we sent but TCP has not transmitted yet
+		 * (Nagle holds a small alert while data is unacknowledged).  A FIN
+		 * first pushes it all out.
 		 */
-		if (kernel_rx_pending(conn->fd))
-			shutdown(conn->fd, SHUT_WR);
-		/* The kernel pushes an open record on close, and may meet a peer gone. */
-		if (kernel_sigpipe_ignored()) {
+		if (kernel_rx_pending(conn->fd)) {
+			conn_drain(conn);
+			if (kernel_rx_pending(conn->fd))
+				shutdown(conn->fd, SHUT_WR);
+		}
+		/*
+		 * The kernel pushes an open record on close, and may meet a peer
+		 * gone.  None is open after a closing alert went out whole (it
+		 * closed the record before it), nor without a kernel TX key.
+		 */
+		if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
 			close(conn->fd);
 		} else {
 			kernel_sigpipe_block(&sp);

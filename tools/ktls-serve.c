@@ -209,6 +209,22 @@ static void serve_conn_close(struct sconn *c, bool notify);
 
 /* ---- access log --------------------------------------------------------- */
 
+/*
+ * The peer's address for the log lines, read at accept (a peer that has
+ * gone can no longer be asked); --quiet logs nothing and saves the call.
+ */
+static void serve_note_peer(struct sconn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+}
+
 static void serve_log_request(struct sconn *c, size_t body, const char *via)
 {
 	struct server *srv = c->w->srv;
@@ -223,8 +239,8 @@ static void serve_log_request(struct sconn *c, size_t body, const char *via)
 		json_string(stdout, c->rq->log_req);
 		printf(", \"status\": %d, \"bytes\": %zu, \"via\": \"%s\"}\n", c->status, body, via);
 	} else {
-		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->rq->log_req, c->status, body,
-		       via);
+		printf("%s [%s] \"%s\" %d %zu via=%s\n", c->peer, date, c->rq->log_req, c->status,
+		       body, via);
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&srv->log_lock);
@@ -801,9 +817,6 @@ static void serve_on_handshake(struct ktls_conn *conn, ssize_t result, const voi
 static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
 {
 	struct worker *w = userdata;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?", port[8] = "?";
 	struct sconn *c;
 	int ret;
 
@@ -829,16 +842,8 @@ static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
 	}
 	c->w = w;
 	c->file_fd = -1;
-	/*
-	 * A response is a head (one send) and a body (splices): with Nagle the
-	 * body's first short segment waits for the ACK of the head, which the
-	 * client delays (40 ms), and small keep-alive requests crawl at 25/s.
-	 */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
-			    NI_NUMERICHOST | NI_NUMERICSERV);
-	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+	if (!w->srv->o.quiet)
+		serve_note_peer(c, fd);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -879,6 +884,14 @@ static int serve_listen(const struct serve_opts *o)
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    /*
+	     * A response is a head and a body: with Nagle the body's first short
+	     * segment waits for the ACK of the head, which the client delays
+	     * (40 ms), and small keep-alive requests crawl at 25/s.  Accepted
+	     * sockets inherit TCP_NODELAY from the listener: no call per
+	     * connection.
+	     */
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
 		ret = -errno;
 		fprintf(stderr, "ktls serve: listening on %s port %u: %s\n", o->bind, o->port,
