@@ -46,12 +46,22 @@ def main():
                      'samples': {'serve': values.get((key, 'serve'), []),
                                  'nginx': values.get((key, 'nginx'), [])}})
     raw = median('big', 'raw')
-    big_serve = rows[0]['serve']
+    raw_openssl = median('big', 'raw-openssl')
+    big_serve, big_nginx = rows[0]['serve'], rows[0]['nginx']
+
+    def share(part, whole):
+        return part / whole if part and whole else None
     report = {
         'run': meta,
         'workloads': rows,
         'raw_ktls_mib_s': raw,
-        'serve_vs_raw': big_serve / raw if raw and big_serve else None,
+        'serve_vs_raw': share(big_serve, raw),
+        'nginx_vs_raw': share(big_nginx, raw),
+        'raw_ktls_openssl_mib_s': raw_openssl,
+        'download_openssl_mib_s': {'serve': median('big-openssl', 'serve'),
+                                   'nginx': median('big-openssl', 'nginx')},
+        'serve_vs_raw_openssl': share(median('big-openssl', 'serve'), raw_openssl),
+        'nginx_vs_raw_openssl': share(median('big-openssl', 'nginx'), raw_openssl),
         'cpu_seconds': {'serve': median('cpu-s', 'serve'), 'nginx': median('cpu-s', 'nginx')},
         'tls_tx_keys_in_kernel': median('tls-tx-keys', 'both'),
     }
@@ -81,10 +91,21 @@ def main():
               % (r['what'], r['unit'], num(r['serve'], 1 if r['unit'] == 'MiB/s' else 0),
                  num(r['nginx'], 1 if r['unit'] == 'MiB/s' else 0),
                  '' if r['ratio'] is None else '%.2fx' % r['ratio'], '%.1fx' % r['goal']))
+    def pct(v):
+        return '' if v is None else '%.0f%%' % (100 * v)
+
+    # Each server's download as a share of the raw socket's rate.  The curl
+    # download against the GnuTLS receiver's raw row (two receivers); the
+    # goal applies to the last row, where one OpenSSL receiver takes both the
+    # raw stream and the HTTP download.
     if raw:
-        print('| raw kTLS socket (sendfile, no HTTP) | MiB/s | %s of %.1f | | | 0.97 of raw |'
-              % ('' if report['serve_vs_raw'] is None else '%.0f%%' % (100 * report['serve_vs_raw']),
-                 raw))
+        print('| curl download vs raw kTLS socket to GnuTLS (ktls-peer) | MiB/s | %s of %.1f | %s | | |'
+              % (pct(report['serve_vs_raw']), raw, pct(report['nginx_vs_raw'])))
+    if raw_openssl:
+        print('| download vs raw kTLS socket, one OpenSSL receiver (Python ssl) | MiB/s '
+              '| %s of %.1f | %s | | 0.97 of raw |'
+              % (pct(report['serve_vs_raw_openssl']), raw_openssl,
+                 pct(report['nginx_vs_raw_openssl'])))
     print()
     print('server CPU seconds over the run: ktls serve %s, nginx %s; TlsTxSw delta %s; '
           'ktls serve RSS at the end %s KiB'

@@ -419,7 +419,8 @@ static int run_connection(const struct opts *opts, struct ktls_config *config, i
 
 			if (want > o.chunk)
 				want = o.chunk;
-			if (want > sizeof(buf))
+			/* sendfile needs no buffer here: --chunk alone bounds it */
+			if (!o.use_sendfile && want > sizeof(buf))
 				want = sizeof(buf);
 			if (o.use_sendfile) {
 				n = ktls_conn_sendfile(conn, sfd, &send_off, want);
