@@ -1136,13 +1136,10 @@ static void seal(struct sealer *w, struct buf *b, unsigned char type, const void
 /*
  * GnuTLS reports an alert's description but not the level the server put
  * in it (in TLS 1.3 it calls every alert but close_notify and
- * user_canceled fatal).  The alert was the last record read, and GnuTLS's
- * read sequence number has just moved past it: open it here to see.
- */
-/*
- * The last record the tap saw, opened as a protected alert.  @back: how many
- * records GnuTLS's read sequence number is past it (1: GnuTLS read it too,
- * 0: the tap alone did).
+ * user_canceled fatal).  The alert was the last record the tap saw: opened
+ * here with the read state GnuTLS reports.  @back: how many records
+ * GnuTLS's read sequence number is past it (1: GnuTLS read it too, 0: the
+ * tap alone did).
  */
 static bool open_last_alert(struct peer *p, unsigned int back, int *level, int *desc)
 {
@@ -1830,8 +1827,9 @@ static const char *read_after_user_canceled(struct peer *p, bool handshake_done)
 		return "close";
 	if (ret == GNUTLS_E_INVALID_SESSION && handshake_done && p->tls13) {
 		/*
-		 * GnuTLS 3.7 ends a TLS 1.3 session at any alert but close_notify:
-		 * the next record is read past it and opened here.
+		 * GnuTLS 3.7 takes no record after a TLS 1.3 user_canceled (the
+		 * session is invalid from then on): the next one is read past it
+		 * and opened here.
 		 */
 		unsigned long seen = p->tap.records;
 		int level, desc;
