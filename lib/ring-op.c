@@ -369,10 +369,26 @@ bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events)
 	return true;
 }
 
+/* A send from mem.out or a receive into mem.in moved @res >= 0 bytes (0: EOF). */
+static void ring_mem_moved(struct ring_op *op, int res)
+{
+	struct transport_mem *mem = &op->rc->mem;
+
+	if (op->stage == ST_SEND) {
+		mem->out_off += (size_t)res;
+		mem->out_len -= (size_t)res;
+		if (mem->out_len == 0)
+			mem->out_off = 0;
+	} else if (op->stage == ST_RECV) {
+		if (res == 0)
+			mem->eof = true;
+		mem->in_len += (size_t)res;
+	}
+}
+
 /* The main SQE of @op completed with @res. */
 static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 {
-	struct transport_mem *mem = &op->rc->mem;
 	int ret;
 
 	if (op->stage == ST_NOP && op->has_result) {
@@ -385,12 +401,8 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		 * Bytes it moved stay counted: a handshake's flight cut short is
 		 * finished before the alert that a shutdown sends after it.
 		 */
-		if (op->stage == ST_SEND && res > 0) {
-			mem->out_off += (size_t)res;
-			mem->out_len -= (size_t)res;
-		} else if (op->stage == ST_RECV && res > 0) {
-			mem->in_len += (size_t)res;
-		}
+		if (res > 0)
+			ring_mem_moved(op, res);
 		ring_fail(op, -ECANCELED, op->ops->name);
 		return;
 	}
@@ -426,18 +438,13 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 	case ST_SEND:
 		if (ring_retry_or_fail(op, res, POLLOUT))
 			return;
-		mem->out_off += (size_t)res;
-		mem->out_len -= (size_t)res;
-		if (mem->out_len == 0)
-			mem->out_off = 0;
+		ring_mem_moved(op, res);
 		op->ops->advance(op);
 		return;
 	case ST_RECV:
 		if (ring_retry_or_fail(op, res, POLLIN))
 			return;
-		if (res == 0)
-			mem->eof = true;
-		mem->in_len += (size_t)res;
+		ring_mem_moved(op, res);
 		op->ops->advance(op);
 		return;
 	default:
