@@ -5,6 +5,7 @@
  * struct ktls_conn is written only by the file named above it.
  *
  * The files, from the bottom up (a file calls only files above it):
+ *   clock.c                        the monotonic clock
  *   error.c session-cache.c       errors and log; the bounded secret cache
  *   cipher.c                       everything per cipher, in one table
  *   keys.c                         GnuTLS record state -> kernel crypto_info
@@ -71,6 +72,11 @@
 #define NIC_FEATURE_COUNT (KTLS_NIC_FEATURE_LAST + 1)
 
 struct ktls_conn;
+
+/* ---- clock.c ----------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t clock_now_ns(void);
 
 /* ---- session-cache.c --------------------------------------------------- */
 

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "private.h"
 
@@ -378,11 +377,8 @@ static int proto_gnutls_alert(int gnutls_err)
 static bool proto_key_update_rate_ok(struct ktls_conn *conn)
 {
 	struct conn_proto *p = &conn->pr;
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_now_ns();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (p->ku_window_count == 0 || now - p->ku_window_start_ns > KEY_UPDATES_WINDOW_NS) {
 		p->ku_window_start_ns = now;
 		p->ku_window_count = 0;

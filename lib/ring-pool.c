@@ -9,25 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ring.h"
 
-uint64_t ring_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 uint64_t ring_clock_ns(struct ktls_ring *ring)
 {
 	if (ring == NULL || ring->run_depth == 0)
-		return ring_now_ns();
+		return clock_now_ns();
 	if (ring->turn_ns == 0)
-		ring->turn_ns = ring_now_ns();
+		ring->turn_ns = clock_now_ns();
 	return ring->turn_ns;
 }
 

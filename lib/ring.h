@@ -223,7 +223,6 @@ struct ktls_ring {
 
 /* ---- ring-pool.c -------------------------------------------------------- */
 
-uint64_t ring_now_ns(void);
 /*
  * The clock for deadlines: inside ktls_ring_run() the time its wait ended,
  * read once per turn rather than once per operation armed (a keep-alive

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "abi.h"
@@ -113,7 +112,7 @@ KTLS_EXPORT int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats
 	struct ktls_stats st;
 	char *buf = NULL;
 	size_t len = 0;
-	struct timespec ts;
+	uint64_t taken_ns;
 	int fd, ret;
 
 	if (errbuf != NULL && errlen > 0)
@@ -155,10 +154,10 @@ KTLS_EXPORT int ktls_stats_read_sized(struct ktls_stats *ret_stats, size_t stats
 			goto out;
 		}
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	taken_ns = clock_now_ns();
 	ret = ktls_stats_parse_sized(buf, len, &st, sizeof(st), errbuf, errlen);
 	if (ret == 0) {
-		st.taken_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		st.taken_ns = taken_ns;
 		abi_copy_out(ret_stats, stats_size, &st, sizeof(st));
 	}
 out:
