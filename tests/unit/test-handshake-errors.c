@@ -544,6 +544,35 @@ static void check_user_canceled(const char *label, int raw, int min_records)
 		  label, n, records, min_records);
 }
 
+/* A TLS 1.2-only server conn that has read @hello from its raw peer (*@ret_raw). */
+static struct ktls_conn *tls12_server_fed(const unsigned char *hello, size_t len, int *ret_raw)
+{
+	struct ktls_config *sc = server_config(&server);
+	struct ktls_conn *conn;
+
+	must(ktls_config_set_versions(sc, KTLS_VERSION_TLS12, KTLS_VERSION_TLS12), sc, "versions");
+	conn = raw_server(sc, ret_raw);
+	if (write(*ret_raw, hello, len) != (ssize_t)len)
+		tap_bail("write");
+	return conn;
+}
+
+/* ktls_conn_shutdown() @when, then free: the peer must read the two alerts. */
+static void check_shutdown_cancels(const char *when, struct ktls_conn *conn, int raw,
+				   int min_records)
+{
+	char label[96];
+	int ret = ktls_conn_shutdown(conn);
+
+	tap_check(ret == 0, "ktls_conn_shutdown() %s: %s%s%s", when, unit_errno_name(ret),
+		  ret < 0 ? " " : "", ret < 0 ? ktls_conn_error(conn) : "");
+	/* Freed first: the peer then reads to the end. */
+	ktls_conn_free(conn);
+	snprintf(label, sizeof(label), "shutdown %s", when);
+	check_user_canceled(label, raw, min_records);
+	close(raw);
+}
+
 /*
  * A handshake this side stops, by leaving a non-blocking one unfinished or
  * by cancelling a ring one: shutting down tells the peer user_canceled,
@@ -555,7 +584,6 @@ static void test_cancelled(void)
 {
 	unsigned char hello[2048];
 	size_t len = client_hello(hello, sizeof(hello));
-	struct ktls_config *sc;
 	struct ktls_conn *conn;
 	int raw, ret;
 
@@ -564,29 +592,14 @@ static void test_cancelled(void)
 	ret = ktls_conn_handshake(conn);
 	tap_check(ret == -EAGAIN, "non-blocking server handshake waits for a ClientHello (%s)",
 		  unit_errno_name(ret));
-	ret = ktls_conn_shutdown(conn);
-	tap_check(ret == 0, "ktls_conn_shutdown() during the handshake: %s%s%s",
-		  unit_errno_name(ret), ret < 0 ? " " : "", ret < 0 ? ktls_conn_error(conn) : "");
-	/* Freed first: the peer then reads to the end. */
-	ktls_conn_free(conn);
-	check_user_canceled("shutdown before the ClientHello", raw, 2);
-	close(raw);
+	check_shutdown_cancels("before the ClientHello", conn, raw, 2);
 
 	/* Blocking API, the server's flight out, waiting for the client's. */
-	sc = server_config(&server);
-	must(ktls_config_set_versions(sc, KTLS_VERSION_TLS12, KTLS_VERSION_TLS12), sc, "versions");
-	conn = raw_server(sc, &raw);
-	if (write(raw, hello, len) != (ssize_t)len)
-		tap_bail("write");
+	conn = tls12_server_fed(hello, len, &raw);
 	tap_check(unit_handshake_one(conn, &ret, 300) != 0 && ret == -EAGAIN,
 		  "TLS 1.2 server waits for the client's second flight");
-	ret = ktls_conn_shutdown(conn);
-	tap_check(ret == 0, "ktls_conn_shutdown() after the server's flight: %s%s%s",
-		  unit_errno_name(ret), ret < 0 ? " " : "", ret < 0 ? ktls_conn_error(conn) : "");
 	/* ServerHello, Certificate, ServerKeyExchange, ServerHelloDone, then the two alerts */
-	ktls_conn_free(conn);
-	check_user_canceled("shutdown after the server's flight", raw, 6);
-	close(raw);
+	check_shutdown_cancels("after the server's flight", conn, raw, 6);
 
 	/* The ring: ktls_conn_ring_cancel(), then ktls_conn_ring_shutdown(). */
 	{
@@ -598,12 +611,7 @@ static void test_cancelled(void)
 			tap_skip("no io_uring here: the ring's cancelled handshake");
 			return;
 		}
-		sc = server_config(&server);
-		must(ktls_config_set_versions(sc, KTLS_VERSION_TLS12, KTLS_VERSION_TLS12), sc,
-		     "versions");
-		conn = raw_server(sc, &raw);
-		if (write(raw, hello, len) != (ssize_t)len)
-			tap_bail("write");
+		conn = tls12_server_fed(hello, len, &raw);
 		ret = ktls_conn_ring_attach(conn, ring);
 		if (ret == 0)
 			ret = ktls_conn_ring_handshake(conn, TIMEOUT_MS, unit_ring_done, &hs);
