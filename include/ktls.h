@@ -1290,6 +1290,9 @@ struct io_uring *ktls_ring_uring(struct ktls_ring *ring);
 /**
  * ktls_ring_run() - submit, wait up to @timeout_ms (-1: no limit) for
  * completions, and dispatch them all to their callbacks.  For an owned ring.
+ * What the callbacks start (and what was started between two calls) goes to
+ * the kernel with the next call's wait, in one system call: keep calling it
+ * while operations are in flight.
  * Return: the number of libktls completions handled (0 when the wait timed
  *         out), -EINTR when a signal interrupted the wait, or a negative errno.
  */

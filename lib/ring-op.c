@@ -75,34 +75,44 @@ static void ring_mem_free(struct transport_mem *mem)
 /* ---- submitting -------------------------------------------------------------- */
 
 /*
- * Deadlines are CLOCK_MONOTONIC instants, the clock io_uring's timeouts use,
- * handed to the kernel as absolute times (IORING_TIMEOUT_ABS): re-arming a
- * receive for the same deadline needs no clock read, and a deadline already
- * past expires at once.
+ * An operation's timeout goes to the kernel in one of two forms:
+ *  - one that counts from the last progress (send, sendfile) is relative:
+ *    each SQE that makes progress is armed with the whole timeout again, and
+ *    needs no clock read;
+ *  - any other (receive, handshake, shutdown) is a CLOCK_MONOTONIC instant,
+ *    the clock io_uring's timeouts use, handed over as an absolute time
+ *    (IORING_TIMEOUT_ABS): re-arming a receive for the same deadline needs
+ *    no clock read, and a deadline already past expires at once.  It is
+ *    fixed when the operation first arms a timeout (the engine's clock is
+ *    per turn, so that is the time it started).
+ * Returns the timeout flags, or -1 when the operation has no timeout.
  */
-static void ring_abs_timespec(uint64_t deadline_ns, struct __kernel_timespec *ts)
+static int ring_op_timespec(struct ring_op *op, struct __kernel_timespec *ts)
 {
-	ts->tv_sec = (long long)(deadline_ns / 1000000000u);
-	ts->tv_nsec = (long long)(deadline_ns % 1000000000u);
-}
-
-/* The operation's deadline: its timeout from now (the engine's clock), or none. */
-static void ring_op_restart_clock(struct ring_op *op)
-{
-	op->deadline_ns = 0;
-	if (op->timeout_ms > 0)
+	if (op->timeout_ms == 0)
+		return -1;
+	if (op->progress_resets) {
+		ts->tv_sec = op->timeout_ms / 1000;
+		ts->tv_nsec = (long long)(op->timeout_ms % 1000) * 1000000;
+		return 0;
+	}
+	if (op->deadline_ns == 0)
 		op->deadline_ns = ring_clock_ns(op->rc->ring) + (uint64_t)op->timeout_ms * 1000000u;
+	ts->tv_sec = (long long)(op->deadline_ns / 1000000000u);
+	ts->tv_nsec = (long long)(op->deadline_ns % 1000000000u);
+	return IORING_TIMEOUT_ABS;
 }
 
 void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 {
 	struct ring_conn *rc = op->rc;
 	struct io_uring_sqe *tsqe;
+	int flags;
 
 	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_MAIN));
 	op->in_flight = true;
 	rc->sqes++;
-	if (!timed || op->deadline_ns == 0)
+	if (!timed || (flags = ring_op_timespec(op, &op->ts)) < 0)
 		return;
 	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
 	sqe->flags |= IOSQE_IO_LINK;
@@ -111,8 +121,7 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 		sqe->flags &= (__u8)~IOSQE_IO_LINK;
 		return;
 	}
-	ring_abs_timespec(op->deadline_ns, &op->ts);
-	io_uring_prep_link_timeout(tsqe, &op->ts, IORING_TIMEOUT_ABS);
+	io_uring_prep_link_timeout(tsqe, &op->ts, (unsigned int)flags);
 	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
 	rc->sqes++;
 }
@@ -242,7 +251,7 @@ int ring_wait_ready(struct ring_op *op)
 	struct ring_conn *rc = op->rc;
 	struct io_uring_sqe *sqe;
 	struct ring_timer *t;
-	int ret;
+	int ret, flags;
 
 	if (op->timer_fired)
 		return -ETIMEDOUT;
@@ -250,7 +259,7 @@ int ring_wait_ready(struct ring_op *op)
 	if (ret < 0)
 		return ret;
 	op->stage = ST_WAIT;
-	if (op->deadline_ns == 0 || op->timer != NULL)
+	if (op->timeout_ms == 0 || op->timer != NULL)
 		return 0;
 	t = calloc(1, sizeof(*t));
 	sqe = t != NULL ? ring_sqe(rc->ring) : NULL;
@@ -264,8 +273,8 @@ int ring_wait_ready(struct ring_op *op)
 	if (t->next != NULL)
 		t->next->prev = t;
 	rc->ring->timers = t;
-	ring_abs_timespec(op->deadline_ns, &t->ts);
-	io_uring_prep_timeout(sqe, &t->ts, 0, IORING_TIMEOUT_ABS);
+	flags = ring_op_timespec(op, &t->ts);
+	io_uring_prep_timeout(sqe, &t->ts, 0, (unsigned int)flags);
 	io_uring_sqe_set_data64(sqe, ring_tag(t, RING_KIND_TIMER));
 	op->timer = t;
 	rc->sqes++;
@@ -415,9 +424,6 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		ring_fail(op, -ETIMEDOUT, op->ops->name);
 		return;
 	}
-	if (op->progress_resets && res > 0)
-		ring_op_restart_clock(op);
-
 	switch (op->stage) {
 	case ST_POLL:
 		/* The socket is ready: redo the step that was waiting for it. */
@@ -758,7 +764,7 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 		op->cb = cb;
 		op->userdata = userdata;
 		op->timeout_ms = timeout_ms;
-		ring_op_restart_clock(op);
+		op->deadline_ns = 0; /* fixed when it next arms a timeout */
 		op->max = 0;
 		*ret_op = op;
 		return 1;
@@ -777,7 +783,6 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 	op->cb = cb;
 	op->userdata = userdata;
 	op->timeout_ms = timeout_ms;
-	ring_op_restart_clock(op);
 	*ret_op = op;
 	return 0;
 }

@@ -67,14 +67,18 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	ring_sigpipe_guard(ring);
 	if (ring->disabled)
 		ring_submit(ring);
+	/*
+	 * What the callbacks of the last run queued goes to the kernel here,
+	 * in the same io_uring_enter() as the wait: a keep-alive request
+	 * (receive, then send) costs one system call per turn, not two.
+	 */
 	if (timeout_ms < 0) {
 		ret = io_uring_submit_and_wait(ring->uring, 1);
 	} else {
 		struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
 						.tv_nsec = (timeout_ms % 1000) * 1000000L };
 
-		io_uring_submit(ring->uring);
-		ret = io_uring_wait_cqe_timeout(ring->uring, &cqe, &ts);
+		ret = io_uring_submit_and_wait_timeout(ring->uring, &cqe, 1, &ts, NULL);
 		if (ret == -ETIME)
 			ret = 0;
 	}
@@ -89,7 +93,6 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		io_uring_cqe_seen(ring->uring, cqe);
 		n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
 	}
-	ring_submit(ring);
 	ret = (int)n;
 out:
 	if (--ring->run_depth == 0 && ring->sigpipe_blocked) {

@@ -109,8 +109,10 @@ struct ring_op {
 	ktls_ring_cb cb;
 	void *userdata;
 	unsigned int timeout_ms;
-	uint64_t deadline_ns; /* 0: none */
-	bool progress_resets; /* send/sendfile: the timeout counts from the last progress */
+	/* CLOCK_MONOTONIC, fixed when a timeout is first armed; 0: not yet (ring_arm) */
+	uint64_t deadline_ns;
+	/* send/sendfile: the timeout counts from the last progress (relative, no deadline) */
+	bool progress_resets;
 	struct __kernel_timespec ts;
 	int zc_notifs;        /* zero-copy notifications still to come */
 	/* the deadline while waiting on the readiness poll (no linked timeout there) */
@@ -225,10 +227,10 @@ struct ktls_ring {
 
 /*
  * The clock for deadlines: inside ktls_ring_run() the time its wait ended,
- * read once per turn rather than once per operation armed (a keep-alive
- * request arms four; a system call each where there is no vDSO, as in
- * user-mode Linux).  A turn's callbacks run in well under a millisecond, the
- * unit of every timeout.  Outside a run the clock itself.
+ * read once per turn rather than once per deadline armed (a system call
+ * each where there is no vDSO, as in user-mode Linux).  A turn's callbacks
+ * run in well under a millisecond, the unit of every timeout.  Outside a
+ * run the clock itself.
  */
 uint64_t ring_clock_ns(struct ktls_ring *ring);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
