@@ -126,6 +126,15 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 	rc->sqes++;
 }
 
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe)
+{
+	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_LEAD));
+	sqe->flags |= IOSQE_IO_LINK;
+	op->lead_in_flight = true;
+	op->lead_short = false;
+	op->rc->sqes++;
+}
+
 int ring_submit_poll(struct ring_op *op, unsigned int events)
 {
 	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
@@ -305,7 +314,7 @@ static void ring_op_cleanup(struct ring_op *op)
 {
 	struct ktls_ring *ring = op->rc->ring;
 
-	ring_pipe_put(ring, op->pipe, op->in_pipe == 0);
+	ring_pipe_put(ring, op->pipe, op->in_pipe == 0 && op->pipe_cap == RING_PIPE_SIZE);
 	op->in_pipe = 0;
 	free(op->plain);
 	op->plain = NULL;
@@ -417,6 +426,12 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 	}
 	if (op->stage == ST_NOP || res == -EINTR) {
 		op->ops->advance(op);
+		return;
+	}
+	if (res == -ECANCELED && op->lead_short) {
+		/* Not by a timeout: the pair's lead fell short and the link broke. */
+		op->lead_short = false;
+		op->ops->complete(op, res, flags);
 		return;
 	}
 	if (res == -ECANCELED) {
@@ -557,6 +572,8 @@ static void ring_timer_unlink(struct ring_timer *t)
 		t->next->prev = t->prev;
 }
 
+static void ring_cancel_sqe(struct ktls_ring *ring, uint64_t target);
+
 void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe)
 {
 	struct ring_conn *rc = op->rc;
@@ -567,6 +584,15 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 	 */
 	if (!(kind == RING_KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
 		rc->sqes--;
+	if (kind == RING_KIND_LEAD) {
+		op->lead_in_flight = false;
+		/*
+		 * A cancel that found the lead already running missed the main
+		 * SQE, which the kernel only now starts: cancel that one too.
+		 */
+		if ((rc->conn == NULL || op->cancelled) && rc->ring != NULL)
+			ring_cancel_sqe(rc->ring, ring_tag(op, RING_KIND_MAIN));
+	}
 	if (rc->conn == NULL) {
 		/* The conn was freed: settle what is left, call no one. */
 		ring_conn_settle(rc);
@@ -585,6 +611,8 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 		op->in_flight = false;
 		if (op->active)
 			ring_op_complete(op, cqe->res, cqe->flags);
+	} else if (kind == RING_KIND_LEAD && op->active && op->ops->lead != NULL) {
+		op->ops->lead(op, cqe->res);
 	}
 }
 
@@ -652,6 +680,9 @@ static void ring_cancel_op(struct ring_op *op)
 	}
 	if (!op->in_flight || op->stage == ST_NOP)
 		return;
+	/* Cancelling a pair's lead breaks the link: its main SQE ends -ECANCELED too. */
+	if (op->lead_in_flight)
+		ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_LEAD));
 	ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_MAIN));
 }
 

@@ -53,11 +53,21 @@ struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
 	return sqe;
 }
 
-struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring)
+static struct io_uring_sqe *ring_sqe_adjacent(struct ktls_ring *ring, unsigned int n)
 {
-	if (io_uring_sq_space_left(ring->uring) < 2)
+	if (io_uring_sq_space_left(ring->uring) < n)
 		ring_submit(ring);
 	return io_uring_get_sqe(ring->uring);
+}
+
+struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring)
+{
+	return ring_sqe_adjacent(ring, 2);
+}
+
+struct io_uring_sqe *ring_sqe3(struct ktls_ring *ring)
+{
+	return ring_sqe_adjacent(ring, 3);
 }
 
 /* ---- record buffers ----------------------------------------------------- */
@@ -94,30 +104,39 @@ void ring_sigpipe_guard(struct ktls_ring *ring)
 	}
 }
 
-int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2])
+int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2], size_t *ret_cap)
 {
+	int cap = RING_PIPE_SIZE;
+
 	if (ring->n_pipes > 0) {
 		ring->n_pipes--;
 		ret_pipe[0] = ring->pipes[ring->n_pipes][0];
 		ret_pipe[1] = ring->pipes[ring->n_pipes][1];
 	} else if (pipe2(ret_pipe, O_CLOEXEC) != 0) {
 		return -errno;
-	} else {
-		/* Larger pipes mean fewer splices; the default (64 KiB) still works. */
-		(void)fcntl(ret_pipe[1], F_SETPIPE_SZ, RING_PIPE_SIZE);
+	} else if (fcntl(ret_pipe[1], F_SETPIPE_SZ, RING_PIPE_SIZE) < 0) {
+		/*
+		 * Larger pipes mean fewer splices; a smaller one (pipe-max-size,
+		 * or a user over pipe-user-pages-soft) still works, in pieces of
+		 * its size.
+		 */
+		cap = fcntl(ret_pipe[1], F_GETPIPE_SZ);
+		if (cap <= 0)
+			cap = 4096;
 	}
+	*ret_cap = (size_t)cap;
 	ring->pipes_out++;
 	ring_sigpipe_guard(ring);
 	return 0;
 }
 
-void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty)
+void ring_pipe_put(struct ktls_ring *ring, int p[2], bool reuse)
 {
 	if (p[0] < 0)
 		return;
 	if (ring->pipes_out > 0)
 		ring->pipes_out--;
-	if (empty && ring->n_pipes < RING_PIPE_POOL_MAX) {
+	if (reuse && ring->n_pipes < RING_PIPE_POOL_MAX) {
 		ring->pipes[ring->n_pipes][0] = p[0];
 		ring->pipes[ring->n_pipes][1] = p[1];
 		ring->n_pipes++;

@@ -306,7 +306,7 @@ static int ring_sendfile_step(struct ring_op *op)
 	struct ktls_conn *conn = op->rc->conn;
 	bool kernel = conn->sw.tx.kernel, splice = kernel && op->pipe[0] >= 0;
 	struct io_uring_sqe *sqe;
-	size_t want = op->len - op->done, chunk = splice ? RING_PIPE_SIZE : KTLS_RING_TX_CHUNK;
+	size_t want = op->len - op->done, chunk = splice ? op->pipe_cap : KTLS_RING_TX_CHUNK;
 	off_t at = op->offset + (off_t)op->done;
 
 	if (!kernel && op->rc->mem.out_len > 0)
@@ -342,20 +342,37 @@ static int ring_sendfile_step(struct ring_op *op)
 		ring_finish(op, (ssize_t)op->len, NULL, 0);
 		return 0;
 	}
-	sqe = ring_sqe(op->rc->ring);
-	if (sqe == NULL)
-		return -EBUSY;
 	if (want > chunk)
 		want = chunk;
 	op->asked = want;
 	if (splice) {
-		io_uring_prep_splice(sqe, op->file_fd, (int64_t)at, op->pipe[1], -1,
+		/*
+		 * file -> pipe linked to pipe -> socket: the second starts when
+		 * the first is done, without a turn of the ring in between
+		 * (nearer to one sendfile(2) per chunk).  Should the file give
+		 * less than asked, the kernel breaks the link and the rest goes
+		 * as a step of its own (ring_sendfile_complete).
+		 */
+		struct io_uring_sqe *lead = ring_sqe3(op->rc->ring);
+
+		if (lead == NULL)
+			return -EBUSY;
+		io_uring_prep_splice(lead, op->file_fd, (int64_t)at, op->pipe[1], -1,
 				     (unsigned int)want, SPLICE_F_MOVE);
-		op->stage = ST_SPLICE_IN;
-	} else {
-		io_uring_prep_read(sqe, op->file_fd, op->plain, (unsigned int)want, (__u64)at);
-		op->stage = ST_READ;
+		ring_arm_lead(op, lead);
+		sqe = io_uring_get_sqe(op->rc->ring->uring);
+		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)want,
+				     SPLICE_F_MOVE | (want < op->len - op->done ? SPLICE_F_MORE : 0));
+		/* No MSG_NOSIGNAL for splice(2): see ring.c on SIGPIPE. */
+		op->stage = ST_SPLICE_PAIR;
+		ring_arm(op, sqe, true);
+		return 0;
 	}
+	sqe = ring_sqe(op->rc->ring);
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_read(sqe, op->file_fd, op->plain, (unsigned int)want, (__u64)at);
+	op->stage = ST_READ;
 	ring_arm(op, sqe, false);
 	return 0;
 }
@@ -372,20 +389,60 @@ static void ring_sendfile_advance(struct ring_op *op)
 		ring_fail(op, ret, "sendfile");
 }
 
+/* The file -> pipe half of a pair: what is in the pipe now. */
+static void ring_sendfile_lead(struct ring_op *op, int res)
+{
+	if (res > 0)
+		op->in_pipe = (size_t)res;
+	op->short_read = res >= 0 && (size_t)res < op->asked;
+	op->lead_short = res != (int)op->asked;
+	if (res <= 0)
+		op->lead_err = res == 0 ? -ENODATA : res;
+}
+
+/* @res bytes left the pipe (or plain buffer) for the socket; false when @op ended or waits. */
+static bool ring_sendfile_sent(struct ring_op *op, int res)
+{
+	struct ktls_conn *conn = op->rc->conn;
+
+	if (ring_retry_or_fail(op, res, POLLOUT))
+		return false;
+	op->in_pipe -= (size_t)res;
+	op->plain_off += (size_t)res;
+	op->done += (size_t)res;
+	if (conn->sw.tx.kernel) {
+		conn->tx_more = false; /* the last splice closes the record */
+		proto_tx_account(conn, 1, (uint64_t)res);
+	}
+	return true;
+}
+
 static void ring_sendfile_complete(struct ring_op *op, int res, unsigned int flags)
 {
 	struct ktls_conn *conn = op->rc->conn;
 
 	(void)flags;
 	switch (op->stage) {
-	case ST_SPLICE_IN:
+	case ST_SPLICE_PAIR:
+		if (res == -ECANCELED && op->lead_err < 0) {
+			ring_fail(op, op->lead_err, "sendfile: reading the file");
+			return;
+		}
+		/*
+		 * -ECANCELED: the lead fell short, nothing left the pipe yet.
+		 * Otherwise the splice out ran, as one alone would have.
+		 */
+		op->stage = ST_SPLICE_OUT;
+		if (res != -ECANCELED && !ring_sendfile_sent(op, res))
+			return;
+		break;
 	case ST_READ:
 		if (res <= 0) {
 			ring_fail(op, res == 0 ? -ENODATA : res, "sendfile: reading the file");
 			return;
 		}
 		op->short_read = (size_t)res < op->asked;
-		if (op->stage == ST_SPLICE_IN || conn->sw.tx.kernel) {
+		if (conn->sw.tx.kernel) {
 			op->in_pipe = (size_t)res;
 			op->plain_off = 0;
 		} else {
@@ -409,15 +466,8 @@ static void ring_sendfile_complete(struct ring_op *op, int res, unsigned int fla
 		}
 		break;
 	default: /* ST_SPLICE_OUT, ST_SEND_PLAIN */
-		if (ring_retry_or_fail(op, res, POLLOUT))
+		if (!ring_sendfile_sent(op, res))
 			return;
-		op->in_pipe -= (size_t)res;
-		op->plain_off += (size_t)res;
-		op->done += (size_t)res;
-		if (conn->sw.tx.kernel) {
-			conn->tx_more = false; /* the last splice closes the record */
-			proto_tx_account(conn, 1, (uint64_t)res);
-		}
 		break;
 	}
 	ring_sendfile_advance(op);
@@ -427,6 +477,7 @@ static const struct ring_op_ops ring_sendfile_ops = {
 	.name = "sendfile",
 	.advance = ring_sendfile_advance,
 	.complete = ring_sendfile_complete,
+	.lead = ring_sendfile_lead,
 };
 
 KTLS_EXPORT int ktls_conn_ring_sendfile(struct ktls_conn *conn, int file_fd, off_t offset,
@@ -445,7 +496,7 @@ KTLS_EXPORT int ktls_conn_ring_sendfile(struct ktls_conn *conn, int file_fd, off
 	ret = proto_tx_check(conn, "sendfile");
 	/* Out of descriptors for a pipe, a kernel TX sendfile reads and sends instead. */
 	if (ret == 0 && conn->sw.tx.kernel)
-		ret = ring_pipe_get(conn->ring->ring, op->pipe);
+		ret = ring_pipe_get(conn->ring->ring, op->pipe, &op->pipe_cap);
 	if ((ret == 0 && !conn->sw.tx.kernel) || ret == -EMFILE || ret == -ENFILE) {
 		op->plain = malloc(KTLS_RING_TX_CHUNK);
 		ret = op->plain != NULL ? 0 : -ENOMEM;

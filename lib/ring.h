@@ -43,6 +43,7 @@ enum ring_kind {
 	RING_KIND_ACCEPT_WAIT = 4, /* a pause before accepting again, after EMFILE */
 	RING_KIND_TIMER = 5,       /* an operation's deadline while it waits on the readiness poll */
 	RING_KIND_RXPOLL = 6,      /* a connection's readiness poll (kernel RX) */
+	RING_KIND_LEAD = 7,        /* the first SQE of an operation's linked pair (ring_arm_lead) */
 };
 
 /* Pipes for kernel sendfile: reused across operations, at most this many kept. */
@@ -72,8 +73,8 @@ enum ring_stage {
 	ST_CONTROL,    /* SENDMSG of a control record proto.c queued */
 	ST_SEND_USER,  /* SEND of the caller's buffer (kernel TX) */
 	ST_RECVMSG,    /* RECVMSG with kernel RX */
-	ST_SPLICE_IN,  /* file -> pipe */
-	ST_SPLICE_OUT, /* pipe -> socket */
+	ST_SPLICE_PAIR, /* file -> pipe (the lead) linked to pipe -> socket */
+	ST_SPLICE_OUT, /* pipe -> socket, after a pair's lead fell short */
 	ST_READ,       /* file -> plaintext buffer (no pipe, or userspace sendfile) */
 	ST_SEND_PLAIN, /* plaintext buffer -> kernel TLS socket (no pipe) */
 };
@@ -90,6 +91,13 @@ struct ring_op_ops {
 	void (*complete)(struct ring_op *op, int res, unsigned int flags);
 	/* Optional: the op ends with @result, before its callback. */
 	void (*done)(struct ring_op *op, ssize_t result);
+	/*
+	 * For an op that submits linked pairs: the lead completed with @res.
+	 * Its main SQE's completion follows; when the lead fell short of what
+	 * it asked, the kernel broke the link and that completion is
+	 * -ECANCELED, handed to complete() (the main SQE never ran).
+	 */
+	void (*lead)(struct ring_op *op, int res);
 };
 
 struct ring_op {
@@ -106,6 +114,8 @@ struct ring_op {
 	bool failed;    /* handshake: failed, GnuTLS's alert still to send */
 	ssize_t result; /* ST_NOP with a deferred result */
 	bool has_result;
+	bool lead_in_flight; /* the lead of a linked pair has not completed */
+	bool lead_short;     /* ... it completed short of its length: the link broke */
 	ktls_ring_cb cb;
 	void *userdata;
 	unsigned int timeout_ms;
@@ -133,8 +143,10 @@ struct ring_op {
 	int file_fd;
 	off_t offset;
 	int pipe[2];
+	size_t pipe_cap;      /* what the pipe holds: the most one splice pair moves */
 	size_t in_pipe;       /* bytes read (into the pipe, or plain) but not sent */
 	size_t asked;         /* bytes the last file read asked for */
+	int lead_err;         /* a pair's file read failed (or hit the end: -ENODATA) */
 	bool short_read;      /* ... and it returned fewer: the file may end there */
 	unsigned char *plain; /* file bytes read to userspace: before GnuTLS, or without a pipe */
 	size_t plain_off;
@@ -240,12 +252,18 @@ void ring_submit(struct ktls_ring *ring);
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring);
 /* The first of two adjacent SQEs (an operation and its linked timeout). */
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring);
+/* The first of three (a linked pair and the main SQE's timeout). */
+struct io_uring_sqe *ring_sqe3(struct ktls_ring *ring);
 unsigned char *ring_rbuf_get(struct ktls_ring *ring);
 /* Wipes the first @used bytes. */
 void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used);
-int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2]);
-/* A pipe still holding bytes (an operation that failed half-way) is closed, not reused. */
-void ring_pipe_put(struct ktls_ring *ring, int p[2], bool empty);
+/* A pipe, and in @ret_cap how much it holds (RING_PIPE_SIZE where the kernel allowed). */
+int ring_pipe_get(struct ktls_ring *ring, int ret_pipe[2], size_t *ret_cap);
+/*
+ * Only an empty pipe of RING_PIPE_SIZE is kept for reuse: one still holding
+ * bytes (an operation that failed half-way), or a smaller one, is closed.
+ */
+void ring_pipe_put(struct ktls_ring *ring, int p[2], bool reuse);
 /*
  * Inside ktls_ring_run(), once a sendfile holds a pipe: SIGPIPE blocked
  * until the run ends (ring.c says why).  A run with no splice possible
@@ -264,6 +282,12 @@ int ring_op_start(struct ktls_conn *conn, struct ring_op **ret_op, bool rx, enum
 void ring_op_kick(struct ring_op *op);
 /* Queue @sqe as @op's main SQE, with a linked timeout when @timed and @op has a deadline. */
 void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
+/*
+ * Queue @sqe as the lead of a linked pair: the main SQE (ring_arm, on the
+ * next SQE of ring_sqe3()) runs after it without a turn of the ring in
+ * between.  Only for an op whose ops have lead().
+ */
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe);
 /* End @op with @result; the callback may free the conn: touch nothing after. */
 void ring_finish(struct ring_op *op, ssize_t result, const void *data, size_t len);
 /* End @op with @err, recording a sentence about @what on the conn. */
