@@ -126,12 +126,29 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 	rc->sqes++;
 }
 
-void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe)
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 {
+	struct io_uring_sqe *tsqe;
+	int flags;
+
 	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_LEAD));
 	sqe->flags |= IOSQE_IO_LINK;
 	op->lead_in_flight = true;
 	op->lead_short = false;
+	op->lead_err = 0;
+	op->rc->sqes++;
+	if (!timed || (flags = ring_op_timespec(op, &op->lead_ts)) < 0)
+		return;
+	/*
+	 * A linked timeout may sit inside a chain: it bounds the SQE before
+	 * it, and the chain goes on to the main SQE when that one completes.
+	 */
+	tsqe = io_uring_get_sqe(op->rc->ring->uring);
+	if (tsqe == NULL)
+		return;
+	io_uring_prep_link_timeout(tsqe, &op->lead_ts, (unsigned int)flags);
+	tsqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
 	op->rc->sqes++;
 }
 

@@ -53,7 +53,7 @@ struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
 	return sqe;
 }
 
-static struct io_uring_sqe *ring_sqe_adjacent(struct ktls_ring *ring, unsigned int n)
+struct io_uring_sqe *ring_sqe_n(struct ktls_ring *ring, unsigned int n)
 {
 	if (io_uring_sq_space_left(ring->uring) < n)
 		ring_submit(ring);
@@ -62,12 +62,7 @@ static struct io_uring_sqe *ring_sqe_adjacent(struct ktls_ring *ring, unsigned i
 
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring)
 {
-	return ring_sqe_adjacent(ring, 2);
-}
-
-struct io_uring_sqe *ring_sqe3(struct ktls_ring *ring)
-{
-	return ring_sqe_adjacent(ring, 3);
+	return ring_sqe_n(ring, 2);
 }
 
 /* ---- record buffers ----------------------------------------------------- */

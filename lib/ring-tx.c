@@ -53,10 +53,37 @@ static bool ring_tx_prelude(struct ring_op *op)
  * several by SENDMSG over libktls's copy of the caller's iovec array, which
  * partial sends advance in place.  KTLS_SEND_MORE is MSG_MORE.
  */
+/*
+ * Whether the rest of a kernel TX send goes as a pair: the data with
+ * MSG_MORE, linked to an empty application_data control message that
+ * closes the last record.  kTLS hands each record to TCP as it fills it;
+ * without MSG_MORE each goes out at once, and a receiver reading as data
+ * arrives wakes and reads once per record (strace of a `ktls get` client
+ * fetching 64 KiB: 1.4 receives per response, 1.2 from nginx, whose
+ * sendfile(2) marks all pages but the last).  With MSG_MORE TCP holds them
+ * until the closing message pushes the lot.  The data must end inside a
+ * record for that message to have a record to close (an empty one pushes
+ * nothing): more than one record's worth, from a record boundary (nothing
+ * left open by KTLS_SEND_MORE), not a multiple of the record size, which
+ * is the kernel's default (no record_size_limit from the peer).  A lead
+ * that sends only part (the socket full) still closes a record where it
+ * stopped; the rest goes on as any send does.
+ */
+static bool ring_send_pairs(const struct ring_op *op)
+{
+	const struct ktls_conn *conn = op->rc->conn;
+	size_t left = op->len - op->done;
+
+	return !op->send_more && !conn->tx_more && conn->sw.tx_payload_max == 0 &&
+	       left > RECORD_MAX_PLAINTEXT && left % RECORD_MAX_PLAINTEXT != 0 &&
+	       (op->iovcnt > 1 || ring_zc_usable() != 1);
+}
+
 static int ring_submit_send_user(struct ring_op *op)
 {
-	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
-	int fd = op->rc->conn->fd, flags = MSG_NOSIGNAL | (op->send_more ? MSG_MORE : 0);
+	bool pair = ring_send_pairs(op);
+	struct io_uring_sqe *sqe = pair ? ring_sqe_n(op->rc->ring, 4) : ring_sqe2(op->rc->ring);
+	int fd = op->rc->conn->fd, flags = MSG_NOSIGNAL | (op->send_more || pair ? MSG_MORE : 0);
 
 	if (sqe == NULL)
 		return -EBUSY;
@@ -71,6 +98,15 @@ static int ring_submit_send_user(struct ring_op *op)
 		io_uring_prep_send_zc(sqe, fd, op->buf + op->done, op->len - op->done, flags, 0);
 	} else {
 		io_uring_prep_send(sqe, fd, op->buf + op->done, op->len - op->done, flags);
+	}
+	if (pair) {
+		ring_arm_lead(op, sqe, true);
+		sqe = io_uring_get_sqe(op->rc->ring->uring);
+		kernel_msg_out(&op->kmsg, RECORD_APPLICATION_DATA, NULL, 0);
+		io_uring_prep_sendmsg(sqe, fd, &op->kmsg.msg, MSG_NOSIGNAL);
+		op->stage = ST_SEND_PAIR;
+		ring_arm(op, sqe, true);
+		return 0;
 	}
 	op->stage = ST_SEND_USER;
 	ring_arm(op, sqe, true);
@@ -191,8 +227,43 @@ static void ring_send_advance(struct ring_op *op)
 	ring_check(op, ring_submit_send_mem(op));
 }
 
+/* The data half of a pair (ring_send_pairs): what it sent, or why it failed. */
+static void ring_send_lead(struct ring_op *op, int res)
+{
+	struct ktls_conn *conn = op->rc->conn;
+
+	if (res < 0) {
+		/* The kernel broke the link: the closing half ends -ECANCELED. */
+		op->lead_short = true;
+		op->lead_err = res;
+		return;
+	}
+	op->done += (size_t)res;
+	if (op->iovcnt > 1)
+		ring_iov_consume(op, (size_t)res);
+	/* Open until the closing half is through; advance() closes it otherwise. */
+	conn->tx_more = true;
+	op->flush_held = true;
+	proto_tx_account(conn, 1, (uint64_t)res);
+}
+
 static void ring_send_complete(struct ring_op *op, int res, unsigned int flags)
 {
+	if (op->stage == ST_SEND_PAIR) {
+		if (res == -ECANCELED && op->lead_err == -ECANCELED) {
+			ring_fail(op, -ETIMEDOUT, op->ops->name); /* the lead's own timeout */
+			return;
+		}
+		if (res == -ECANCELED)
+			res = op->lead_err;
+		if (ring_retry_or_fail(op, res, POLLOUT))
+			return;
+		/* The record is closed and TCP has it all. */
+		op->rc->conn->tx_more = false;
+		op->flush_held = false;
+		op->ops->advance(op);
+		return;
+	}
 	if (flags & IORING_CQE_F_MORE)
 		op->zc_notifs++;
 	if (ring_retry_or_fail(op, res, POLLOUT))
@@ -222,6 +293,7 @@ static const struct ring_op_ops ring_send_ops = {
 	.advance = ring_send_advance,
 	.complete = ring_send_complete,
 	.done = ring_send_done,
+	.lead = ring_send_lead,
 };
 
 KTLS_EXPORT int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,
@@ -353,13 +425,13 @@ static int ring_sendfile_step(struct ring_op *op)
 		 * less than asked, the kernel breaks the link and the rest goes
 		 * as a step of its own (ring_sendfile_complete).
 		 */
-		struct io_uring_sqe *lead = ring_sqe3(op->rc->ring);
+		struct io_uring_sqe *lead = ring_sqe_n(op->rc->ring, 3);
 
 		if (lead == NULL)
 			return -EBUSY;
 		io_uring_prep_splice(lead, op->file_fd, (int64_t)at, op->pipe[1], -1,
 				     (unsigned int)want, SPLICE_F_MOVE);
-		ring_arm_lead(op, lead);
+		ring_arm_lead(op, lead, false); /* a file read: the socket half is timed */
 		sqe = io_uring_get_sqe(op->rc->ring->uring);
 		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)want,
 				     SPLICE_F_MOVE | (want < op->len - op->done ? SPLICE_F_MORE : 0));

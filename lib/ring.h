@@ -72,6 +72,7 @@ enum ring_stage {
 	ST_SEND,       /* SEND of mem.out (GnuTLS records) */
 	ST_CONTROL,    /* SENDMSG of a control record proto.c queued */
 	ST_SEND_USER,  /* SEND of the caller's buffer (kernel TX) */
+	ST_SEND_PAIR,  /* SEND of it with MSG_MORE (the lead) linked to closing the record */
 	ST_RECVMSG,    /* RECVMSG with kernel RX */
 	ST_SPLICE_PAIR, /* file -> pipe (the lead) linked to pipe -> socket */
 	ST_SPLICE_OUT, /* pipe -> socket, after a pair's lead fell short */
@@ -124,6 +125,7 @@ struct ring_op {
 	/* send/sendfile: the timeout counts from the last progress (relative, no deadline) */
 	bool progress_resets;
 	struct __kernel_timespec ts;
+	struct __kernel_timespec lead_ts; /* the timeout linked to a pair's lead */
 	int zc_notifs;        /* zero-copy notifications still to come */
 	/* the deadline while waiting on the readiness poll (no linked timeout there) */
 	struct ring_timer *timer;
@@ -252,8 +254,8 @@ void ring_submit(struct ktls_ring *ring);
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring);
 /* The first of two adjacent SQEs (an operation and its linked timeout). */
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring);
-/* The first of three (a linked pair and the main SQE's timeout). */
-struct io_uring_sqe *ring_sqe3(struct ktls_ring *ring);
+/* The first of @n adjacent SQEs (a linked pair and the timeouts of both). */
+struct io_uring_sqe *ring_sqe_n(struct ktls_ring *ring, unsigned int n);
 unsigned char *ring_rbuf_get(struct ktls_ring *ring);
 /* Wipes the first @used bytes. */
 void ring_rbuf_put(struct ktls_ring *ring, unsigned char *buf, size_t used);
@@ -283,11 +285,12 @@ void ring_op_kick(struct ring_op *op);
 /* Queue @sqe as @op's main SQE, with a linked timeout when @timed and @op has a deadline. */
 void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
 /*
- * Queue @sqe as the lead of a linked pair: the main SQE (ring_arm, on the
- * next SQE of ring_sqe3()) runs after it without a turn of the ring in
- * between.  Only for an op whose ops have lead().
+ * Queue @sqe as the lead of a linked pair, with a linked timeout of its own
+ * when @timed: the main SQE (ring_arm, on the next SQE) runs after it
+ * without a turn of the ring in between.  ring_sqe_n() makes room for all
+ * of them.  Only for an op whose ops have lead().
  */
-void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe);
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
 /* End @op with @result; the callback may free the conn: touch nothing after. */
 void ring_finish(struct ring_op *op, ssize_t result, const void *data, size_t len);
 /* End @op with @err, recording a sentence about @what on the conn. */

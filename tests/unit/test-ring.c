@@ -206,6 +206,34 @@ int main(void)
 	tap_check(rc.value == (ssize_t)total && rs.len == total && memcmp(rs.data, data, total) == 0,
 		  "%zu bytes client -> server, identical", total);
 
+	/*
+	 * More than the socket holds, from two buffers and not a whole number
+	 * of records: kernel TX sends it with MSG_MORE and closes the last
+	 * record after it (ring-tx.c), in several rounds as the peer reads.
+	 * Then exactly three records' worth, which goes without that.
+	 */
+	{
+		size_t big = (4u << 20) + 5;
+		unsigned char *bytes = malloc(big);
+		struct iovec two[2] = { { bytes, 1000 }, { bytes + 1000, big - 1000 } };
+
+		unit_fill(bytes, big, 0, 13);
+		for (int round = 0; round < 2; round++) {
+			size_t n = round == 0 ? big : 3 * 16384;
+
+			two[1].iov_len = n - 1000;
+			reset(&rc);
+			reset(&rs);
+			ktls_conn_ring_sendv(client, two, 2, 0, TIMEOUT_MS, on_done, &rc);
+			recv_into(server, &rs, n);
+			drive(&rc, NULL);
+			tap_check(rc.value == (ssize_t)n && rs.len == n &&
+					  memcmp(rs.data, bytes, n) == 0,
+				  "%zu bytes from two buffers client -> server, identical", n);
+		}
+		free(bytes);
+	}
+
 	/* one receive at a time; a receive times out; a cancelled one says so */
 	struct result r1 = { 0 }, r2 = { 0 };
 
