@@ -83,6 +83,7 @@ struct worker {
 	bool stopping;
 	bool cutting; /* the drain time is over: responses end with close_notify */
 	int n_conns;
+	int n_handshaking; /* of them, those whose handshake has not ended */
 	int peak_conns; /* the most connections at once */
 	struct sconn *conns;
 	int ret;
@@ -101,6 +102,7 @@ struct sconn {
 	enum sconn_state state;
 	char peer[64];
 	bool tx_kernel;
+	bool handshaking; /* counted in w->n_handshaking */
 	unsigned int record_overhead; /* bytes a TLS record adds to its plaintext */
 	/*
 	 * From a request's first byte to its response's log line: the request
@@ -143,23 +145,27 @@ static void serve_on_signal(int sig)
 }
 
 /*
- * SIGUSR1: connections, the heap in use (malloc's own count, which unlike
- * the RSS does not include memory freed but kept by malloc) and the requests
- * the file caches answered.
+ * SIGUSR1: connections (and how many of them are still in their
+ * handshake), the heap in use (malloc's own count, which unlike the RSS does
+ * not include memory freed but kept by malloc) and the requests the file
+ * caches answered.
  */
 static void serve_print_report(struct server *srv, struct worker *workers, int n)
 {
 	struct mallinfo2 mi = mallinfo2();
 	unsigned long hits = 0;
-	int total = 0;
+	int total = 0, handshaking = 0;
 
 	for (int i = 0; i < n; i++) {
 		total += workers[i].n_conns;
+		handshaking += workers[i].n_handshaking;
 		hits += file_cache_hits(workers[i].cache);
 	}
 	pthread_mutex_lock(&srv->log_lock);
-	fprintf(stderr, "ktls serve: %d connections, heap in use %zu bytes, %lu file cache hits\n",
-		total, mi.uordblks + mi.hblkhd, hits);
+	fprintf(stderr,
+		"ktls serve: %d connections (%d in their handshake), heap in use %zu bytes, %lu file "
+		"cache hits\n",
+		total, handshaking, mi.uordblks + mi.hblkhd, hits);
 	pthread_mutex_unlock(&srv->log_lock);
 }
 
@@ -281,6 +287,8 @@ static void serve_conn_free(struct sconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->n_conns--;
+	if (c->handshaking)
+		w->n_handshaking--;
 	free(c);
 }
 
@@ -790,6 +798,8 @@ static void serve_on_handshake(struct ktls_conn *conn, ssize_t result, const voi
 	struct ktls_info info;
 
 	(void)data;
+	c->handshaking = false;
+	c->w->n_handshaking--;
 	if (result < 0) {
 		if (result == -ECANCELED && c->w->stopping) {
 			/* Stopped by SIGTERM: the client gets user_canceled and close_notify. */
@@ -857,6 +867,8 @@ static void serve_on_accept(struct ktls_ring *ring, int fd, void *userdata)
 		return;
 	}
 	c->state = SC_HANDSHAKE;
+	c->handshaking = true;
+	w->n_handshaking++;
 	ret = ktls_conn_ring_attach(c->conn, w->ring);
 	if (ret == 0)
 		ret = ktls_conn_ring_handshake(c->conn, w->srv->o.handshake_ms, serve_on_handshake, c);
