@@ -179,6 +179,25 @@ bool kernel_rx_pending(int fd)
 	return ioctl(fd, SIOCINQ, &n) == 0 && n > 0;
 }
 
+/*
+ * kTLS hands every record it fills to TCP with the sender's flags, so the
+ * full records of a MSG_MORE send wait in TCP (tcp_push: MSG_MORE corks
+ * that push).  When such a send ended exactly on a record boundary there
+ * is no open record, and the empty control message that closes one pushes
+ * nothing: the data stayed unsent until the peer's next ACK or TCP's probe
+ * timer (test-sendv: 0 bytes on the wire after the flush).  Clearing
+ * TCP_CORK pushes pending frames (__tcp_sock_set_cork); an application
+ * that set it keeps control of its pushes.
+ */
+void kernel_tcp_push(int fd)
+{
+	int cork = 0;
+	socklen_t len = sizeof(cork);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CORK, &cork, &len) == 0 && cork == 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &cork, sizeof(cork));
+}
+
 int kernel_send_record(int fd, unsigned char type, const void *data, size_t len, int flags)
 {
 	struct kernel_msg m;

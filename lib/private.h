@@ -398,6 +398,11 @@ int kernel_take_error(int fd);
 bool kernel_rx_pending(int fd);
 /* One sendmsg (EINTR retried) of a whole control record.  0 or a negative errno. */
 int kernel_send_record(int fd, unsigned char type, const void *data, size_t len, int flags);
+/*
+ * After closing a record KTLS_SEND_MORE left open: have TCP send what
+ * MSG_MORE made it hold, unless the application corked the socket itself.
+ */
+void kernel_tcp_push(int fd);
 
 /* ---- probe.c ----------------------------------------------------------- */
 

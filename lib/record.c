@@ -216,6 +216,7 @@ static int record_flush_held(struct ktls_conn *conn)
 		if (ret < 0)
 			return (int)record_send_error(conn, "send", -ret);
 		conn->tx_more = false;
+		kernel_tcp_push(conn->fd);
 		return 0;
 	}
 	if (txbuf_held(conn) == 0)

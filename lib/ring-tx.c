@@ -199,9 +199,13 @@ static void ring_send_advance(struct ring_op *op)
 			 * application_data control message closes it (record.c).
 			 */
 			op->flush_held = false;
+			op->record_closed = true;
 			ring_check(op, ring_submit_close_record(op));
 			return;
 		}
+		/* What MSG_MORE left in TCP goes now (kernel_tcp_push says why). */
+		if (op->record_closed)
+			kernel_tcp_push(conn->fd);
 		if (conn->sw.tx.kernel)
 			conn->tx_more = op->send_more;
 		ring_finish(op, (ssize_t)op->len, NULL, 0);

@@ -141,6 +141,7 @@ struct ring_op {
 	struct txbuf_cursor cur; /* TX in GnuTLS: how far records were gathered */
 	bool send_more;        /* KTLS_SEND_MORE */
 	bool flush_held;       /* a send without it ends what an earlier one left open */
+	bool record_closed;    /* ... by an empty control message, which pushes nothing */
 	/* sendfile */
 	int file_fd;
 	off_t offset;

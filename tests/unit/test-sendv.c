@@ -187,6 +187,23 @@ static void test_blocking(enum ktls_offload offload, int version)
 	tap_check(ktls_conn_flush(p.c) == 0 && receive(&p, head, hl),
 		  "%s: ktls_conn_flush() sends what KTLS_SEND_MORE held", label);
 
+	/* A held record that is exactly full goes out with the flush too, at once. */
+	{
+		static unsigned char full[16384];
+		struct iovec f = { full, sizeof(full) };
+
+		unit_fill(full, sizeof(full), 0, 5);
+		w0 = wire_settled(p.sfd);
+		n = ktls_conn_sendv(p.c, &f, 1, KTLS_SEND_MORE);
+		tap_check(n == (ssize_t)sizeof(full) && ktls_conn_flush(p.c) == 0,
+			  "%s: KTLS_SEND_MORE of a full record, then ktls_conn_flush()", label);
+		w1 = wire_settled(p.sfd);
+		tap_check(w1 - w0 == sizeof(full) + (uint64_t)p.overhead &&
+				  receive(&p, full, sizeof(full)),
+			  "%s: ... is on the wire once it settles (%llu bytes)", label,
+			  (unsigned long long)(w1 - w0));
+	}
+
 	/* ... and before a receive waits for the answer to it. */
 	{
 		char reply[6] = "";
@@ -328,6 +345,26 @@ static void test_ring(enum ktls_offload offload)
 	unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
 	tap_check(r.value == 0 && receive(&p, head, hl),
 		  "%s: an empty ring sendv sends what was held", label);
+
+	/* ... also a held record that is exactly full, at once. */
+	{
+		static unsigned char full[16384];
+		struct iovec f = { full, sizeof(full) };
+
+		unit_fill(full, sizeof(full), 0, 6);
+		w0 = wire_settled(p.sfd);
+		memset(&r, 0, sizeof(r));
+		ktls_conn_ring_sendv(p.c, &f, 1, KTLS_SEND_MORE, TIMEOUT_MS, unit_ring_done, &r);
+		unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
+		memset(&r, 0, sizeof(r));
+		ktls_conn_ring_sendv(p.c, NULL, 0, 0, TIMEOUT_MS, unit_ring_done, &r);
+		unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
+		w1 = wire_settled(p.sfd);
+		tap_check(r.value == 0 && w1 - w0 == sizeof(full) + (uint64_t)p.overhead &&
+				  receive(&p, full, sizeof(full)),
+			  "%s: a full held record is on the wire after the empty sendv (%llu bytes)",
+			  label, (unsigned long long)(w1 - w0));
+	}
 
 	memset(&r, 0, sizeof(r));
 	ktls_conn_ring_sendv(p.c, iov, 1, KTLS_SEND_MORE, TIMEOUT_MS, unit_ring_done, &r);
