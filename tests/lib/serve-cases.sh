@@ -546,13 +546,13 @@ case_tls12() { # the same over TLS 1.2, and over each AES-GCM strength
 	# The server logs a response when its last send completes, which may
 	# be a moment after curl has the bytes and exits.
 	for _ in $(seq 1 50); do
-		tail -3 "$srv_log" | grep -c " 200 98304 via=$SERVE_VIA\$" | grep -qx 3 && break
+		log_lines /mid.bin | tail -3 | grep -c " 200 98304 via=$SERVE_VIA\$" | grep -qx 3 && break
 		sleep 0.1
 	done
-	if [ $ok_all = 1 ] && tail -3 "$srv_log" | grep -c " 200 98304 via=$SERVE_VIA\$" | grep -qx 3; then
+	if [ $ok_all = 1 ] && log_lines /mid.bin | tail -3 | grep -c " 200 98304 via=$SERVE_VIA\$" | grep -qx 3; then
 		ok "TLS 1.2 with AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305: identical bytes, via=$SERVE_VIA"
 	else
-		tail -3 "$srv_log" | sed 's/^/#   log: /'
+		tail -4 "$srv_log" | sed 's/^/#   log: /'
 		not_ok "TLS 1.2 downloads" "$srv_err"
 	fi
 }
