@@ -103,27 +103,33 @@ static int ring_op_timespec(struct ring_op *op, struct __kernel_timespec *ts)
 	return IORING_TIMEOUT_ABS;
 }
 
+/* The next SQE: a timeout of @ts linked to the SQE before it, tagged as @op's; NULL if none. */
+static struct io_uring_sqe *ring_link_timeout(struct ring_op *op, struct __kernel_timespec *ts,
+					      int flags)
+{
+	struct io_uring_sqe *tsqe = io_uring_get_sqe(op->rc->ring->uring);
+
+	if (tsqe == NULL)
+		return NULL;
+	io_uring_prep_link_timeout(tsqe, ts, (unsigned int)flags);
+	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
+	op->rc->sqes++;
+	return tsqe;
+}
+
 void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 {
-	struct ring_conn *rc = op->rc;
-	struct io_uring_sqe *tsqe;
 	int flags;
 
 	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_MAIN));
 	op->in_flight = true;
-	rc->sqes++;
+	op->rc->sqes++;
 	if (!timed || (flags = ring_op_timespec(op, &op->ts)) < 0)
 		return;
 	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
 	sqe->flags |= IOSQE_IO_LINK;
-	tsqe = io_uring_get_sqe(rc->ring->uring);
-	if (tsqe == NULL) {
+	if (ring_link_timeout(op, &op->ts, flags) == NULL)
 		sqe->flags &= (__u8)~IOSQE_IO_LINK;
-		return;
-	}
-	io_uring_prep_link_timeout(tsqe, &op->ts, (unsigned int)flags);
-	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
-	rc->sqes++;
 }
 
 void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
@@ -143,13 +149,9 @@ void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 	 * A linked timeout may sit inside a chain: it bounds the SQE before
 	 * it, and the chain goes on to the main SQE when that one completes.
 	 */
-	tsqe = io_uring_get_sqe(op->rc->ring->uring);
-	if (tsqe == NULL)
-		return;
-	io_uring_prep_link_timeout(tsqe, &op->lead_ts, (unsigned int)flags);
-	tsqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
-	op->rc->sqes++;
+	tsqe = ring_link_timeout(op, &op->lead_ts, flags);
+	if (tsqe != NULL)
+		tsqe->flags |= IOSQE_IO_LINK;
 }
 
 int ring_submit_poll(struct ring_op *op, unsigned int events)

@@ -53,6 +53,13 @@ static bool ring_tx_prelude(struct ring_op *op)
  * several by SENDMSG over libktls's copy of the caller's iovec array, which
  * partial sends advance in place.  KTLS_SEND_MORE is MSG_MORE.
  */
+/* @sqe: an empty application_data control message, which closes the open record. */
+static void ring_prep_close_record(struct ring_op *op, struct io_uring_sqe *sqe)
+{
+	kernel_msg_out(&op->kmsg, RECORD_APPLICATION_DATA, NULL, 0);
+	io_uring_prep_sendmsg(sqe, op->rc->conn->fd, &op->kmsg.msg, MSG_NOSIGNAL);
+}
+
 /*
  * Whether the rest of a kernel TX send goes as a pair: the data with
  * MSG_MORE, linked to an empty application_data control message that
@@ -102,8 +109,7 @@ static int ring_submit_send_user(struct ring_op *op)
 	if (pair) {
 		ring_arm_lead(op, sqe, true);
 		sqe = io_uring_get_sqe(op->rc->ring->uring);
-		kernel_msg_out(&op->kmsg, RECORD_APPLICATION_DATA, NULL, 0);
-		io_uring_prep_sendmsg(sqe, fd, &op->kmsg.msg, MSG_NOSIGNAL);
+		ring_prep_close_record(op, sqe);
 		op->stage = ST_SEND_PAIR;
 		ring_arm(op, sqe, true);
 		return 0;
@@ -119,8 +125,7 @@ static int ring_submit_close_record(struct ring_op *op)
 
 	if (sqe == NULL)
 		return -EBUSY;
-	kernel_msg_out(&op->kmsg, RECORD_APPLICATION_DATA, NULL, 0);
-	io_uring_prep_sendmsg(sqe, op->rc->conn->fd, &op->kmsg.msg, MSG_NOSIGNAL);
+	ring_prep_close_record(op, sqe);
 	op->stage = ST_SEND_USER;
 	ring_arm(op, sqe, true);
 	return 0;
