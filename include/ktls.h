@@ -1413,6 +1413,7 @@ int ktls_conn_ring_recv(struct ktls_conn *conn, size_t max, unsigned int timeout
  * timeout stopped (its callback had -ECANCELED or -ETIMEDOUT), it tells the
  * peer why the handshake ended: user_canceled, then close_notify (RFC 8446
  * section 6.1), after whatever of the last flight was still to go.
+ * @timeout_ms: as for ktls_conn_ring_send().
  * Result: 0 or a negative errno.
  * Return: 0 when started, -EINVAL, -EBUSY.
  */

@@ -84,14 +84,19 @@ int conn_create(struct ktls_config *config, int fd, unsigned int flags,
 	if ((flags & ~KTLS_CONN_OWN_FD) != 0)
 		return error_config(config, -EINVAL, "unknown connection flags 0x%x",
 				    flags & ~KTLS_CONN_OWN_FD);
-	ret = conn_check_socket(config, fd);
-	if (ret < 0)
-		return ret;
+	bool accepted = ring_accept_handing_over(fd);
+
+	if (!accepted) {
+		ret = conn_check_socket(config, fd);
+		if (ret < 0)
+			return ret;
+	}
 	conn = calloc(1, sizeof(*conn));
 	if (conn == NULL)
 		return error_config(config, -ENOMEM, "out of memory");
 	conn->config = config_hold(config);
 	conn->fd = fd;
+	conn->fd_nonblocking = accepted;
 	conn->flags = flags;
 	proto_init(conn);
 	*ret_conn = conn;

@@ -815,6 +815,17 @@ void ring_conn_release(struct ktls_conn *conn);
  */
 int ring_conn_exact_records(struct ktls_conn *conn);
 
+/* ---- ring-accept.c (the engine's part; lib/ring.h has the rest) ---------- */
+
+/*
+ * True while this thread is inside the accept callback of ktls_ring_accept()
+ * that hands over @fd, from a TCP listener: the kernel made it a connected
+ * TCP socket with O_NONBLOCK (accept4 flags), so ktls_conn_new() and
+ * ktls_conn_ring_attach() need not ask or set either (two system calls per
+ * connection).
+ */
+bool ring_accept_handing_over(int fd);
+
 /* ---- conn.c ------------------------------------------------------------ */
 
 struct ktls_conn {
@@ -835,6 +846,7 @@ struct ktls_conn {
 	size_t tx_buffered;       /* record.c: bytes GnuTLS holds after returning AGAIN */
 	bool tx_more;             /* record.c, ring-tx.c: the kernel's TX record left open (MSG_MORE) */
 	struct ring_conn *ring;   /* ring-conn.c */
+	bool fd_nonblocking;      /* conn.c: known O_NONBLOCK already (ring_accept_handing_over) */
 
 	char error[ERROR_TEXT_MAX]; /* error.c: the last failed call's sentence */
 	bool error_fresh;           /* error.c: a call began, its first failure not yet written */

@@ -5,9 +5,33 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "ring.h"
+
+/* The socket this thread's accept callback is being handed (-1: none). */
+static __thread int ring_accept_fd = -1;
+
+bool ring_accept_handing_over(int fd)
+{
+	return fd >= 0 && fd == ring_accept_fd;
+}
+
+/*
+ * A new connection to the application.  While its callback runs, the
+ * library knows what @fd is (ring_accept_handing_over); an application
+ * that closed it there and made another socket with the same number would
+ * fool it, which no server does.
+ */
+static void ring_accept_hand_over(struct ring_accept *acc, int fd)
+{
+	int outer = ring_accept_fd;
+
+	ring_accept_fd = acc->tcp ? fd : -1;
+	acc->cb(acc->ring, fd, acc->userdata);
+	ring_accept_fd = outer;
+}
 
 static void ring_accept_arm(struct ring_accept *acc)
 {
@@ -47,7 +71,7 @@ void ring_accept_cqe(struct ring_accept *acc, const struct io_uring_cqe *cqe, en
 	}
 	if (!more && (acc->stopping || res == -ECANCELED)) {
 		if (res >= 0)
-			acc->cb(acc->ring, res, acc->userdata);
+			ring_accept_hand_over(acc, res);
 		ring_accept_end(acc);
 		return;
 	}
@@ -68,7 +92,9 @@ void ring_accept_cqe(struct ring_accept *acc, const struct io_uring_cqe *cqe, en
 	} else if (!more) {
 		ring_accept_arm(acc);
 	}
-	if (res >= 0 || !acc->stopping)
+	if (res >= 0)
+		ring_accept_hand_over(acc, res);
+	else if (!acc->stopping)
 		acc->cb(acc->ring, res, acc->userdata);
 }
 
@@ -87,6 +113,8 @@ KTLS_EXPORT int ktls_ring_accept(struct ktls_ring *ring, int listen_fd, ktls_acc
 {
 	struct ring_accept *acc;
 	struct io_uring_sqe *sqe;
+	int protocol = 0;
+	socklen_t len = sizeof(protocol);
 
 	if (ring == NULL || listen_fd < 0 || cb == NULL)
 		return -EINVAL;
@@ -105,6 +133,9 @@ KTLS_EXPORT int ktls_ring_accept(struct ktls_ring *ring, int listen_fd, ktls_acc
 	acc->fd = listen_fd;
 	acc->cb = cb;
 	acc->userdata = userdata;
+	/* Once per listener, so that no accepted socket needs asking (conn.c). */
+	acc->tcp = getsockopt(listen_fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+		   protocol == IPPROTO_TCP;
 	acc->next = ring->accepts;
 	ring->accepts = acc;
 	io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);

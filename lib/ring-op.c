@@ -76,11 +76,11 @@ static void ring_mem_free(struct transport_mem *mem)
 
 /*
  * An operation's timeout goes to the kernel in one of two forms:
- *  - one that counts from the last progress (send, sendfile) is relative:
- *    each SQE that makes progress is armed with the whole timeout again, and
- *    needs no clock read;
- *  - any other (receive, handshake, shutdown) is a CLOCK_MONOTONIC instant,
- *    the clock io_uring's timeouts use, handed over as an absolute time
+ *  - one that counts from the last progress (send, sendfile, shutdown) is
+ *    relative: each SQE that makes progress is armed with the whole timeout
+ *    again, and needs no clock read;
+ *  - any other (receive, handshake) is a CLOCK_MONOTONIC instant, the
+ *    clock io_uring's timeouts use, handed over as an absolute time
  *    (IORING_TIMEOUT_ABS): re-arming a receive for the same deadline needs
  *    no clock read, and a deadline already past expires at once.  It is
  *    fixed when the operation first arms a timeout (the engine's clock is
@@ -755,13 +755,15 @@ KTLS_EXPORT int ktls_conn_ring_attach(struct ktls_conn *conn, struct ktls_ring *
 		return error_conn(conn, -ENOMEM, "out of memory");
 	/*
 	 * Direct calls on the fd (ktls_conn_free's drain) must never block the
-	 * ring's thread.  FIONBIO sets O_NONBLOCK alone, in one system call.
+	 * ring's thread.  FIONBIO sets O_NONBLOCK alone, in one system call; a
+	 * socket from the engine's own accept has it already.
 	 */
-	if (ioctl(conn->fd, FIONBIO, &nonblocking) < 0) {
+	if (!conn->fd_nonblocking && ioctl(conn->fd, FIONBIO, &nonblocking) < 0) {
 		free(rc);
 		return error_conn(conn, -errno, "making the socket non-blocking: %s",
 				  strerror(errno));
 	}
+	conn->fd_nonblocking = true;
 	rc->ring = ring;
 	rc->conn = conn;
 	rc->tx.rc = rc;

@@ -661,6 +661,8 @@ KTLS_EXPORT int ktls_conn_ring_shutdown(struct ktls_conn *conn, unsigned int tim
 
 	if (ret < 0)
 		return ret;
+	/* Only sends: bounded like one, which needs no clock read per connection. */
+	op->progress_resets = true;
 	ring_op_kick(op);
 	return 0;
 }

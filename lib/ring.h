@@ -207,6 +207,7 @@ struct ring_accept {
 	int fd;
 	ktls_accept_cb cb;
 	void *userdata;
+	bool tcp; /* a TCP listener: what it accepts is handed over as such */
 	bool stopping;
 	bool waiting;
 	struct __kernel_timespec pause;

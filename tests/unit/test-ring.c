@@ -13,6 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <liburing.h>
@@ -118,6 +122,85 @@ static bool sendfile_case(struct ktls_conn *from, struct ktls_conn *to, int file
 	reset(&rs);
 	reset(&rc);
 	return ok;
+}
+
+/*
+ * ktls_ring_accept() hands over sockets that ktls_conn_new() and
+ * ktls_conn_ring_attach() take without asking the kernel what they are
+ * (a TCP listener's, already O_NONBLOCK); a Unix listener's are still
+ * refused by name.
+ */
+struct accepted {
+	struct ktls_config *config;
+	int fd;
+	int new_ret;
+	int attach_ret;
+	bool nonblocking;
+	char error[256];
+	struct ktls_conn *conn;
+};
+
+static void on_accept(struct ktls_ring *ring, int fd, void *userdata)
+{
+	struct accepted *a = userdata;
+
+	if (fd < 0 || a->fd >= 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	a->fd = fd;
+	a->new_ret = ktls_conn_new(a->config, fd, KTLS_CONN_OWN_FD, &a->conn);
+	snprintf(a->error, sizeof(a->error), "%s", ktls_config_error(a->config));
+	if (a->new_ret == 0) {
+		a->attach_ret = ktls_conn_ring_attach(a->conn, ring);
+		a->nonblocking = (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+	} else {
+		close(fd);
+	}
+}
+
+static void accept_case(struct ktls_config *scfg, int family)
+{
+	struct accepted a = { .config = scfg, .fd = -1, .new_ret = 1, .attach_ret = 1 };
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int lfd = socket(family, SOCK_STREAM, 0), cfd;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(struct sockaddr_in);
+	} else {
+		snprintf(((struct sockaddr_un *)&ss)->sun_path, sizeof(((struct sockaddr_un *)0)->sun_path),
+			 "%s/accept.sock", unit_tmpdir());
+		unlink(((struct sockaddr_un *)&ss)->sun_path);
+		sl = sizeof(struct sockaddr_un);
+	}
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&ss, sl) < 0 || listen(lfd, 4) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&ss, &sl) < 0)
+		tap_bail("no listener");
+	tap_check(ktls_ring_accept(client_ring, lfd, on_accept, &a) == 0, "ring accept on a %s listener",
+		  family == AF_INET ? "TCP" : "Unix");
+	cfd = socket(family, SOCK_STREAM, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&ss, sl) < 0)
+		tap_bail("cannot connect");
+	for (int i = 0; i < 100 && a.fd < 0; i++)
+		ktls_ring_run(client_ring, 100);
+	if (family == AF_INET)
+		tap_check(a.new_ret == 0 && a.attach_ret == 0 && a.nonblocking,
+			  "an accepted TCP socket: new %d, attach %d, O_NONBLOCK %d", a.new_ret,
+			  a.attach_ret, a.nonblocking);
+	else
+		tap_check_err("an accepted Unix socket", a.new_ret, EINVAL, a.error,
+			      "not a TCP socket", NULL);
+	ktls_ring_accept_stop(client_ring, lfd);
+	for (int i = 0; i < 20; i++)
+		ktls_ring_run(client_ring, 10);
+	ktls_conn_free(a.conn);
+	close(cfd);
+	close(lfd);
 }
 
 int main(void)
@@ -295,6 +378,9 @@ int main(void)
 		  rc.value);
 	tap_check_err("send after close_notify", ktls_conn_ring_send(server, "x", 1, 0, on_done, &rs),
 		      EPIPE, "after shutdown", NULL);
+
+	accept_case(scfg, AF_INET);
+	accept_case(scfg, AF_UNIX);
 
 	/* freeing with nothing in flight, then the rings */
 	ktls_conn_free(client);
