@@ -45,10 +45,7 @@ pkill -P $cpid curl 2>/dev/null
 kill $cpid 2>/dev/null
 wait $cpid 2>/dev/null
 # The cut transfer is logged before the next case reads the log.
-for _ in $(seq 1 100); do
-	[ "$(log_lines /big.bin | wc -l)" -gt "$n0" ] && break
-	sleep 0.1
-done
+log_wait /big.bin "$n0"
 if printf '%s' "$line" | grep -q '"process": "ktls"' &&
 	printf '%s' "$line" | grep -q '"tx": "sw"' && printf '%s' "$line" | grep -q '"rx": "sw"' &&
 	log_lines /big.bin | tail -1 | grep -Eq ' 200 [0-9]+ via=kernel-splice$' &&

@@ -85,11 +85,24 @@ status_of() { head -1 | tr -d '\r' | cut -d' ' -f2; }
 # Access-log lines for a request target.
 log_lines() { grep -F "\"GET $1\"" "$srv_log"; }
 
+# log_wait target n: until the log has more than n lines for target (5 s at
+# most).  The server logs a response when its last send completes, which
+# may be a moment after the client has every byte and exits; an aborted one
+# when it notices the client has gone.
+log_wait() {
+	for _ in $(seq 1 50); do
+		[ "$(log_lines "$1" | wc -l)" -gt "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 case_downloads() { # the big file by curl, wget and openssl s_client
-	local want got n
+	local want got n n0
 	want=$(sha "$www/big.bin")
+	n0=$(log_lines /big.bin | wc -l)
 	got=$(get /big.bin -o "$work/curl.bin" -w '%{http_code}')
-	if [ "$got" = 200 ] && [ "$(sha "$work/curl.bin")" = "$want" ] &&
+	if [ "$got" = 200 ] && [ "$(sha "$work/curl.bin")" = "$want" ] && log_wait /big.bin "$n0" &&
 		log_lines /big.bin | tail -1 | grep -q " 200 $SERVE_BIG via=$SERVE_VIA\$"; then
 		ok "curl downloads $SERVE_BIG bytes, sha256 equal, log says via=$SERVE_VIA"
 	else
@@ -281,9 +294,10 @@ case_slowloris() { # needs a server with --header-timeout 1 --idle-timeout 2
 }
 
 case_vanish() { # a client that goes away in the middle of a body
-	local line n
+	local line n n0
+	n0=$(log_lines /big.bin | wc -l)
 	get /big.bin | head -c 100000 > /dev/null
-	sleep 0.5
+	log_wait /big.bin "$n0"
 	if serve_alive; then
 		ok "a client that vanishes mid-transfer does not disturb the server"
 	else
@@ -543,8 +557,7 @@ case_tls12() { # the same over TLS 1.2, and over each AES-GCM strength
 			ok_all=0
 		fi
 	done
-	# The server logs a response when its last send completes, which may
-	# be a moment after curl has the bytes and exits.
+	# Three lines, each logged when its last send completed (log_wait).
 	for _ in $(seq 1 50); do
 		log_lines /mid.bin | tail -3 | grep -c " 200 98304 via=$SERVE_VIA\$" | grep -qx 3 && break
 		sleep 0.1
