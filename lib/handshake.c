@@ -210,6 +210,7 @@ int handshake_session_init(struct ktls_conn *conn)
 				  gnutls_strerror(ret));
 	gnutls_session_set_ptr(conn->session, conn);
 	secrets_session_init(conn);
+	hello_scan_init(&conn->hs.hello, config->role == KTLS_ROLE_SERVER);
 
 	ret = gnutls_priority_set(conn->session, config->priority);
 	if (ret < 0)
@@ -451,6 +452,36 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	return err;
 }
 
+/* The peer's first message is refused by its header (hello.c): say why, with the alert. */
+static int handshake_fail_hello(struct ktls_conn *conn)
+{
+	const struct hello_scan *scan = &conn->hs.hello;
+	gnutls_alert_description_t alert;
+	char text[200];
+	int err;
+
+	if (scan->verdict == HELLO_WRONG_MESSAGE) {
+		alert = GNUTLS_A_UNEXPECTED_MESSAGE;
+		err = error_conn(conn, -EPROTO,
+				 "the peer's first handshake message is %s (type %u), not a %s; "
+				 "alert sent: %s",
+				 ktls_handshake_type_name(scan->type), scan->type,
+				 scan->server ? "ClientHello" : "ServerHello",
+				 error_alert_text(alert, text, sizeof(text)));
+	} else {
+		alert = GNUTLS_A_DECODE_ERROR;
+		err = error_conn(conn, -EPROTO,
+				 "the peer's %s claims %u bytes, more than the %u a handshake "
+				 "message may have; alert sent: %s",
+				 ktls_handshake_type_name(scan->type), (unsigned int)scan->length,
+				 HELLO_MESSAGE_MAX, error_alert_text(alert, text, sizeof(text)));
+	}
+	gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, alert);
+	conn->hs.state = HANDSHAKE_FAILED;
+	conn->hs.failure = err;
+	return err;
+}
+
 /*
  * Bounds the AGAIN loop below: GnuTLS consumes a record each round, so this
  * many rounds without the transport running dry means something else.
@@ -493,8 +524,12 @@ int handshake_step(struct ktls_conn *conn)
 		ret = gnutls_handshake(conn->session);
 	} while ((ret < 0 && !gnutls_error_is_fatal(ret) && ret != GNUTLS_E_AGAIN) ||
 		 (ret == GNUTLS_E_AGAIN && !conn->tp.would_block &&
-		  gnutls_record_get_direction(conn->session) == 0 && ++rounds < HANDSHAKE_ROUNDS_MAX));
+		  gnutls_record_get_direction(conn->session) == 0 &&
+		  conn->hs.hello.verdict == HELLO_FINE && ++rounds < HANDSHAKE_ROUNDS_MAX));
 
+	/* GnuTLS waits for the rest of a first message that can only be refused. */
+	if (ret == GNUTLS_E_AGAIN && conn->hs.hello.verdict != HELLO_FINE)
+		return handshake_fail_hello(conn);
 	if (ret == GNUTLS_E_AGAIN) {
 		conn->hs.wants = gnutls_record_get_direction(conn->session) ? KTLS_WANT_WRITE
 									     : KTLS_WANT_READ;

@@ -740,6 +740,34 @@ void summary_free(struct ktls_conn *conn);
 /* Unit tests only: keep every session (white-box tests read GnuTLS's state after the switch). */
 extern bool summary_keep_sessions;
 
+/* ---- hello.c ----------------------------------------------------------- */
+
+/* The largest handshake message GnuTLS takes (its default since 3.5.5). */
+#define HELLO_MESSAGE_MAX (128 * 1024)
+
+enum hello_scan_stage { HELLO_SCAN_RECORD_HEADER, HELLO_SCAN_BODY, HELLO_SCAN_DONE };
+enum hello_verdict {
+	HELLO_FINE,          /* a ClientHello (a ServerHello) of a possible length, or not judged */
+	HELLO_WRONG_MESSAGE, /* the peer began with another message: unexpected_message */
+	HELLO_TOO_LONG,      /* its length is over HELLO_MESSAGE_MAX: decode_error */
+};
+
+/* The peer's first handshake message, from its header; written by hello.c only. */
+struct hello_scan {
+	uint8_t stage;   /* enum hello_scan_stage */
+	uint8_t verdict; /* enum hello_verdict, once DONE */
+	bool server;     /* this side is the server: the peer must start with a ClientHello */
+	uint8_t rec_have, msg_have;
+	unsigned char rec[5], msg[4]; /* the record header, the message header */
+	size_t body_left;             /* of the record being read */
+	unsigned int type;            /* the message's type and length, once DONE */
+	uint32_t length;
+};
+
+void hello_scan_init(struct hello_scan *scan, bool server);
+/* Bytes from the peer, in order, as GnuTLS is given them during the handshake. */
+void hello_scan_feed(struct hello_scan *scan, const unsigned char *p, size_t n);
+
 /* ---- handshake.c ------------------------------------------------------- */
 
 enum handshake_state {
@@ -764,6 +792,7 @@ struct conn_handshake {
 	bool gnutls_done;              /* gnutls_handshake() returned 0 (tickets may still be due) */
 	bool group_chosen;             /* server: the first ClientHello's key shares were looked at */
 	bool stopped_here;             /* FAILED by this side (cancel, deadline), not by GnuTLS */
+	struct hello_scan hello;       /* the peer's first message, judged before GnuTLS can */
 };
 
 int handshake_session_init(struct ktls_conn *conn);

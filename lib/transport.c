@@ -27,6 +27,13 @@ static bool transport_refuse(struct ktls_conn *conn, bool rx)
 	return true;
 }
 
+/* Until the peer's first handshake message is judged (hello.c), it sees what GnuTLS reads. */
+static void transport_scan_hello(struct ktls_conn *conn, const void *buf, size_t n)
+{
+	if (conn->hs.hello.stage != HELLO_SCAN_DONE && conn->hs.state == HANDSHAKE_RUNNING)
+		hello_scan_feed(&conn->hs.hello, buf, n);
+}
+
 /* ---- on the fd ------------------------------------------------------------- */
 
 static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
@@ -38,6 +45,8 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 		return -1;
 	n = recv(conn->fd, buf, len, 0);
 	conn->tp.would_block = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+	if (n > 0)
+		transport_scan_hello(conn, buf, (size_t)n);
 	if (n < 0) {
 		conn->tp.pull_errno = errno;
 		gnutls_transport_set_errno(conn->session, errno);
@@ -122,6 +131,7 @@ static ssize_t transport_pull_mem(gnutls_transport_ptr_t ptr, void *buf, size_t 
 		return -1;
 	}
 	memcpy(buf, mem->in + mem->in_off, n);
+	transport_scan_hello(conn, buf, n);
 	mem->in_off += n;
 	mem->in_len -= n;
 	if (mem->in_len == 0)

@@ -125,6 +125,9 @@ hostile_run_all() {
 	for v in 1.3 1.2; do
 		# ---- before and during the handshake: GnuTLS judges, our job is to deliver its alert.
 		hostile_case ch-garbage $v "" alert:decode_error
+		# Refused by the first message's header, not waited on until the timeout.
+		hostile_case ch-wrong-message $v "" alert:unexpected_message
+		hostile_case ch-claims-huge $v "" alert:decode_error
 		hostile_case ch-fragmented $v "" ok --fragments 10
 		hostile_case ch-fragmented-big $v "" ok
 		hostile_case zero-length-handshake $v "" alert:unexpected_message

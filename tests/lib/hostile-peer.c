@@ -102,6 +102,8 @@ enum { HS_CLIENT_HELLO = 1, HS_KEY_UPDATE = 24 };
 enum case_id {
 	CH_GARBAGE,
 	CH_TRUNCATED_MSG,
+	CH_WRONG_MESSAGE,
+	CH_CLAIMS_HUGE,
 	CH_HALF_RECORD,
 	CH_FRAGMENTED,
 	CH_FRAGMENTED_BIG,
@@ -152,6 +154,10 @@ static const struct case_def cases[] = {
 	  "a 200-byte ClientHello: header, version 3.3, then fixed pseudo-random bytes" },
 	{ "ch-truncated-msg", CH_TRUNCATED_MSG, CF_PRE, 0,
 	  "the ClientHello's handshake length claims 64 bytes more than its record holds" },
+	{ "ch-wrong-message", CH_WRONG_MESSAGE, CF_PRE, 0,
+	  "the ClientHello's bytes as handshake type 20 (Finished), claiming 64 bytes more" },
+	{ "ch-claims-huge", CH_CLAIMS_HUGE, CF_PRE, 0,
+	  "the ClientHello's handshake length claims 16 MiB - 1 bytes" },
 	{ "ch-half-record", CH_HALF_RECORD, CF_PRE | CF_PARTIAL, 0,
 	  "first half of the ClientHello record (--fragments N: first N bytes), then silence" },
 	{ "ch-fragmented", CH_FRAGMENTED, CF_PRE | CF_OK, 10,
@@ -726,15 +732,19 @@ static void rewrite_record(struct peer *p, const unsigned char *rec, size_t len)
 		}
 		break;
 	case CH_TRUNCATED_MSG:
+	case CH_WRONG_MESSAGE:
+	case CH_CLAIMS_HUGE:
 		if (first_hello) {
 			size_t claim = (size_t)body[1] << 16 | (size_t)body[2] << 8 | body[3];
 
-			claim += 64;
+			claim = p->c->id == CH_CLAIMS_HUGE ? 0xffffff : claim + 64;
 
 			buf_add(&p->out, rec, len);
 			p->out.p[p->out.len - body_len + 1] = (unsigned char)(claim >> 16);
 			p->out.p[p->out.len - body_len + 2] = (unsigned char)(claim >> 8);
 			p->out.p[p->out.len - body_len + 3] = (unsigned char)claim;
+			if (p->c->id == CH_WRONG_MESSAGE)
+				p->out.p[p->out.len - body_len] = 20; /* Finished */
 			start_waiting(p);
 			return;
 		}

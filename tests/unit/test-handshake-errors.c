@@ -574,6 +574,92 @@ static void check_shutdown_cancels(const char *when, struct ktls_conn *conn, int
 }
 
 /*
+ * A first handshake message refused by its header, before the rest of it
+ * could come: the wrong message (unexpected_message), or a length no
+ * handshake message may have (decode_error).  GnuTLS alone waited for the
+ * whole message, until the handshake timeout, and sent no alert.
+ */
+static void check_first_message(const char *label, struct ktls_conn *conn, int ret, int raw,
+				unsigned char want_alert, const char *want_text)
+{
+	unsigned char alerts[2][2];
+	int records, n;
+
+	tap_check_err(label, ret, EPROTO, ktls_conn_error(conn), want_text, "alert sent", NULL);
+	n = read_plain_alerts(raw, alerts, 2, &records);
+	tap_check(n == 1 && alerts[0][0] == 2 && alerts[0][1] == want_alert,
+		  "%s: the peer reads fatal alert %u (%d alerts: %u)", label, want_alert, n,
+		  n > 0 ? alerts[0][1] : 0);
+}
+
+static void test_first_message(void)
+{
+	/* A Finished header, its 12 bytes never sent. */
+	static const unsigned char finished[] = { 22, 3, 1, 0, 4, 20, 0, 0, 12 };
+	/* A ClientHello header split over two records: 8 MiB. */
+	static const unsigned char split[] = { 22, 3, 1, 0, 2, 1, 0x7f, 22, 3, 1, 0, 2, 0xff, 0xff };
+	static const unsigned char client_hello_header[] = { 22, 3, 3, 0, 4, 1, 0, 1, 0 };
+	unsigned char hello[4096];
+	struct ktls_conn *conn;
+	size_t len;
+	int raw, ret, cfd, sfd;
+
+	conn = raw_server(server_config(&server), &raw);
+	if (write(raw, finished, sizeof(finished)) != (ssize_t)sizeof(finished))
+		tap_bail("write");
+	ret = server_alone(conn);
+	check_first_message("server: a Finished header first", conn, ret, raw, 10,
+			    "first handshake message is Finished (type 20), not a ClientHello");
+	ktls_conn_free(conn);
+	close(raw);
+
+	len = client_hello(hello, sizeof(hello));
+	hello[6] = hello[7] = hello[8] = 0xff; /* the message's length: 16 MiB - 1 */
+	conn = raw_server(server_config(&server), &raw);
+	if (write(raw, hello, len) != (ssize_t)len)
+		tap_bail("write");
+	ret = server_alone(conn);
+	check_first_message("server: a ClientHello claiming 16 MiB", conn, ret, raw, 50,
+			    "ClientHello claims 16777215 bytes");
+	ktls_conn_free(conn);
+	close(raw);
+
+	conn = raw_server(server_config(&server), &raw);
+	if (write(raw, split, sizeof(split)) != (ssize_t)sizeof(split))
+		tap_bail("write");
+	ret = server_alone(conn);
+	check_first_message("server: an 8 MiB ClientHello header over two records", conn, ret, raw,
+			    50, "ClientHello claims 8388607 bytes");
+	ktls_conn_free(conn);
+	close(raw);
+
+	/* A client answered with (the start of) a ClientHello. */
+	{
+		struct ktls_config *cc = client_config(ca.cert_path);
+
+		if (unit_tcp_pair(&cfd, &sfd, true) < 0)
+			tap_bail("loopback TCP pair");
+		must(ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &conn), cc, "ktls_conn_new(client)");
+		ktls_config_unref(cc);
+		ktls_conn_set_server_name(conn, "localhost");
+		unit_set_nonblock(sfd, false);
+		if (ktls_conn_handshake(conn) != -EAGAIN || read(sfd, hello, sizeof(hello)) < 100)
+			tap_bail("no ClientHello from the client");
+		/* A ClientHello header, 256 bytes claimed and none sent: GnuTLS would wait. */
+		if (write(sfd, client_hello_header, sizeof(client_hello_header)) !=
+		    (ssize_t)sizeof(client_hello_header))
+			tap_bail("write");
+		ret = 0;
+		if (unit_handshake_one(conn, &ret, TIMEOUT_MS) != 0)
+			ret = -ETIMEDOUT;
+		check_first_message("client: a ClientHello from the server", conn, ret, sfd, 10,
+				    "first handshake message is ClientHello (type 1), not a ServerHello");
+		ktls_conn_free(conn);
+		close(sfd);
+	}
+}
+
+/*
  * A handshake this side stops, by leaving a non-blocking one unfinished or
  * by cancelling a ring one: shutting down tells the peer user_canceled,
  * then close_notify, after the rest of the server's flight.  TLS 1.2, so
@@ -670,6 +756,7 @@ int main(void)
 		tap_bail("cannot make certificates");
 
 	test_not_tls();
+	test_first_message();
 	test_peer_closes();
 	test_timeout();
 	test_cancelled();
