@@ -260,7 +260,12 @@ static void serve_log_error(struct sconn *c, const char *what, ssize_t err)
 		return;
 	const char *msg = c->conn && ktls_conn_error(c->conn)[0] ? ktls_conn_error(c->conn)
 								 : strerror((int)-err);
+	size_t what_len = strlen(what);
 	char text[600];
+
+	/* The library's sentence may name the step already ("handshake: ..."). */
+	if (strncmp(msg, what, what_len) == 0 && strncmp(msg + what_len, ": ", 2) == 0)
+		msg += what_len + 2;
 
 	/* A reason can quote the peer (a name it sent): escaped like the access log. */
 	tool_escape(msg, strlen(msg), text, sizeof(text));
