@@ -592,6 +592,22 @@ static void check_first_message(const char *label, struct ktls_conn *conn, int r
 		  n > 0 ? alerts[0][1] : 0);
 }
 
+/* A server whose peer opens with @bytes. */
+static void server_first_bytes(const char *label, const unsigned char *bytes, size_t len,
+			       unsigned char want_alert, const char *want_text)
+{
+	struct ktls_conn *conn;
+	int raw, ret;
+
+	conn = raw_server(server_config(&server), &raw);
+	if (write(raw, bytes, len) != (ssize_t)len)
+		tap_bail("write");
+	ret = server_alone(conn);
+	check_first_message(label, conn, ret, raw, want_alert, want_text);
+	ktls_conn_free(conn);
+	close(raw);
+}
+
 static void test_first_message(void)
 {
 	/* A Finished header, its 12 bytes never sent. */
@@ -602,36 +618,16 @@ static void test_first_message(void)
 	unsigned char hello[4096];
 	struct ktls_conn *conn;
 	size_t len;
-	int raw, ret, cfd, sfd;
+	int ret, cfd, sfd;
 
-	conn = raw_server(server_config(&server), &raw);
-	if (write(raw, finished, sizeof(finished)) != (ssize_t)sizeof(finished))
-		tap_bail("write");
-	ret = server_alone(conn);
-	check_first_message("server: a Finished header first", conn, ret, raw, 10,
-			    "first handshake message is Finished (type 20), not a ClientHello");
-	ktls_conn_free(conn);
-	close(raw);
-
+	server_first_bytes("server: a Finished header first", finished, sizeof(finished), 10,
+			   "first handshake message is Finished (type 20), not a ClientHello");
 	len = client_hello(hello, sizeof(hello));
 	hello[6] = hello[7] = hello[8] = 0xff; /* the message's length: 16 MiB - 1 */
-	conn = raw_server(server_config(&server), &raw);
-	if (write(raw, hello, len) != (ssize_t)len)
-		tap_bail("write");
-	ret = server_alone(conn);
-	check_first_message("server: a ClientHello claiming 16 MiB", conn, ret, raw, 50,
-			    "ClientHello claims 16777215 bytes");
-	ktls_conn_free(conn);
-	close(raw);
-
-	conn = raw_server(server_config(&server), &raw);
-	if (write(raw, split, sizeof(split)) != (ssize_t)sizeof(split))
-		tap_bail("write");
-	ret = server_alone(conn);
-	check_first_message("server: an 8 MiB ClientHello header over two records", conn, ret, raw,
-			    50, "ClientHello claims 8388607 bytes");
-	ktls_conn_free(conn);
-	close(raw);
+	server_first_bytes("server: a ClientHello claiming 16 MiB", hello, len, 50,
+			   "ClientHello claims 16777215 bytes");
+	server_first_bytes("server: an 8 MiB ClientHello header over two records", split,
+			   sizeof(split), 50, "ClientHello claims 8388607 bytes");
 
 	/* A client answered with (the start of) a ClientHello. */
 	{
