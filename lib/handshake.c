@@ -211,6 +211,7 @@ int handshake_session_init(struct ktls_conn *conn)
 	gnutls_session_set_ptr(conn->session, conn);
 	secrets_session_init(conn);
 	hello_scan_init(&conn->hs.hello, config->role == KTLS_ROLE_SERVER);
+	gnutls_handshake_set_max_packet_length(conn->session, HELLO_MESSAGE_MAX);
 
 	ret = gnutls_priority_set(conn->session, config->priority);
 	if (ret < 0)

@@ -742,7 +742,11 @@ extern bool summary_keep_sessions;
 
 /* ---- hello.c ----------------------------------------------------------- */
 
-/* The largest handshake message GnuTLS takes (its default since 3.5.5). */
+/*
+ * What GnuTLS takes of a handshake's messages in all (set on every session:
+ * gnutls_handshake_set_max_packet_length, also its default since 3.5.5), so
+ * the most one message can have.
+ */
 #define HELLO_MESSAGE_MAX (128 * 1024)
 
 enum hello_scan_stage { HELLO_SCAN_RECORD_HEADER, HELLO_SCAN_BODY, HELLO_SCAN_DONE };
