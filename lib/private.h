@@ -751,20 +751,22 @@ extern bool summary_keep_sessions;
 
 enum hello_scan_stage { HELLO_SCAN_RECORD_HEADER, HELLO_SCAN_BODY, HELLO_SCAN_DONE };
 enum hello_verdict {
-	HELLO_FINE,          /* a ClientHello (a ServerHello) of a possible length, or not judged */
+	HELLO_FINE,          /* nothing refused (so far, or before the clear part ended) */
 	HELLO_WRONG_MESSAGE, /* the peer began with another message: unexpected_message */
-	HELLO_TOO_LONG,      /* its length is over HELLO_MESSAGE_MAX: decode_error */
+	HELLO_TOO_LONG,      /* a message's length is over HELLO_MESSAGE_MAX: decode_error */
 };
 
-/* The peer's first handshake message, from its header; written by hello.c only. */
+/* The peer's handshake messages in the clear, by their headers; written by hello.c only. */
 struct hello_scan {
 	uint8_t stage;   /* enum hello_scan_stage */
 	uint8_t verdict; /* enum hello_verdict, once DONE */
 	bool server;     /* this side is the server: the peer must start with a ClientHello */
 	uint8_t rec_have, msg_have;
 	unsigned char rec[5], msg[4]; /* the record header, the message header */
+	uint32_t messages;            /* headers judged so far */
 	size_t body_left;             /* of the record being read */
-	unsigned int type;            /* the message's type and length, once DONE */
+	size_t msg_left;              /* of the message being read, after its header */
+	unsigned int type;            /* the refused message's type and length */
 	uint32_t length;
 };
 

@@ -27,11 +27,23 @@ static bool transport_refuse(struct ktls_conn *conn, bool rx)
 	return true;
 }
 
-/* Until the peer's first handshake message is judged (hello.c), it sees what GnuTLS reads. */
+/* While the peer's handshake is in the clear, hello.c sees what GnuTLS reads. */
 static void transport_scan_hello(struct ktls_conn *conn, const void *buf, size_t n)
 {
 	if (conn->hs.hello.stage != HELLO_SCAN_DONE && conn->hs.state == HANDSHAKE_RUNNING)
 		hello_scan_feed(&conn->hs.hello, buf, n);
+}
+
+/*
+ * A message hello.c refused is never read further: the pull says EAGAIN at
+ * once, even on a blocking fd, and handshake_step() sends the alert.
+ */
+static bool transport_hello_refused(struct ktls_conn *conn)
+{
+	if (conn->hs.hello.verdict == HELLO_FINE || conn->hs.state != HANDSHAKE_RUNNING)
+		return false;
+	gnutls_transport_set_errno(conn->session, EAGAIN);
+	return true;
 }
 
 /* ---- on the fd ------------------------------------------------------------- */
@@ -41,7 +53,7 @@ static ssize_t transport_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	struct ktls_conn *conn = ptr;
 	ssize_t n;
 
-	if (transport_refuse(conn, true))
+	if (transport_refuse(conn, true) || transport_hello_refused(conn))
 		return -1;
 	n = recv(conn->fd, buf, len, 0);
 	conn->tp.would_block = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -118,7 +130,7 @@ static ssize_t transport_pull_mem(gnutls_transport_ptr_t ptr, void *buf, size_t 
 	struct transport_mem *mem = conn->tp.mem;
 	size_t n = mem->in_len < len ? mem->in_len : len;
 
-	if (transport_refuse(conn, true))
+	if (transport_refuse(conn, true) || transport_hello_refused(conn))
 		return -1;
 	/* Empty memory is the engine's EAGAIN: callers must not spin on it. */
 	conn->tp.would_block = n == 0 && !mem->eof;

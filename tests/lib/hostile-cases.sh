@@ -137,6 +137,7 @@ hostile_run_all() {
 		HOSTILE_CPU_MS=300 hostile_case ch-half-record $v "" timeout --wait-ms 1500
 		hostile_case ch-truncated-msg $v "" close --wait-ms 6000
 		[ $v = 1.2 ] && hostile_case coalesced-flight $v "" ok
+		[ $v = 1.2 ] && hostile_case ckx-claims-huge $v "" alert:decode_error
 
 		# ---- after the handshake.
 		hostile_case crafted-valid $v "" ok

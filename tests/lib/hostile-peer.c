@@ -95,7 +95,7 @@ enum content_type {
 	CT_APPLICATION_DATA = 23,
 };
 
-enum { HS_CLIENT_HELLO = 1, HS_KEY_UPDATE = 24 };
+enum { HS_CLIENT_HELLO = 1, HS_CLIENT_KEY_EXCHANGE = 16, HS_KEY_UPDATE = 24 };
 
 /* ---- the cases ----------------------------------------------------------------------------- */
 
@@ -104,6 +104,7 @@ enum case_id {
 	CH_TRUNCATED_MSG,
 	CH_WRONG_MESSAGE,
 	CH_CLAIMS_HUGE,
+	CKX_CLAIMS_HUGE,
 	CH_HALF_RECORD,
 	CH_FRAGMENTED,
 	CH_FRAGMENTED_BIG,
@@ -158,6 +159,8 @@ static const struct case_def cases[] = {
 	  "the ClientHello's bytes as handshake type 20 (Finished), claiming 64 bytes more" },
 	{ "ch-claims-huge", CH_CLAIMS_HUGE, CF_PRE, 0,
 	  "the ClientHello's handshake length claims 16 MiB - 1 bytes" },
+	{ "ckx-claims-huge", CKX_CLAIMS_HUGE, CF_PRE | CF_TLS12, 0,
+	  "TLS 1.2: the ClientKeyExchange's handshake length claims 16 MiB - 1 bytes" },
 	{ "ch-half-record", CH_HALF_RECORD, CF_PRE | CF_PARTIAL, 0,
 	  "first half of the ClientHello record (--fragments N: first N bytes), then silence" },
 	{ "ch-fragmented", CH_FRAGMENTED, CF_PRE | CF_OK, 10,
@@ -745,6 +748,15 @@ static void rewrite_record(struct peer *p, const unsigned char *rec, size_t len)
 			p->out.p[p->out.len - body_len + 3] = (unsigned char)claim;
 			if (p->c->id == CH_WRONG_MESSAGE)
 				p->out.p[p->out.len - body_len] = 20; /* Finished */
+			start_waiting(p);
+			return;
+		}
+		break;
+	case CKX_CLAIMS_HUGE:
+		if (is_plaintext_handshake(p, type) && body_len >= 4 &&
+		    body[0] == HS_CLIENT_KEY_EXCHANGE) {
+			buf_add(&p->out, rec, len);
+			memset(p->out.p + p->out.len - body_len + 1, 0xff, 3);
 			start_waiting(p);
 			return;
 		}

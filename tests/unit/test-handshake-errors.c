@@ -574,9 +574,9 @@ static void check_shutdown_cancels(const char *when, struct ktls_conn *conn, int
 }
 
 /*
- * A first handshake message refused by its header, before the rest of it
- * could come: the wrong message (unexpected_message), or a length no
- * handshake message may have (decode_error).  GnuTLS alone waited for the
+ * A handshake message in the clear refused by its header, before the rest
+ * of it could come: the wrong first message (unexpected_message), or a
+ * length no handshake message may have (decode_error).  GnuTLS alone waited for the
  * whole message, until the handshake timeout, and sent no alert.
  */
 static void check_first_message(const char *label, struct ktls_conn *conn, int ret, int raw,
@@ -615,6 +615,7 @@ static void test_first_message(void)
 	/* A ClientHello header split over two records: 8 MiB. */
 	static const unsigned char split[] = { 22, 3, 1, 0, 2, 1, 0x7f, 22, 3, 1, 0, 2, 0xff, 0xff };
 	static const unsigned char client_hello_header[] = { 22, 3, 3, 0, 4, 1, 0, 1, 0 };
+	static const unsigned char huge_key_exchange[] = { 22, 3, 3, 0, 4, 16, 0xff, 0xff, 0xff };
 	unsigned char hello[4096];
 	struct ktls_conn *conn;
 	size_t len;
@@ -628,6 +629,39 @@ static void test_first_message(void)
 			   "ClientHello claims 16777215 bytes");
 	server_first_bytes("server: an 8 MiB ClientHello header over two records", split,
 			   sizeof(split), 50, "ClientHello claims 8388607 bytes");
+
+	/* A blocking fd: the server must not wait in recv() for the rest of it. */
+	{
+		struct ktls_config *sc = server_config(&server);
+
+		must(ktls_config_set_handshake_timeout(sc, 5000), sc, "handshake timeout");
+		if (unit_tcp_pair(&cfd, &sfd, false) < 0)
+			tap_bail("loopback TCP pair");
+		must(ktls_conn_new(sc, sfd, KTLS_CONN_OWN_FD, &conn), sc, "ktls_conn_new(server)");
+		ktls_config_unref(sc);
+		len = client_hello(hello, sizeof(hello));
+		hello[6] = hello[7] = hello[8] = 0xff;
+		if (write(cfd, hello, len) != (ssize_t)len)
+			tap_bail("write");
+		ret = ktls_conn_handshake(conn);
+		check_first_message("blocking fd: a ClientHello claiming 16 MiB", conn, ret, cfd, 50,
+				    "ClientHello claims 16777215 bytes");
+		ktls_conn_free(conn);
+		close(cfd);
+	}
+
+	/* TLS 1.2: the client's second flight is in the clear too. */
+	conn = tls12_server_fed(hello, client_hello(hello, sizeof(hello)), &sfd);
+	if (unit_handshake_one(conn, &ret, 300) == 0 || ret != -EAGAIN)
+		tap_bail("the TLS 1.2 server did not wait for the second flight");
+	if (write(sfd, huge_key_exchange, sizeof(huge_key_exchange)) !=
+	    (ssize_t)sizeof(huge_key_exchange))
+		tap_bail("write");
+	ret = server_alone(conn);
+	check_first_message("server: a TLS 1.2 ClientKeyExchange claiming 16 MiB", conn, ret, sfd,
+			    50, "ClientKeyExchange claims 16777215 bytes");
+	ktls_conn_free(conn);
+	close(sfd);
 
 	/* A client answered with (the start of) a ClientHello. */
 	{
