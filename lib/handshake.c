@@ -387,13 +387,39 @@ static int handshake_verify(gnutls_session_t session)
 	return status == 0 ? 0 : GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
 }
 
+/* A message hello.c refused by its header: the sentence, and in @alert the alert. */
+static int handshake_hello_error(struct ktls_conn *conn, gnutls_alert_description_t *alert)
+{
+	const struct hello_scan *scan = &conn->hs.hello;
+	char text[200];
+
+	if (scan->verdict == HELLO_WRONG_MESSAGE) {
+		*alert = GNUTLS_A_UNEXPECTED_MESSAGE;
+		return error_conn(conn, -EPROTO,
+				  "the peer's first handshake message is %s (type %u), not a %s; "
+				  "alert sent: %s",
+				  ktls_handshake_type_name(scan->type), scan->type,
+				  scan->server ? "ClientHello" : "ServerHello",
+				  error_alert_text(*alert, text, sizeof(text)));
+	}
+	*alert = GNUTLS_A_DECODE_ERROR;
+	return error_conn(conn, -EPROTO,
+			  "the peer's %s claims %u bytes, more than the %u a handshake message "
+			  "may have; alert sent: %s",
+			  ktls_handshake_type_name(scan->type), (unsigned int)scan->length,
+			  HELLO_MESSAGE_MAX, error_alert_text(*alert, text, sizeof(text)));
+}
+
 static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 {
 	gnutls_alert_description_t alert = ALERT_NONE;
 	int err = error_from_gnutls(gnutls_err);
 	char text[200];
 
-	if (conn->hs.unknown_psk_identity[0] != '\0') {
+	if (gnutls_err == GNUTLS_E_AGAIN) {
+		/* GnuTLS waits for the rest of a message that hello.c refused. */
+		err = handshake_hello_error(conn, &alert);
+	} else if (conn->hs.unknown_psk_identity[0] != '\0') {
 		/* RFC 8446 section 6.2 lets a server name the problem. */
 		gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, GNUTLS_A_UNKNOWN_PSK_IDENTITY);
 		err = error_conn(conn, -EACCES, "unknown PSK identity \"%s\" (GnuTLS: %s)",
@@ -453,36 +479,6 @@ static int handshake_fail(struct ktls_conn *conn, int gnutls_err)
 	return err;
 }
 
-/* The peer's first message is refused by its header (hello.c): say why, with the alert. */
-static int handshake_fail_hello(struct ktls_conn *conn)
-{
-	const struct hello_scan *scan = &conn->hs.hello;
-	gnutls_alert_description_t alert;
-	char text[200];
-	int err;
-
-	if (scan->verdict == HELLO_WRONG_MESSAGE) {
-		alert = GNUTLS_A_UNEXPECTED_MESSAGE;
-		err = error_conn(conn, -EPROTO,
-				 "the peer's first handshake message is %s (type %u), not a %s; "
-				 "alert sent: %s",
-				 ktls_handshake_type_name(scan->type), scan->type,
-				 scan->server ? "ClientHello" : "ServerHello",
-				 error_alert_text(alert, text, sizeof(text)));
-	} else {
-		alert = GNUTLS_A_DECODE_ERROR;
-		err = error_conn(conn, -EPROTO,
-				 "the peer's %s claims %u bytes, more than the %u a handshake "
-				 "message may have; alert sent: %s",
-				 ktls_handshake_type_name(scan->type), (unsigned int)scan->length,
-				 HELLO_MESSAGE_MAX, error_alert_text(alert, text, sizeof(text)));
-	}
-	gnutls_alert_send(conn->session, GNUTLS_AL_FATAL, alert);
-	conn->hs.state = HANDSHAKE_FAILED;
-	conn->hs.failure = err;
-	return err;
-}
-
 /*
  * Bounds the AGAIN loop below: GnuTLS consumes a record each round, so this
  * many rounds without the transport running dry means something else.
@@ -528,10 +524,8 @@ int handshake_step(struct ktls_conn *conn)
 		  gnutls_record_get_direction(conn->session) == 0 &&
 		  conn->hs.hello.verdict == HELLO_FINE && ++rounds < HANDSHAKE_ROUNDS_MAX));
 
-	/* GnuTLS waits for the rest of a first message that can only be refused. */
-	if (ret == GNUTLS_E_AGAIN && conn->hs.hello.verdict != HELLO_FINE)
-		return handshake_fail_hello(conn);
-	if (ret == GNUTLS_E_AGAIN) {
+	/* An AGAIN for a message hello.c refused is a failure (handshake_fail). */
+	if (ret == GNUTLS_E_AGAIN && conn->hs.hello.verdict == HELLO_FINE) {
 		conn->hs.wants = gnutls_record_get_direction(conn->session) ? KTLS_WANT_WRITE
 									     : KTLS_WANT_READ;
 		return -EAGAIN;

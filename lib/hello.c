@@ -36,8 +36,9 @@ static void hello_scan_judge(struct hello_scan *scan)
 {
 	unsigned int type = scan->msg[0];
 	uint32_t length = (uint32_t)scan->msg[1] << 16 | (uint32_t)scan->msg[2] << 8 | scan->msg[3];
-	bool first = scan->messages++ == 0;
+	bool first = !scan->judged_one;
 
+	scan->judged_one = true;
 	scan->msg_have = 0;
 	scan->msg_left = length;
 	if (first && (scan->server ? type != MSG_CLIENT_HELLO

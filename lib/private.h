@@ -763,7 +763,7 @@ struct hello_scan {
 	bool server;     /* this side is the server: the peer must start with a ClientHello */
 	uint8_t rec_have, msg_have;
 	unsigned char rec[5], msg[4]; /* the record header, the message header */
-	uint32_t messages;            /* headers judged so far */
+	bool judged_one;              /* the first message's header was judged */
 	size_t body_left;             /* of the record being read */
 	size_t msg_left;              /* of the message being read, after its header */
 	unsigned int type;            /* the refused message's type and length */
@@ -798,7 +798,7 @@ struct conn_handshake {
 	bool gnutls_done;              /* gnutls_handshake() returned 0 (tickets may still be due) */
 	bool group_chosen;             /* server: the first ClientHello's key shares were looked at */
 	bool stopped_here;             /* FAILED by this side (cancel, deadline), not by GnuTLS */
-	struct hello_scan hello;       /* the peer's first message, judged before GnuTLS can */
+	struct hello_scan hello;       /* the peer's messages in the clear, judged before GnuTLS can */
 };
 
 int handshake_session_init(struct ktls_conn *conn);
