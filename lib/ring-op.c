@@ -168,8 +168,29 @@ int ring_submit_poll(struct ring_op *op, unsigned int events)
 
 int ring_submit_nop(struct ring_op *op)
 {
-	struct io_uring_sqe *sqe = ring_sqe(op->rc->ring);
+	struct ktls_ring *ring = op->rc->ring;
+	struct io_uring_sqe *sqe;
 
+	if (ring->run_depth > 0) {
+		/*
+		 * A kernel NOP would cost a turn of the ring of its own (one
+		 * io_uring_enter() to collect it); the run that is going on
+		 * takes this step before it returns.  Counted as an SQE in
+		 * flight, so that a conn freed meanwhile waits for it as an
+		 * orphan, as it would for the NOP.
+		 */
+		op->stage = ST_NOP;
+		op->in_flight = true;
+		op->rc->sqes++;
+		op->next_ready = NULL;
+		if (ring->ready_tail != NULL)
+			ring->ready_tail->next_ready = op;
+		else
+			ring->ready = op;
+		ring->ready_tail = op;
+		return 0;
+	}
+	sqe = ring_sqe(ring);
 	if (sqe == NULL)
 		return -EBUSY;
 	io_uring_prep_nop(sqe);
@@ -691,7 +712,7 @@ static void ring_cancel_op(struct ring_op *op)
 		return;
 	op->cancelled = true;
 	if (op->stage == ST_WAIT) {
-		/* Nothing of its own in flight: end it now (its callback comes later, by NOP). */
+		/* Nothing of its own in flight: end it now (its callback comes later: ring_submit_nop). */
 		op->starting = true;
 		ring_fail(op, -ECANCELED, op->ops->name);
 		op->starting = false;

@@ -140,7 +140,7 @@ static void ring_rx_advance(struct ring_op *op)
 	int ret;
 
 	if (op->starting) {
-		/* A result at hand is delivered later (by NOP), never from the starting call. */
+		/* A result at hand is delivered later (ring_submit_nop), never from the starting call. */
 		if (rxbuf_held(conn) > 0 || ended ||
 		    (!conn->sw.rx.kernel &&
 		     (rc->mem.in_len > 0 || gnutls_record_check_pending(conn->session) > 0))) {

@@ -43,6 +43,25 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 	return 1;
 }
 
+/* Run the steps on the ready list (ring_submit_nop), as if their NOPs had completed. */
+static unsigned int ring_run_ready(struct ktls_ring *ring)
+{
+	unsigned int n = 0;
+
+	while (ring->ready != NULL) {
+		struct ring_op *op = ring->ready;
+		/* What the NOP's completion would carry: the same path handles it. */
+		struct io_uring_cqe cqe = { .user_data = ring_tag(op, RING_KIND_MAIN), .res = 0 };
+
+		ring->ready = op->next_ready;
+		if (ring->ready == NULL)
+			ring->ready_tail = NULL;
+		op->next_ready = NULL;
+		n += (unsigned int)ktls_ring_process_cqe(ring, &cqe);
+	}
+	return n;
+}
+
 /*
  * splice(2) into a socket whose peer has gone raises SIGPIPE in the task
  * that runs it, and io_uring may run a ring sendfile's splice in the task
@@ -86,13 +105,20 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 		goto out;
 	/* Read when this turn first needs it (ring_clock_ns): many turns arm no deadline. */
 	ring->turn_ns = 0;
-	/* Each CQE is copied and released first: its callback may submit and reap. */
-	while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
-		struct io_uring_cqe copy = *cqe;
+	/*
+	 * Each CQE is copied and released first: its callback may submit and
+	 * reap.  Steps the callbacks left on the ready list run before the
+	 * run returns, and may queue more of either.
+	 */
+	do {
+		while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
+			struct io_uring_cqe copy = *cqe;
 
-		io_uring_cqe_seen(ring->uring, cqe);
-		n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
-	}
+			io_uring_cqe_seen(ring->uring, cqe);
+			n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
+		}
+		n += ring_run_ready(ring);
+	} while (io_uring_cq_ready(ring->uring) > 0);
 	ret = (int)n;
 out:
 	if (--ring->run_depth == 0 && ring->sigpipe_blocked) {

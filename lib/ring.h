@@ -130,6 +130,7 @@ struct ring_op {
 	/* the deadline while waiting on the readiness poll (no linked timeout there) */
 	struct ring_timer *timer;
 	bool timer_fired;
+	struct ring_op *next_ready; /* on the ring's ready list (ring_submit_nop) */
 
 	/* send */
 	const unsigned char *buf;
@@ -233,6 +234,8 @@ struct ktls_ring {
 	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
 	int sigpipe_ignored;
 	uint64_t turn_ns; /* the clock in this ktls_ring_run() turn, read at its first use; 0: not yet */
+	/* ops whose next step waits for no kernel: ktls_ring_run() takes them before it returns */
+	struct ring_op *ready, *ready_tail;
 	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
 	int n_rbufs;
@@ -305,6 +308,12 @@ void ring_check(struct ring_op *op, int ret);
  */
 bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events);
 int ring_submit_poll(struct ring_op *op, unsigned int events);
+/*
+ * A step for later that waits for nothing (a result at hand, deferred out
+ * of the call that started @op): inside ktls_ring_run() it goes on the
+ * ring's ready list, which that run takes before it returns; elsewhere it
+ * is an IORING_OP_NOP, whose completion brings it back.
+ */
 int ring_submit_nop(struct ring_op *op);
 /* RECV into mem.in (@want bytes, 0: as many as fit). */
 int ring_submit_recv(struct ring_op *op, size_t want);
