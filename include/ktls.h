@@ -1293,8 +1293,10 @@ struct io_uring *ktls_ring_uring(struct ktls_ring *ring);
  * What the callbacks start (and what was started between two calls) goes to
  * the kernel with the next call's wait, in one system call: keep calling it
  * while operations are in flight.
- * Return: the number of libktls completions handled (0 when the wait timed
- *         out), -EINTR when a signal interrupted the wait, or a negative errno.
+ * Return: the number of completions handled (libktls's, and the
+ *         application's when ktls_ring_set_cqe_callback() takes them; 0 when
+ *         the wait timed out), -EINTR when a signal interrupted the wait, or
+ *         a negative errno.
  */
 int ktls_ring_run(struct ktls_ring *ring, int timeout_ms);
 
@@ -1304,6 +1306,24 @@ int ktls_ring_run(struct ktls_ring *ring, int timeout_ms);
  * Return: 1 when it was libktls's (callbacks may have run), 0 when not.
  */
 int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_uring_cqe *cqe);
+
+/*
+ * A completion of the application's own on a ring libktls owns: an SQE it
+ * took from ktls_ring_uring() itself, whose user_data's top byte is not
+ * KTLS_RING_USER_DATA_TAG.  Called from ktls_ring_run(), like libktls's
+ * callbacks; @cqe is valid during the call.
+ */
+typedef void (*ktls_ring_cqe_cb)(struct ktls_ring *ring, const struct io_uring_cqe *cqe,
+				 void *userdata);
+
+/**
+ * ktls_ring_set_cqe_callback() - hand the application's own completions to
+ * @cb, so that it can queue its own requests (a timer, a file read) on the
+ * ring ktls_ring_run() waits on.  Without a callback ktls_ring_run() drops
+ * them.  NULL @cb removes it.
+ * Return: 0, or -EINVAL for a NULL @ring.
+ */
+int ktls_ring_set_cqe_callback(struct ktls_ring *ring, ktls_ring_cqe_cb cb, void *userdata);
 
 /**
  * ktls_ring_accept() - accept connections on @listen_fd with one multishot

@@ -115,7 +115,12 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 			struct io_uring_cqe copy = *cqe;
 
 			io_uring_cqe_seen(ring->uring, cqe);
-			n += (unsigned int)ktls_ring_process_cqe(ring, &copy);
+			if (ktls_ring_process_cqe(ring, &copy) > 0) {
+				n++;
+			} else if (ring->app_cqe_cb != NULL) {
+				ring->app_cqe_cb(ring, &copy, ring->app_cqe_userdata);
+				n++;
+			}
 		}
 		n += ring_run_ready(ring);
 	} while (io_uring_cq_ready(ring->uring) > 0);
@@ -223,6 +228,16 @@ KTLS_EXPORT void ktls_ring_free(struct ktls_ring *ring)
 	ring_accepts_free(ring);
 	ring_pools_free(ring);
 	free(ring);
+}
+
+KTLS_EXPORT int ktls_ring_set_cqe_callback(struct ktls_ring *ring, ktls_ring_cqe_cb cb,
+					   void *userdata)
+{
+	if (ring == NULL)
+		return -EINVAL;
+	ring->app_cqe_cb = cb;
+	ring->app_cqe_userdata = cb != NULL ? userdata : NULL;
+	return 0;
 }
 
 KTLS_EXPORT struct io_uring *ktls_ring_uring(struct ktls_ring *ring)

@@ -234,6 +234,9 @@ struct ktls_ring {
 	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
 	int sigpipe_ignored;
 	uint64_t turn_ns; /* the clock in this ktls_ring_run() turn, read at its first use; 0: not yet */
+	/* the application's own completions (ktls_ring_set_cqe_callback) */
+	ktls_ring_cqe_cb app_cqe_cb;
+	void *app_cqe_userdata;
 	/* ops whose next step waits for no kernel: ktls_ring_run() takes them before it returns */
 	struct ring_op *ready, *ready_tail;
 	struct kernel_sigpipe sigpipe;

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
+#include <liburing.h>
 
 #include "file-cache.h"
 #include "http.h"
@@ -170,24 +171,45 @@ static void serve_print_report(struct server *srv, struct worker *workers, int n
 }
 
 /*
- * The wall clock, read at most once per turn of a worker's ring.  GnuTLS
+ * The wall clock, read at most once a second on a worker's thread.  GnuTLS
  * reads it with time(2) about fifteen times per handshake (ticket ages and
  * lifetimes, certificate validity), and each response's Date needs it;
- * where time(2) is a real system call (user-mode Linux has no vDSO: 66 us
- * each) that was a tenth of a new connection's cost.  Within one turn the
- * time moves by what the turn takes, far below time(2)'s one second.
- * Threads that run no ring (set-up) read the clock every time.
+ * where time(2) is a real system call (user-mode Linux has no vDSO: about
+ * 50 us each) that was a tenth of a new connection's cost, and once per
+ * turn of the ring still three calls per connection.  A reading holds
+ * until its second ends: an absolute CLOCK_REALTIME timeout on the
+ * worker's ring, set for that moment, clears it (serve_clock_cqe), so
+ * what is returned is never behind by more than the turn that is running.
+ * Threads without a ring (set-up) read the clock every time.
  */
-static __thread bool clock_per_turn;
-static __thread time_t clock_now; /* this turn's reading; 0: not read yet */
+#define SERVE_CLOCK_TAG 0x5eu /* the timeout's user_data (not libktls's tag) */
+
+static __thread struct ktls_ring *clock_ring; /* the worker's, once it runs */
+static __thread time_t clock_now;             /* this second; 0: read the clock */
+static __thread struct __kernel_timespec clock_end;
+static __thread bool clock_timer_armed;
 
 static time_t serve_time(time_t *t)
 {
 	time_t now = clock_now;
 
 	if (now == 0) {
-		now = time(NULL);
-		if (clock_per_turn)
+		struct timespec ts;
+		struct io_uring_sqe *sqe;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = ts.tv_sec;
+		if (clock_ring != NULL && !clock_timer_armed &&
+		    (sqe = io_uring_get_sqe(ktls_ring_uring(clock_ring))) != NULL) {
+			/* Copied when the worker's next ktls_ring_run() submits it. */
+			clock_end.tv_sec = ts.tv_sec + 1;
+			clock_end.tv_nsec = 0;
+			io_uring_prep_timeout(sqe, &clock_end, 0,
+					      IORING_TIMEOUT_ABS | IORING_TIMEOUT_REALTIME);
+			io_uring_sqe_set_data64(sqe, SERVE_CLOCK_TAG);
+			clock_timer_armed = true;
+		}
+		if (clock_timer_armed)
 			clock_now = now;
 	}
 	if (t != NULL)
@@ -195,11 +217,25 @@ static time_t serve_time(time_t *t)
 	return now;
 }
 
-/* A worker's ring turn is over: the next use reads the clock again. */
-static void serve_time_turn(void)
+/* The worker's own completions on its ring: the clock's second is over. */
+static void serve_clock_cqe(struct ktls_ring *ring, const struct io_uring_cqe *cqe,
+			    void *userdata)
 {
-	clock_per_turn = true;
+	(void)ring;
+	(void)userdata;
+	if (io_uring_cqe_get_data64(cqe) != SERVE_CLOCK_TAG)
+		return;
+	clock_timer_armed = false;
 	clock_now = 0;
+	if (cqe->res == -EINVAL)
+		clock_ring = NULL; /* no CLOCK_REALTIME timeouts here: read it every time */
+}
+
+/* This thread runs @ring: serve_time() caches its readings from now on. */
+static void serve_clock_start(struct ktls_ring *ring)
+{
+	clock_ring = ring;
+	ktls_ring_set_cqe_callback(ring, serve_clock_cqe, NULL);
 }
 
 static uint64_t now_ms(void)
@@ -967,6 +1003,7 @@ static void *serve_worker(void *arg)
 	uint64_t cut_at = 0, give_up = 0;
 	int ret;
 
+	serve_clock_start(w->ring);
 	while (w->accepting || w->n_conns > 0) {
 		if (serve_stop && !w->stopping) {
 			serve_worker_stop(w);
@@ -985,7 +1022,6 @@ static void *serve_worker(void *arg)
 			serve_report = 0;
 			serve_print_report(w->srv, w - w->index, w->srv->o.threads);
 		}
-		serve_time_turn();
 		ret = ktls_ring_run(w->ring, 200);
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "ktls serve: io_uring: %s\n", strerror(-ret));

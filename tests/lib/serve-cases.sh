@@ -188,6 +188,22 @@ case_head_conditional() {
 	else
 		not_ok "If-Modified-Since ($code, $code2)"
 	fi
+	# Date is the time of the response: the server's cached second ends with the second.
+	local t0 t1 d1 d2 t2 t3
+	t0=$(date +%s)
+	d1=$(get /index.html -I | tr -d '\r' | sed -n 's/^[Dd]ate: //p')
+	t1=$(date +%s)
+	sleep 2.2
+	t2=$(date +%s)
+	d2=$(get /index.html -I | tr -d '\r' | sed -n 's/^[Dd]ate: //p')
+	t3=$(date +%s)
+	d1=$(date -d "$d1" +%s 2>/dev/null || echo 0)
+	d2=$(date -d "$d2" +%s 2>/dev/null || echo 0)
+	if [ "$d1" -ge "$t0" ] && [ "$d1" -le "$t1" ] && [ "$d2" -ge "$t2" ] && [ "$d2" -le "$t3" ]; then
+		ok "Date is the time of each response (two of them 2.2 s apart)"
+	else
+		not_ok "Date: $d1 not in $t0..$t1, or $d2 not in $t2..$t3"
+	fi
 	code=$(get /sub/ -o "$work/sub" -w '%{http_code}')
 	if [ "$code" = 200 ] && [ "$(cat "$work/sub")" = "sub index" ]; then
 		ok "a directory serves its index.html"

@@ -182,6 +182,28 @@ static void on_chain(struct ktls_conn *conn, ssize_t value, const void *data, vo
 		c->done = true;
 }
 
+/* The application's own completions on a ring libktls runs (ktls_ring_set_cqe_callback). */
+static uint64_t own_cqe_data[4];
+static int own_cqes;
+
+static void on_own_cqe(struct ktls_ring *ring, const struct io_uring_cqe *cqe, void *userdata)
+{
+	if (ring == client_ring && userdata == &own_cqes && own_cqes < 4)
+		own_cqe_data[own_cqes++] = io_uring_cqe_get_data64(cqe);
+}
+
+/* Queue a NOP of the application's own on the ring libktls owns. */
+static bool own_nop(uint64_t data)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ktls_ring_uring(client_ring));
+
+	if (sqe == NULL)
+		return false;
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, data);
+	return true;
+}
+
 static void on_accept(struct ktls_ring *ring, int fd, void *userdata)
 {
 	struct accepted *a = userdata;
@@ -270,6 +292,23 @@ int main(void)
 	tap_check(ktls_ring_new(&app_uring, 0, &server_ring) == 0 &&
 			  ktls_ring_uring(server_ring) == &app_uring,
 		  "an engine on the application's ring");
+	{
+		bool queued = own_nop(0x42);
+		int ret1 = ktls_ring_set_cqe_callback(client_ring, on_own_cqe, &own_cqes);
+		int n1 = ktls_ring_run(client_ring, 1000);
+
+		tap_check(queued && ret1 == 0 && n1 == 1 && own_cqes == 1 && own_cqe_data[0] == 0x42,
+			  "an application's own SQE on a ring libktls runs: its completion goes to its "
+			  "callback (%d, %d)",
+			  n1, own_cqes);
+		queued = own_nop(0x43);
+		ret1 = ktls_ring_set_cqe_callback(client_ring, NULL, NULL);
+		n1 = ktls_ring_run(client_ring, 1000);
+		tap_check(queued && ret1 == 0 && n1 == 0 && own_cqes == 1,
+			  "without a callback it is dropped (%d, %d)", n1, own_cqes);
+		tap_check(ktls_ring_set_cqe_callback(NULL, on_own_cqe, NULL) == -EINVAL,
+			  "ktls_ring_set_cqe_callback(NULL): EINVAL");
+	}
 	if (unit_tcp_pair(&cfd, &sfd, false) < 0)
 		tap_bail("no TCP pair");
 	if (ktls_conn_new(ccfg, cfd, KTLS_CONN_OWN_FD, &client) < 0 ||
