@@ -115,6 +115,15 @@ static void ring_handshake_advance(struct ring_op *op)
 			op->failed = true;
 			continue;
 		}
+		if (mem->out_len > 0 && !mem->eof &&
+		    gnutls_record_get_direction(conn->session) == 0) {
+			/* A flight, and GnuTLS waits for the answer: both in one turn. */
+			ret = ring_submit_send_recv(op, op->rc->exact ? ring_exact_want(op->rc) : 0);
+			if (ret != -ENOTSUP) {
+				ring_check(op, ret);
+				return;
+			}
+		}
 		if (mem->out_len > 0)
 			continue;
 		if (mem->eof) {

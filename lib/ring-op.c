@@ -199,32 +199,92 @@ int ring_submit_nop(struct ring_op *op)
 	return 0;
 }
 
-int ring_submit_recv(struct ring_op *op, size_t want)
+/* Room in mem.in for a RECV of @want bytes (0: as many as fit); what it may take in *@want. */
+static int ring_recv_room(struct ring_op *op, size_t *want)
 {
 	struct transport_mem *mem = &op->rc->mem;
-	struct io_uring_sqe *sqe;
 	size_t room;
 	size_t cap = op->type == RING_OP_HANDSHAKE && !op->hs_done ? RING_HANDSHAKE_IN_SIZE
 								   : RECORD_WIRE_MAX;
 	int ret;
 
 	/* The rest of a record after Finished must fit after what is there. */
-	if (mem->in_len + want > cap)
-		cap = mem->in_len + want;
+	if (mem->in_len + *want > cap)
+		cap = mem->in_len + *want;
 	ret = ring_in_reserve(mem, cap);
 	if (ret < 0)
 		return ret;
 	room = mem->in_cap - mem->in_len;
-	if (want == 0 || want > room)
-		want = room;
-	if (want == 0)
-		return -ENOBUFS;
+	if (*want == 0 || *want > room)
+		*want = room;
+	return *want == 0 ? -ENOBUFS : 0;
+}
+
+int ring_submit_recv(struct ring_op *op, size_t want)
+{
+	struct transport_mem *mem = &op->rc->mem;
+	struct io_uring_sqe *sqe;
+	int ret = ring_recv_room(op, &want);
+
+	if (ret < 0)
+		return ret;
 	sqe = ring_sqe2(op->rc->ring);
 	if (sqe == NULL)
 		return -EBUSY;
 	io_uring_prep_recv(sqe, op->rc->conn->fd, mem->in + mem->in_len, want, 0);
 	op->stage = ST_RECV;
 	ring_arm(op, sqe, true);
+	return 0;
+}
+
+/*
+ * A handshake's flight and the wait for the peer's answer: the SEND leads,
+ * linked to the RECV, with IOSQE_CQE_SKIP_SUCCESS on it and on its timeout,
+ * so that the io_uring_enter() that submits both waits for the answer, not
+ * for the send's completion (a turn of the ring saved per flight).
+ * MSG_WAITALL makes the kernel send the rest of a short send itself, so
+ * that success means all of it.  A send that fails or is cut short (by its
+ * timeout, a cancel or a socket error) posts its CQE, and the kernel posts
+ * none for the rest of the chain (linked requests of a failed request that
+ * skips its success CQE are skipped too): ring_op_cqe() takes that CQE as
+ * the end of a plain ST_SEND and the step starts over from there.
+ */
+int ring_submit_send_recv(struct ring_op *op, size_t want)
+{
+	struct ring_conn *rc = op->rc;
+	struct transport_mem *mem = &rc->mem;
+	struct io_uring_sqe *lead, *sqe, *tsqe;
+	int before, flags, ret;
+
+	if (!(rc->ring->uring->features & IORING_FEAT_CQE_SKIP))
+		return -ENOTSUP;
+	ret = ring_recv_room(op, &want);
+	if (ret < 0)
+		return ret;
+	lead = ring_sqe_n(rc->ring, 4);
+	if (lead == NULL)
+		return -EBUSY;
+	before = rc->sqes;
+	io_uring_prep_send(lead, rc->conn->fd, mem->out + mem->out_off, mem->out_len,
+			   MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data64(lead, ring_tag(op, RING_KIND_LEAD));
+	lead->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+	op->lead_in_flight = true;
+	op->lead_short = false;
+	op->lead_err = 0;
+	op->lead_quiet = true;
+	op->quiet_len = mem->out_len;
+	rc->sqes++;
+	flags = ring_op_timespec(op, &op->lead_ts);
+	if (flags >= 0 && (tsqe = ring_link_timeout(op, &op->lead_ts, flags)) != NULL)
+		tsqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+	op->quiet_lead_sqes = rc->sqes - before;
+	before = rc->sqes;
+	sqe = io_uring_get_sqe(rc->ring->uring);
+	io_uring_prep_recv(sqe, rc->conn->fd, mem->in + mem->in_len, want, 0);
+	op->stage = ST_RECV;
+	ring_arm(op, sqe, true);
+	op->quiet_rest_sqes = op->quiet_lead_sqes - 1 + (rc->sqes - before);
 	return 0;
 }
 
@@ -624,6 +684,34 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 	 */
 	if (!(kind == RING_KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
 		rc->sqes--;
+	if (kind == RING_KIND_LEAD && op->lead_quiet) {
+		/* A quiet lead that failed or fell short: nothing else of its chain will come. */
+		rc->sqes -= op->quiet_rest_sqes;
+		op->lead_quiet = false;
+		op->lead_in_flight = false;
+		op->in_flight = false;
+		op->stage = ST_SEND;
+		if (rc->conn == NULL) {
+			ring_conn_settle(rc);
+			return;
+		}
+		error_conn_begin(rc->conn);
+		if (op->active)
+			ring_op_complete(op, cqe->res, 0);
+		return;
+	}
+	if (kind == RING_KIND_MAIN && op->lead_quiet) {
+		/* The chain went on: the quiet lead sent all it had, and its timeout was cancelled. */
+		struct transport_mem *mem = &rc->mem;
+
+		rc->sqes -= op->quiet_lead_sqes;
+		op->lead_quiet = false;
+		op->lead_in_flight = false;
+		mem->out_off += op->quiet_len;
+		mem->out_len -= op->quiet_len;
+		if (mem->out_len == 0)
+			mem->out_off = 0;
+	}
 	if (kind == RING_KIND_LEAD) {
 		op->lead_in_flight = false;
 		/*

@@ -117,6 +117,14 @@ struct ring_op {
 	bool has_result;
 	bool lead_in_flight; /* the lead of a linked pair has not completed */
 	bool lead_short;     /* ... it completed short of its length: the link broke */
+	/*
+	 * A quiet lead (ring_submit_send_recv) posts a CQE only when it fails or
+	 * falls short, and then its chain posts none: the SQEs counted in
+	 * rc->sqes for the lead and its timeout, and for the rest of the chain.
+	 */
+	bool lead_quiet;
+	int quiet_lead_sqes, quiet_rest_sqes;
+	size_t quiet_len; /* what the quiet lead sends, all of it when it posts nothing */
 	ktls_ring_cb cb;
 	void *userdata;
 	unsigned int timeout_ms;
@@ -320,6 +328,12 @@ int ring_submit_poll(struct ring_op *op, unsigned int events);
 int ring_submit_nop(struct ring_op *op);
 /* RECV into mem.in (@want bytes, 0: as many as fit). */
 int ring_submit_recv(struct ring_op *op, size_t want);
+/*
+ * SEND of mem.out, then RECV into mem.in as ring_submit_recv(), in one turn
+ * of the ring: the send is a quiet lead (see struct ring_op).  -ENOTSUP
+ * where the ring cannot skip a completion; the caller sends first then.
+ */
+int ring_submit_send_recv(struct ring_op *op, size_t want);
 /* SEND of what GnuTLS wrote into mem.out. */
 int ring_submit_send_mem(struct ring_op *op);
 /*

@@ -221,6 +221,42 @@ static void test_peer_closes(void)
 	ktls_conn_free(conn);
 	close(raw);
 
+	/*
+	 * The ring: a whole ClientHello, then a reset.  The server's flight
+	 * fails to go (its send and the wait for the answer go to the kernel
+	 * together, ring_submit_send_recv), and says so; the ring goes on.
+	 */
+	{
+		struct unit_ring_result hs = { 0 };
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+		struct ktls_ring *ring;
+		const char *err;
+
+		if (ktls_ring_new(NULL, 0, &ring) != 0) {
+			tap_skip("no io_uring here: the ring's handshake with a peer that resets");
+		} else {
+			conn = raw_server(server_config(&server), &raw);
+			if (write(raw, hello, len) != (ssize_t)len ||
+			    setsockopt(raw, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)) != 0)
+				tap_bail("write, SO_LINGER");
+			close(raw);
+			usleep(50000);
+			ret = ktls_conn_ring_attach(conn, ring);
+			if (ret == 0)
+				ret = ktls_conn_ring_handshake(conn, TIMEOUT_MS, unit_ring_done, &hs);
+			if (ret == 0)
+				unit_ring_wait(ring, &hs, NULL, TIMEOUT_MS);
+			err = ktls_conn_error(conn);
+			tap_check(ret == 0 && hs.done &&
+					  (hs.value == -ECONNRESET || hs.value == -EPIPE) &&
+					  strstr(err, "handshake") != NULL,
+				  "ring: peer sends a ClientHello and resets: %s (%s)",
+				  unit_errno_name((int)-hs.value), err);
+			ktls_conn_free(conn);
+			ktls_ring_free(ring);
+		}
+	}
+
 	/* The server side goes away: the client learns it from its handshake. */
 	{
 		struct ktls_config *c = client_config(ca.cert_path);
