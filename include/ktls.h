@@ -1320,7 +1320,8 @@ typedef void (*ktls_ring_cqe_cb)(struct ktls_ring *ring, const struct io_uring_c
  * ktls_ring_set_cqe_callback() - hand the application's own completions to
  * @cb, so that it can queue its own requests (a timer, a file read) on the
  * ring ktls_ring_run() waits on.  Without a callback ktls_ring_run() drops
- * them.  NULL @cb removes it.
+ * them, and so does ktls_ring_free() with those still to come.  NULL @cb
+ * removes it.
  * Return: 0, or -EINVAL for a NULL @ring.
  */
 int ktls_ring_set_cqe_callback(struct ktls_ring *ring, ktls_ring_cqe_cb cb, void *userdata);

@@ -256,7 +256,13 @@ int ring_submit_send_recv(struct ring_op *op, size_t want)
 	struct io_uring_sqe *lead, *sqe, *tsqe;
 	int before, flags, ret;
 
-	if (!(rc->ring->uring->features & IORING_FEAT_CQE_SKIP))
+	/*
+	 * Skipping completions came with Linux 5.17; a short MSG_WAITALL send
+	 * counts as a failure (and posts) where the kernel has 5.18's
+	 * features: without both, the flight goes first, as a step of its own.
+	 */
+	if ((rc->ring->uring->features & (IORING_FEAT_CQE_SKIP | IORING_FEAT_LINKED_FILE)) !=
+	    (IORING_FEAT_CQE_SKIP | IORING_FEAT_LINKED_FILE))
 		return -ENOTSUP;
 	ret = ring_recv_room(op, &want);
 	if (ret < 0)

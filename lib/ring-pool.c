@@ -57,6 +57,9 @@ struct io_uring_sqe *ring_sqe_n(struct ktls_ring *ring, unsigned int n)
 {
 	if (io_uring_sq_space_left(ring->uring) < n)
 		ring_submit(ring);
+	/* All @n or none: the caller takes the rest without asking again. */
+	if (io_uring_sq_space_left(ring->uring) < n)
+		return NULL;
 	return io_uring_get_sqe(ring->uring);
 }
 

@@ -43,21 +43,24 @@ KTLS_EXPORT int ktls_ring_process_cqe(struct ktls_ring *ring, const struct io_ur
 	return 1;
 }
 
-/* Run the steps on the ready list (ring_submit_nop), as if their NOPs had completed. */
+/*
+ * Run the steps on the ready list (ring_submit_nop), as if their NOPs had
+ * completed.  One batch: what they put on the list goes to the next pass.
+ */
 static unsigned int ring_run_ready(struct ktls_ring *ring)
 {
+	struct ring_op *op = ring->ready;
 	unsigned int n = 0;
 
-	while (ring->ready != NULL) {
-		struct ring_op *op = ring->ready;
+	ring->ready = ring->ready_tail = NULL;
+	while (op != NULL) {
+		struct ring_op *next = op->next_ready;
 		/* What the NOP's completion would carry: the same path handles it. */
 		struct io_uring_cqe cqe = { .user_data = ring_tag(op, RING_KIND_MAIN), .res = 0 };
 
-		ring->ready = op->next_ready;
-		if (ring->ready == NULL)
-			ring->ready_tail = NULL;
 		op->next_ready = NULL;
 		n += (unsigned int)ktls_ring_process_cqe(ring, &cqe);
+		op = next;
 	}
 	return n;
 }
@@ -91,7 +94,10 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	 * in the same io_uring_enter() as the wait: a keep-alive request
 	 * (receive, then send) costs one system call per turn, not two.
 	 */
-	if (timeout_ms < 0) {
+	if (ring->ready != NULL) {
+		/* Steps left from the last run (or a run inside a callback) wait for nothing. */
+		ret = io_uring_submit(ring->uring);
+	} else if (timeout_ms < 0) {
 		ret = io_uring_submit_and_wait(ring->uring, 1);
 	} else {
 		struct __kernel_timespec ts = { .tv_sec = timeout_ms / 1000,
@@ -108,9 +114,10 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	/*
 	 * Each CQE is copied and released first: its callback may submit and
 	 * reap.  Steps the callbacks left on the ready list run before the
-	 * run returns, and may queue more of either.
+	 * run returns, and may queue more of either; what is left after
+	 * RING_READY_PASSES makes the next run return at once.
 	 */
-	do {
+	for (unsigned int pass = 0;; pass++) {
 		while (io_uring_peek_cqe(ring->uring, &cqe) == 0) {
 			struct io_uring_cqe copy = *cqe;
 
@@ -122,8 +129,15 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 				n++;
 			}
 		}
+		/*
+		 * A bounded number of passes: a callback that keeps starting
+		 * steps that wait for nothing (receiving again after the end of
+		 * the stream) must not keep the run from returning.
+		 */
+		if (ring->ready == NULL || pass == RING_READY_PASSES)
+			break;
 		n += ring_run_ready(ring);
-	} while (io_uring_cq_ready(ring->uring) > 0);
+	}
 	ret = (int)n;
 out:
 	if (--ring->run_depth == 0 && ring->sigpipe_blocked) {

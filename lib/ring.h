@@ -246,6 +246,7 @@ struct ktls_ring {
 	ktls_ring_cqe_cb app_cqe_cb;
 	void *app_cqe_userdata;
 	/* ops whose next step waits for no kernel: ktls_ring_run() takes them before it returns */
+#define RING_READY_PASSES 64
 	struct ring_op *ready, *ready_tail;
 	struct kernel_sigpipe sigpipe;
 	unsigned char *rbufs[RING_RBUF_POOL_MAX];
@@ -264,6 +265,13 @@ struct ktls_ring {
  */
 uint64_t ring_clock_ns(struct ktls_ring *ring);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
+/*
+ * SQEs of one linked chain (ring_arm and its timeout, ring_arm_lead,
+ * ring_submit_send_recv) are taken one after the other, with no call into
+ * GnuTLS or the application in between: an SQE the application takes for
+ * itself (ktls_ring_set_cqe_callback) from a callback or from GnuTLS's
+ * clock can never land inside a chain and break it.
+ */
 /* An SQE, submitting what is queued first when the queue is full. */
 /* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */
 void ring_submit(struct ktls_ring *ring);

@@ -177,16 +177,17 @@ static void serve_print_report(struct server *srv, struct worker *workers, int n
  * where time(2) is a real system call (user-mode Linux has no vDSO: about
  * 50 us each) that was a tenth of a new connection's cost, and once per
  * turn of the ring still three calls per connection.  A reading holds
- * until its second ends: an absolute CLOCK_REALTIME timeout on the
- * worker's ring, set for that moment, clears it (serve_clock_cqe), so
- * what is returned is never behind by more than the turn that is running.
- * Threads without a ring (set-up) read the clock every time.
+ * until its second ends: a timeout on the worker's ring for what is left
+ * of that second clears it (serve_clock_cqe), so what is returned is never
+ * behind by more than the turn that is running.  Relative, on io_uring's
+ * monotonic clock: a wall clock set back would hold an absolute one back
+ * as long.  Threads without a ring (set-up) read the clock every time.
  */
 #define SERVE_CLOCK_TAG 0x5eu /* the timeout's user_data (not libktls's tag) */
 
 static __thread struct ktls_ring *clock_ring; /* the worker's, once it runs */
 static __thread time_t clock_now;             /* this second; 0: read the clock */
-static __thread struct __kernel_timespec clock_end;
+static __thread struct __kernel_timespec clock_left; /* what is left of the second */
 static __thread bool clock_timer_armed;
 
 static time_t serve_time(time_t *t)
@@ -202,10 +203,9 @@ static time_t serve_time(time_t *t)
 		if (clock_ring != NULL && !clock_timer_armed &&
 		    (sqe = io_uring_get_sqe(ktls_ring_uring(clock_ring))) != NULL) {
 			/* Copied when the worker's next ktls_ring_run() submits it. */
-			clock_end.tv_sec = ts.tv_sec + 1;
-			clock_end.tv_nsec = 0;
-			io_uring_prep_timeout(sqe, &clock_end, 0,
-					      IORING_TIMEOUT_ABS | IORING_TIMEOUT_REALTIME);
+			clock_left.tv_sec = 0;
+			clock_left.tv_nsec = 1000000000L - ts.tv_nsec;
+			io_uring_prep_timeout(sqe, &clock_left, 0, 0);
 			io_uring_sqe_set_data64(sqe, SERVE_CLOCK_TAG);
 			clock_timer_armed = true;
 		}
@@ -227,8 +227,8 @@ static void serve_clock_cqe(struct ktls_ring *ring, const struct io_uring_cqe *c
 		return;
 	clock_timer_armed = false;
 	clock_now = 0;
-	if (cqe->res == -EINVAL)
-		clock_ring = NULL; /* no CLOCK_REALTIME timeouts here: read it every time */
+	if (cqe->res != -ETIME)
+		clock_ring = NULL; /* refused: read the clock every time */
 }
 
 /* This thread runs @ring: serve_time() caches its readings from now on. */

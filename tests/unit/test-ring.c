@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -180,6 +181,23 @@ static void on_chain(struct ktls_conn *conn, ssize_t value, const void *data, vo
 	c->starting = false;
 	if (c->err < 0)
 		c->done = true;
+}
+
+/* Receives again from its callback after the end of the stream, @left times. */
+struct eof_loop {
+	int calls, left;
+	ssize_t last;
+};
+
+static void on_eof_again(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata)
+{
+	struct eof_loop *el = userdata;
+
+	(void)data;
+	el->calls++;
+	el->last = value;
+	if (value == 0 && el->left-- > 0)
+		ktls_conn_ring_recv(conn, 100, TIMEOUT_MS, on_eof_again, el);
 }
 
 /* The application's own completions on a ring libktls runs (ktls_ring_set_cqe_callback). */
@@ -482,6 +500,37 @@ int main(void)
 		  rc.value);
 	tap_check_err("send after close_notify", ktls_conn_ring_send(server, "x", 1, 0, on_done, &rs),
 		      EPIPE, "after shutdown", NULL);
+
+	/*
+	 * A callback that receives again after the end of the stream gets 0
+	 * again, each without the kernel: ktls_ring_run() still returns, after
+	 * a bounded number of them, and the next run goes on with the rest.
+	 */
+	{
+		struct eof_loop el = { .left = 100000 };
+		int first, second;
+
+		ktls_conn_ring_recv(client, 100, TIMEOUT_MS, on_eof_again, &el);
+		struct timespec t0, t1;
+		long waited_ms;
+
+		ktls_ring_run(client_ring, 0);
+		first = el.calls;
+		/* Steps are left over: this run must not wait for a completion. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ktls_ring_run(client_ring, 5000);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		waited_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		second = el.calls;
+		el.left = 0;
+		for (int i = 0; i < 1000 && ktls_conn_ring_busy(client) > 0; i++)
+			ktls_ring_run(client_ring, 10);
+		tap_check(first >= 2 && first < 1000 && second > first && waited_ms < 2500 &&
+				  el.last == 0 && ktls_conn_ring_busy(client) == 0,
+			  "receiving again after the end from the callback: each run returns, the "
+			  "second without waiting (%d, then %d callbacks; %ld ms)",
+			  first, second, waited_ms);
+	}
 
 	accept_case(scfg, AF_INET);
 	accept_case(scfg, AF_UNIX);
