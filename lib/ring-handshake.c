@@ -58,9 +58,14 @@ static void ring_exact_walk(struct ring_conn *rc)
 	rc->exact_seen = mem->in_len;
 }
 
-/* How much to read: the rest of the record being read, or the next header. */
-static size_t ring_exact_want(const struct ring_conn *rc)
+/*
+ * How much to read: reading exactly, the rest of the record being read or
+ * the next header; otherwise 0, as much as fits.
+ */
+static size_t ring_handshake_want(const struct ring_conn *rc)
 {
+	if (!rc->exact)
+		return 0;
 	return rc->exact_body > 0 ? rc->exact_body : RECORD_HEADER - rc->exact_hdr_len;
 }
 
@@ -118,7 +123,7 @@ static void ring_handshake_advance(struct ring_op *op)
 		if (mem->out_len > 0 && !mem->eof &&
 		    gnutls_record_get_direction(conn->session) == 0) {
 			/* A flight, and GnuTLS waits for the answer: both in one turn. */
-			ret = ring_submit_send_recv(op, op->rc->exact ? ring_exact_want(op->rc) : 0);
+			ret = ring_submit_send_recv(op, ring_handshake_want(op->rc));
 			if (ret != -ENOTSUP) {
 				ring_check(op, ret);
 				return;
@@ -134,7 +139,7 @@ static void ring_handshake_advance(struct ring_op *op)
 			op->failed = true;
 			continue;
 		}
-		ring_check(op, ring_submit_recv(op, op->rc->exact ? ring_exact_want(op->rc) : 0));
+		ring_check(op, ring_submit_recv(op, ring_handshake_want(op->rc)));
 		return;
 	}
 }

@@ -132,26 +132,31 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 		sqe->flags &= (__u8)~IOSQE_IO_LINK;
 }
 
-void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed, bool quiet)
 {
+	__u8 link = IOSQE_IO_LINK | (quiet ? IOSQE_CQE_SKIP_SUCCESS : 0);
+	int before = op->rc->sqes;
 	struct io_uring_sqe *tsqe;
 	int flags;
 
 	io_uring_sqe_set_data64(sqe, ring_tag(op, RING_KIND_LEAD));
-	sqe->flags |= IOSQE_IO_LINK;
+	sqe->flags |= link;
 	op->lead_in_flight = true;
 	op->lead_short = false;
 	op->lead_err = 0;
+	op->lead_quiet = quiet;
 	op->rc->sqes++;
-	if (!timed || (flags = ring_op_timespec(op, &op->lead_ts)) < 0)
-		return;
-	/*
-	 * A linked timeout may sit inside a chain: it bounds the SQE before
-	 * it, and the chain goes on to the main SQE when that one completes.
-	 */
-	tsqe = ring_link_timeout(op, &op->lead_ts, flags);
-	if (tsqe != NULL)
-		tsqe->flags |= IOSQE_IO_LINK;
+	if (timed && (flags = ring_op_timespec(op, &op->lead_ts)) >= 0) {
+		/*
+		 * A linked timeout may sit inside a chain: it bounds the SQE
+		 * before it, and the chain goes on to the main SQE when that
+		 * one completes.
+		 */
+		tsqe = ring_link_timeout(op, &op->lead_ts, flags);
+		if (tsqe != NULL)
+			tsqe->flags |= link;
+	}
+	op->quiet_lead_sqes = op->rc->sqes - before;
 }
 
 int ring_submit_poll(struct ring_op *op, unsigned int events)
@@ -253,8 +258,8 @@ int ring_submit_send_recv(struct ring_op *op, size_t want)
 {
 	struct ring_conn *rc = op->rc;
 	struct transport_mem *mem = &rc->mem;
-	struct io_uring_sqe *lead, *sqe, *tsqe;
-	int before, flags, ret;
+	struct io_uring_sqe *lead, *sqe;
+	int before, ret;
 
 	/*
 	 * Skipping completions came with Linux 5.17; a short MSG_WAITALL send
@@ -270,21 +275,10 @@ int ring_submit_send_recv(struct ring_op *op, size_t want)
 	lead = ring_sqe_n(rc->ring, 4);
 	if (lead == NULL)
 		return -EBUSY;
-	before = rc->sqes;
 	io_uring_prep_send(lead, rc->conn->fd, mem->out + mem->out_off, mem->out_len,
 			   MSG_NOSIGNAL | MSG_WAITALL);
-	io_uring_sqe_set_data64(lead, ring_tag(op, RING_KIND_LEAD));
-	lead->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-	op->lead_in_flight = true;
-	op->lead_short = false;
-	op->lead_err = 0;
-	op->lead_quiet = true;
+	ring_arm_lead(op, lead, true, true);
 	op->quiet_len = mem->out_len;
-	rc->sqes++;
-	flags = ring_op_timespec(op, &op->lead_ts);
-	if (flags >= 0 && (tsqe = ring_link_timeout(op, &op->lead_ts, flags)) != NULL)
-		tsqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
-	op->quiet_lead_sqes = rc->sqes - before;
 	before = rc->sqes;
 	sqe = io_uring_get_sqe(rc->ring->uring);
 	io_uring_prep_recv(sqe, rc->conn->fd, mem->in + mem->in_len, want, 0);
@@ -493,16 +487,22 @@ bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events)
 	return true;
 }
 
+/* @n bytes of mem.out went to the socket. */
+static void ring_out_sent(struct transport_mem *mem, size_t n)
+{
+	mem->out_off += n;
+	mem->out_len -= n;
+	if (mem->out_len == 0)
+		mem->out_off = 0;
+}
+
 /* A send from mem.out or a receive into mem.in moved @res >= 0 bytes (0: EOF). */
 static void ring_mem_moved(struct ring_op *op, int res)
 {
 	struct transport_mem *mem = &op->rc->mem;
 
 	if (op->stage == ST_SEND) {
-		mem->out_off += (size_t)res;
-		mem->out_len -= (size_t)res;
-		if (mem->out_len == 0)
-			mem->out_off = 0;
+		ring_out_sent(mem, (size_t)res);
 	} else if (op->stage == ST_RECV) {
 		if (res == 0)
 			mem->eof = true;
@@ -691,32 +691,21 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 	if (!(kind == RING_KIND_MAIN && (cqe->flags & IORING_CQE_F_MORE)))
 		rc->sqes--;
 	if (kind == RING_KIND_LEAD && op->lead_quiet) {
-		/* A quiet lead that failed or fell short: nothing else of its chain will come. */
+		/*
+		 * A quiet lead that failed or fell short: nothing else of its
+		 * chain will come, and its CQE ends the step as a plain send's.
+		 */
 		rc->sqes -= op->quiet_rest_sqes;
 		op->lead_quiet = false;
 		op->lead_in_flight = false;
-		op->in_flight = false;
 		op->stage = ST_SEND;
-		if (rc->conn == NULL) {
-			ring_conn_settle(rc);
-			return;
-		}
-		error_conn_begin(rc->conn);
-		if (op->active)
-			ring_op_complete(op, cqe->res, 0);
-		return;
-	}
-	if (kind == RING_KIND_MAIN && op->lead_quiet) {
+		kind = RING_KIND_MAIN;
+	} else if (kind == RING_KIND_MAIN && op->lead_quiet) {
 		/* The chain went on: the quiet lead sent all it had, and its timeout was cancelled. */
-		struct transport_mem *mem = &rc->mem;
-
 		rc->sqes -= op->quiet_lead_sqes;
 		op->lead_quiet = false;
 		op->lead_in_flight = false;
-		mem->out_off += op->quiet_len;
-		mem->out_len -= op->quiet_len;
-		if (mem->out_len == 0)
-			mem->out_off = 0;
+		ring_out_sent(&rc->mem, op->quiet_len);
 	}
 	if (kind == RING_KIND_LEAD) {
 		op->lead_in_flight = false;

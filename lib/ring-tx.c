@@ -107,7 +107,7 @@ static int ring_submit_send_user(struct ring_op *op)
 		io_uring_prep_send(sqe, fd, op->buf + op->done, op->len - op->done, flags);
 	}
 	if (pair) {
-		ring_arm_lead(op, sqe, true);
+		ring_arm_lead(op, sqe, true, false);
 		sqe = io_uring_get_sqe(op->rc->ring->uring);
 		ring_prep_close_record(op, sqe);
 		op->stage = ST_SEND_PAIR;
@@ -440,7 +440,7 @@ static int ring_sendfile_step(struct ring_op *op)
 			return -EBUSY;
 		io_uring_prep_splice(lead, op->file_fd, (int64_t)at, op->pipe[1], -1,
 				     (unsigned int)want, SPLICE_F_MOVE);
-		ring_arm_lead(op, lead, false); /* a file read: the socket half is timed */
+		ring_arm_lead(op, lead, false, false); /* a file read: the socket half is timed */
 		sqe = io_uring_get_sqe(op->rc->ring->uring);
 		io_uring_prep_splice(sqe, op->pipe[0], -1, conn->fd, -1, (unsigned int)want,
 				     SPLICE_F_MOVE | (want < op->len - op->done ? SPLICE_F_MORE : 0));

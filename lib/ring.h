@@ -265,16 +265,16 @@ struct ktls_ring {
  */
 uint64_t ring_clock_ns(struct ktls_ring *ring);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
+/* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */
+void ring_submit(struct ktls_ring *ring);
 /*
- * SQEs of one linked chain (ring_arm and its timeout, ring_arm_lead,
- * ring_submit_send_recv) are taken one after the other, with no call into
+ * SQEs of one linked chain (ring_arm and its timeout, ring_arm_lead and
+ * what follows it) are taken one after the other, with no call into
  * GnuTLS or the application in between: an SQE the application takes for
  * itself (ktls_ring_set_cqe_callback) from a callback or from GnuTLS's
  * clock can never land inside a chain and break it.
  */
 /* An SQE, submitting what is queued first when the queue is full. */
-/* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */
-void ring_submit(struct ktls_ring *ring);
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring);
 /* The first of two adjacent SQEs (an operation and its linked timeout). */
 struct io_uring_sqe *ring_sqe2(struct ktls_ring *ring);
@@ -312,9 +312,11 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
  * Queue @sqe as the lead of a linked pair, with a linked timeout of its own
  * when @timed: the main SQE (ring_arm, on the next SQE) runs after it
  * without a turn of the ring in between.  ring_sqe_n() makes room for all
- * of them.  Only for an op whose ops have lead().
+ * of them.  Only for an op whose ops have lead(), or a @quiet lead: one
+ * that posts no CQE when it succeeds, nor does its timeout (see struct
+ * ring_op).
  */
-void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed);
+void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed, bool quiet);
 /* End @op with @result; the callback may free the conn: touch nothing after. */
 void ring_finish(struct ring_op *op, ssize_t result, const void *data, size_t len);
 /* End @op with @err, recording a sentence about @what on the conn. */
