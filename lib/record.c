@@ -264,6 +264,10 @@ KTLS_EXPORT ssize_t ktls_conn_sendv(struct ktls_conn *conn, const struct iovec *
 	if (conn == NULL)
 		return -EINVAL;
 	error_conn_begin(conn);
+	if (flags & KTLS_SEND_CLOSE)
+		return error_conn(conn, -EINVAL,
+				  "send: KTLS_SEND_CLOSE is for ktls_conn_ring_sendv(); "
+				  "ktls_conn_shutdown() after the send does the same here");
 	if ((flags & ~KTLS_SEND_MORE) != 0)
 		return error_conn(conn, -EINVAL, "send: unknown flags 0x%x", flags & ~KTLS_SEND_MORE);
 	if (iovcnt < 0 || iovcnt > IOV_MAX || (iov == NULL && iovcnt > 0) ||

@@ -343,8 +343,11 @@ static int ring_arm_rxpoll(struct ring_conn *rc)
 {
 	struct io_uring_sqe *sqe;
 
-	if (rc->rxpoll_armed)
+	if (rc->rxpoll_armed) {
+		if (rc->rxpoll_cancelling)
+			rc->rxpoll_rearm = true;
 		return 0;
+	}
 	sqe = ring_sqe(rc->ring);
 	if (sqe == NULL)
 		return -EBUSY;
@@ -651,6 +654,7 @@ void ring_conns_detach(struct ktls_ring *ring)
 			op->internal = false;
 		}
 		rc->rxpoll_armed = false;
+		rc->rxpoll_cancelling = rc->rxpoll_rearm = false;
 		rc->sqes = 0;
 		rc->ring = NULL;
 		rc->next_attached = rc->prev_attached = NULL;
@@ -678,7 +682,7 @@ static void ring_timer_unlink(struct ring_timer *t)
 		t->next->prev = t->prev;
 }
 
-static void ring_cancel_sqe(struct ktls_ring *ring, uint64_t target);
+static bool ring_cancel_sqe(struct ktls_ring *ring, uint64_t target);
 
 void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_cqe *cqe)
 {
@@ -765,28 +769,46 @@ void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe)
 {
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		rc->rxpoll_armed = false;
+		rc->rxpoll_cancelling = false;
 		rc->sqes--;
 	}
 	if (rc->conn == NULL) {
 		ring_conn_settle(rc);
 		return;
 	}
+	error_conn_begin(rc->conn);
+	if (!rc->rxpoll_armed && rc->rxpoll_rearm) {
+		/* A receive began to wait while the poll was being cancelled: a new one. */
+		int ret = ring_arm_rxpoll(rc);
+
+		rc->rxpoll_rearm = false;
+		if (ret < 0 && rc->rx.active && rc->rx.stage == ST_WAIT)
+			ring_fail(&rc->rx, ret, rc->rx.ops->name);
+		return;
+	}
 	if (cqe->res == -ECANCELED)
 		return;
-	error_conn_begin(rc->conn);
 	rc->rx_maybe_ready = true;
 	if (rc->rx.active && rc->rx.stage == ST_WAIT)
 		rc->rx.ops->advance(&rc->rx);
 }
 
-static void ring_cancel_sqe(struct ktls_ring *ring, uint64_t target)
+static bool ring_cancel_sqe(struct ktls_ring *ring, uint64_t target)
 {
 	struct io_uring_sqe *sqe = ring_sqe(ring);
 
 	if (sqe == NULL)
-		return;
+		return false;
 	io_uring_prep_cancel64(sqe, target, 0);
 	io_uring_sqe_set_data64(sqe, ring_tag(NULL, RING_KIND_CANCEL));
+	return true;
+}
+
+void ring_rxpoll_cancel(struct ring_conn *rc)
+{
+	if (rc->rxpoll_armed && !rc->rxpoll_cancelling &&
+	    ring_cancel_sqe(rc->ring, ring_tag(rc, RING_KIND_RXPOLL)))
+		rc->rxpoll_cancelling = true;
 }
 
 static void ring_cancel_op(struct ring_op *op)
@@ -831,8 +853,8 @@ void ring_conn_release(struct ktls_conn *conn)
 	ring_cancel_op(&rc->rx);
 	ring_stop_timer(&rc->tx);
 	ring_stop_timer(&rc->rx);
-	if (rc->rxpoll_armed)
-		ring_cancel_sqe(rc->ring, ring_tag(rc, RING_KIND_RXPOLL));
+	rc->rxpoll_rearm = false;
+	ring_rxpoll_cancel(rc);
 	rc->conn = NULL;
 	if (rc->sqes > 0) {
 		/* Completions still to come point at rc: it lives until they are in. */

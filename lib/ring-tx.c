@@ -119,6 +119,26 @@ static int ring_submit_send_user(struct ring_op *op)
 	return 0;
 }
 
+/*
+ * KTLS_SEND_CLOSE once the data is out: close_notify, queued once, then
+ * whatever is queued; the send ends when that is through.
+ */
+static void ring_send_close_step(struct ring_op *op)
+{
+	int ret = 0;
+
+	if (!op->closing) {
+		op->closing = true;
+		ret = proto_shutdown(op->rc->conn);
+	}
+	if (ret == 0)
+		ret = ring_submit_control(op);
+	if (ret < 0)
+		ring_finish(op, ret, NULL, 0);
+	else if (ret == 0)
+		ring_finish(op, (ssize_t)op->len, NULL, 0);
+}
+
 static int ring_submit_close_record(struct ring_op *op)
 {
 	struct io_uring_sqe *sqe = ring_sqe2(op->rc->ring);
@@ -195,6 +215,11 @@ static void ring_send_advance(struct ring_op *op)
 		ring_check(op, ring_submit_send_mem(op));
 		return;
 	}
+	if (op->closing) {
+		/* The data is out; close_notify (and what was queued before it) is on its way. */
+		ring_send_close_step(op);
+		return;
+	}
 	if (ring_tx_prelude(op))
 		return;
 	if (op->done == op->len && (conn->sw.tx.kernel || !op->flush_held || txbuf_held(conn) == 0)) {
@@ -213,7 +238,10 @@ static void ring_send_advance(struct ring_op *op)
 			kernel_tcp_push(conn->fd);
 		if (conn->sw.tx.kernel)
 			conn->tx_more = op->send_more;
-		ring_finish(op, (ssize_t)op->len, NULL, 0);
+		if (op->close_after)
+			ring_send_close_step(op);
+		else
+			ring_finish(op, (ssize_t)op->len, NULL, 0);
 		return;
 	}
 	if (conn->sw.tx.kernel) {
@@ -227,6 +255,11 @@ static void ring_send_advance(struct ring_op *op)
 		return;
 	}
 	op->done += (size_t)n;
+	if (op->close_after && op->done == op->len) {
+		/* GnuTLS's close_notify joins the last records in mem.out: one send. */
+		ring_send_close_step(op);
+		return;
+	}
 	if (mem->out_len == 0) {
 		/* All of it held back (KTLS_SEND_MORE): nothing to send yet. */
 		op->flush_held = false;
@@ -316,9 +349,12 @@ KTLS_EXPORT int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec 
 
 	if (conn != NULL) {
 		error_conn_begin(conn);
-		if ((flags & ~KTLS_SEND_MORE) != 0)
+		if ((flags & ~(KTLS_SEND_MORE | KTLS_SEND_CLOSE)) != 0)
 			return error_conn(conn, -EINVAL, "send: unknown flags 0x%x",
-					  flags & ~KTLS_SEND_MORE);
+					  flags & ~(KTLS_SEND_MORE | KTLS_SEND_CLOSE));
+		if ((flags & KTLS_SEND_MORE) && (flags & KTLS_SEND_CLOSE))
+			return error_conn(conn, -EINVAL,
+					  "send: KTLS_SEND_MORE and KTLS_SEND_CLOSE together");
 		if (iovcnt < 0 || iovcnt > IOV_MAX || (iov == NULL && iovcnt > 0))
 			return error_conn(conn, -EINVAL, "send: bad buffers (%d of them, at most %d)",
 					  iovcnt, IOV_MAX);
@@ -355,11 +391,21 @@ KTLS_EXPORT int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec 
 	op->buf = op->iov_one.iov_base;
 	op->len = total;
 	op->send_more = (flags & KTLS_SEND_MORE) != 0;
+	op->close_after = (flags & KTLS_SEND_CLOSE) != 0;
 	op->flush_held = true;
 	txbuf_cursor_init(&op->cur, op->iov, op->iovcnt);
 	op->progress_resets = true;
 	ring_op_kick(op);
-	ring_rx_watch(conn->ring);
+	if (!op->close_after) {
+		ring_rx_watch(conn->ring);
+	} else if (!conn->ring->rx.active) {
+		/*
+		 * Closing, with no receive waiting: the readiness poll goes in
+		 * the same submission, so that freeing the conn from the
+		 * callback waits for no cancel of its own.
+		 */
+		ring_rxpoll_cancel(conn->ring);
+	}
 	return 0;
 }
 

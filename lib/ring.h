@@ -151,6 +151,8 @@ struct ring_op {
 	bool send_more;        /* KTLS_SEND_MORE */
 	bool flush_held;       /* a send without it ends what an earlier one left open */
 	bool record_closed;    /* ... by an empty control message, which pushes nothing */
+	bool close_after;      /* KTLS_SEND_CLOSE */
+	bool closing;          /* ... close_notify is queued (proto_shutdown): only it is left */
 	/* sendfile */
 	int file_fd;
 	off_t offset;
@@ -195,6 +197,12 @@ struct ring_conn {
 	 * the first bytes of a record again and again.
 	 */
 	bool rxpoll_armed;
+	/*
+	 * Its cancel is on its way (a send that closes, or the conn freed): no
+	 * second one; a receive that waits meanwhile gets a new poll once the
+	 * old one's last CQE is in (@rxpoll_rearm).
+	 */
+	bool rxpoll_cancelling, rxpoll_rearm;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
 	struct ring_conn *next_orphan;
 	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
@@ -329,6 +337,8 @@ void ring_check(struct ring_op *op, int ret);
  */
 bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events);
 int ring_submit_poll(struct ring_op *op, unsigned int events);
+/* Cancel the readiness poll of @rc, when one is armed and no cancel is on its way. */
+void ring_rxpoll_cancel(struct ring_conn *rc);
 /*
  * A step for later that waits for nothing (a result at hand, deferred out
  * of the call that started @op): inside ktls_ring_run() it goes on the

@@ -122,6 +122,7 @@ struct sconn {
 	struct file_blob *blob; /* a small file read whole (or cached): the body goes with the head */
 	bool keep_alive;
 	bool http10;
+	bool closed; /* close_notify went with the response (KTLS_SEND_CLOSE) */
 	int status;
 	struct sconn *prev, *next;
 };
@@ -386,10 +387,12 @@ static size_t serve_body_sent(struct sconn *c, bool queued_too)
 	return records * 16384 < c->body_len ? (size_t)(records * 16384) : c->body_len;
 }
 
-/* A response went out whole: the next request, or close_notify. */
+/* A response went out whole: the next request, or close_notify (unless it went along). */
 static void serve_response_done(struct sconn *c)
 {
-	if (c->keep_alive && !c->w->stopping)
+	if (c->closed)
+		serve_conn_free(c);
+	else if (c->keep_alive && !c->w->stopping)
 		serve_conn_read(c);
 	else
 		serve_conn_close(c, true);
@@ -517,6 +520,7 @@ static void serve_send_head(struct sconn *c)
 {
 	bool body = c->body_len > 0 && (c->blob != NULL || c->file_fd >= 0);
 	struct iovec iov[2] = { { c->rq->head, c->head_len }, { NULL, 0 } };
+	unsigned int flags = 0;
 	int ret;
 
 	c->state = SC_RESPOND;
@@ -529,9 +533,17 @@ static void serve_send_head(struct sconn *c)
 		serve_conn_close(c, false);
 		return;
 	}
-	ret = ktls_conn_ring_sendv(c->conn, iov, iov[1].iov_len > 0 ? 2 : 1,
-				   body && c->blob == NULL ? KTLS_SEND_MORE : 0,
+	/*
+	 * A file to splice follows the head in its record; a response that is
+	 * the connection's last takes close_notify along (no turn of its own).
+	 */
+	if (body && c->blob == NULL)
+		flags = KTLS_SEND_MORE;
+	else if (!c->keep_alive)
+		flags = KTLS_SEND_CLOSE;
+	ret = ktls_conn_ring_sendv(c->conn, iov, iov[1].iov_len > 0 ? 2 : 1, flags,
 				   c->w->srv->o.send_ms, serve_on_head, c);
+	c->closed = ret == 0 && flags == KTLS_SEND_CLOSE;
 	if (ret < 0) {
 		serve_log_error(c, "send", ret);
 		serve_conn_close(c, false);
@@ -1031,6 +1043,12 @@ static void *serve_worker(void *arg)
 	}
 	while (w->conns != NULL)
 		serve_conn_free(w->conns);
+	/*
+	 * The ring goes with the thread that ran it: io_uring takes its
+	 * cancel-and-reap only from that thread (SINGLE_ISSUER).
+	 */
+	ktls_ring_free(w->ring);
+	w->ring = NULL;
 	return NULL;
 }
 

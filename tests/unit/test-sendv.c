@@ -240,6 +240,8 @@ static void test_errors(void)
 	pair_make(&p, KTLS_OFFLOAD_AUTO, KTLS_VERSION_TLS13);
 	tap_check_err("sendv with flag 0x80", ktls_conn_sendv(p.c, NULL, 0, 0x80), EINVAL,
 		      ktls_conn_error(p.c), "unknown flags", NULL);
+	tap_check_err("sendv with KTLS_SEND_CLOSE", ktls_conn_sendv(p.c, NULL, 0, KTLS_SEND_CLOSE),
+		      EINVAL, ktls_conn_error(p.c), "ktls_conn_ring_sendv", NULL);
 	tap_check_err("sendv with -1 buffers", ktls_conn_sendv(p.c, NULL, -1, 0), EINVAL,
 		      ktls_conn_error(p.c), "bad buffers", NULL);
 	tap_check_err("sendv of a NULL buffer", ktls_conn_sendv(p.c, &bad, 1, 0), EINVAL,
@@ -250,6 +252,136 @@ static void test_errors(void)
 }
 
 /* ---- the ring ----------------------------------------------------------------- */
+
+/* The client on @ring (attached before its handshake), the server through the blocking calls. */
+static void ring_pair_make(struct pair *p, struct ktls_ring *ring, enum ktls_offload offload)
+{
+	struct ktls_config *cc = NULL, *sc = NULL;
+	struct unit_ring_result rc = { 0 };
+	int cfd, rs = -EAGAIN;
+
+	memset(p, 0, sizeof(*p));
+	if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) < 0 ||
+	    ktls_config_new(KTLS_ROLE_SERVER, &sc) < 0 ||
+	    ktls_config_add_psk(cc, "sendv", psk, sizeof(psk)) < 0 ||
+	    ktls_config_add_psk(sc, "sendv", psk, sizeof(psk)) < 0 ||
+	    ktls_config_set_offload(cc, KTLS_DIR_BOTH, offload) < 0 ||
+	    ktls_config_set_offload(sc, KTLS_DIR_BOTH, offload) < 0 ||
+	    unit_tcp_pair(&cfd, &p->sfd, true) < 0 ||
+	    ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &p->c) < 0 ||
+	    ktls_conn_new(sc, p->sfd, KTLS_CONN_OWN_FD, &p->s) < 0 ||
+	    ktls_conn_ring_attach(p->c, ring) < 0)
+		tap_bail("ring pair");
+	ktls_config_unref(cc);
+	ktls_config_unref(sc);
+	ktls_conn_ring_handshake(p->c, TIMEOUT_MS, unit_ring_done, &rc);
+	for (int i = 0; i < 1000 && (!rc.done || rs == -EAGAIN); i++) {
+		if (rs == -EAGAIN)
+			rs = ktls_conn_handshake(p->s);
+		ktls_ring_run(ring, 5);
+	}
+	if (!rc.done || rc.value != 0 || rs != 0)
+		tap_bail("ring handshake: %s / %s", ktls_conn_error(p->c), ktls_conn_error(p->s));
+}
+
+/* A KTLS_SEND_CLOSE send's callback: free the conn, or start a receive on it. */
+struct close_ctx {
+	struct unit_ring_result r, rr;
+	bool recv_after;
+	int recv_ret, send_ret;
+};
+
+static void on_send_close(struct ktls_conn *conn, ssize_t value, const void *data, void *userdata)
+{
+	struct close_ctx *x = userdata;
+
+	unit_ring_done(conn, value, data, &x->r);
+	if (!x->recv_after) {
+		ktls_conn_free(conn);
+		return;
+	}
+	x->send_ret = ktls_conn_ring_send(conn, "x", 1, TIMEOUT_MS, unit_ring_done, &x->rr);
+	x->recv_ret = ktls_conn_ring_recv(conn, 100, TIMEOUT_MS, unit_ring_done, &x->rr);
+}
+
+/*
+ * KTLS_SEND_CLOSE: the data, then close_notify, in one operation.  With
+ * kernel RX the client's readiness poll is armed first (a receive that
+ * waited), and the receive before the close timed out, so that the poll is
+ * still armed and no record is thought to be waiting.
+ */
+static void test_ring_close(struct ktls_ring *ring, enum ktls_offload offload, long overhead,
+			    bool recv_after)
+{
+	static unsigned char body[3000];
+	const char head[] = "CLOSE-HEADER";
+	size_t hl = sizeof(head) - 1, n = hl + sizeof(body);
+	struct iovec iov[2] = { { (void *)head, hl }, { body, sizeof(body) } };
+	unsigned char all[sizeof(head) + sizeof(body)];
+	struct unit_ring_result r = { 0 };
+	struct close_ctx x = { .recv_after = recv_after };
+	const char *label = mode_name(offload);
+	uint64_t w0, w1;
+	struct pair q;
+	char end[4];
+	int ran;
+
+	unit_fill(body, sizeof(body), 0, 8);
+	memcpy(all, head, hl);
+	memcpy(all + hl, body, sizeof(body));
+	ring_pair_make(&q, ring, offload);
+	ktls_conn_ring_recv(q.c, 100, TIMEOUT_MS, unit_ring_done, &r);
+	ktls_ring_run(ring, 0);
+	ktls_conn_send(q.s, "ping", 4);
+	unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
+	memset(&r, 0, sizeof(r));
+	ktls_conn_ring_recv(q.c, 100, 50, unit_ring_done, &r);
+	unit_ring_wait(ring, &r, NULL, TIMEOUT_MS);
+	if (r.value != -ETIMEDOUT)
+		tap_bail("ring close set-up: %zd", r.value);
+
+	tap_check_err("ring sendv with KTLS_SEND_MORE and KTLS_SEND_CLOSE",
+		      ktls_conn_ring_sendv(q.c, iov, 2, KTLS_SEND_MORE | KTLS_SEND_CLOSE, TIMEOUT_MS,
+					   unit_ring_done, &r),
+		      EINVAL, ktls_conn_error(q.c), "together", NULL);
+	w0 = wire_settled(q.sfd);
+	ktls_conn_ring_sendv(q.c, iov, 2, KTLS_SEND_CLOSE, TIMEOUT_MS, on_send_close, &x);
+	unit_ring_wait(ring, &x.r, NULL, TIMEOUT_MS);
+	ran = recv_after ? 0 : ktls_ring_run(ring, 0);
+	w1 = wire_settled(q.sfd);
+	tap_check(x.r.value == (ssize_t)n && receive(&q, all, n) &&
+			  unit_recv_all(q.s, end, sizeof(end), TIMEOUT_MS) == 0,
+		  "%s: ring sendv with KTLS_SEND_CLOSE: the data, then close_notify (%zd%s%s)",
+		  label, x.r.value, x.r.value < 0 ? ": " : "",
+		  x.r.value < 0 && recv_after ? ktls_conn_error(q.c) : "");
+	/* A freed conn closed its socket: TCP counts its FIN as a byte. */
+	tap_check(w1 - w0 == n + 2 + 2 * (uint64_t)overhead + (recv_after ? 0 : 1),
+		  "%s: ... two records: the data's and the alert's (%llu wire bytes)", label,
+		  (unsigned long long)(w1 - w0));
+	if (!recv_after) {
+		tap_check(ran == 0,
+			  "%s: the conn freed from the callback leaves no completion for a later "
+			  "turn (%d)",
+			  label, ran);
+		ktls_conn_free(q.s);
+		return;
+	}
+	tap_check(x.send_ret == -EPIPE, "%s: a send after it: EPIPE (%d)", label, x.send_ret);
+	tap_check(x.recv_ret == 0, "%s: a receive started from its callback (%d)", label,
+		  x.recv_ret);
+	ktls_conn_send(q.s, "late", 4);
+	ktls_conn_shutdown(q.s);
+	unit_ring_wait(ring, &x.rr, NULL, TIMEOUT_MS);
+	tap_check(x.rr.value == 4, "%s: ... gets what the peer sends after it (%zd)", label,
+		  x.rr.value);
+	memset(&x.rr, 0, sizeof(x.rr));
+	ktls_conn_ring_recv(q.c, 100, TIMEOUT_MS, unit_ring_done, &x.rr);
+	unit_ring_wait(ring, &x.rr, NULL, TIMEOUT_MS);
+	tap_check(x.rr.value == 0, "%s: ... and then the peer's close_notify (%zd)", label,
+		  x.rr.value);
+	ktls_conn_free(q.c);
+	ktls_conn_free(q.s);
+}
 
 static void test_ring(enum ktls_offload offload)
 {
@@ -271,35 +403,7 @@ static void test_ring(enum ktls_offload offload)
 	unit_fill(body, sizeof(body), 0, 5);
 	memcpy(all, head, hl);
 	memcpy(all + hl, body, sizeof(body));
-	/* The client on the ring (attached before its handshake), the server through the blocking calls. */
-	{
-		struct ktls_config *cc = NULL, *sc = NULL;
-		struct unit_ring_result rc = { 0 };
-		int cfd, rs = -EAGAIN;
-
-		memset(&p, 0, sizeof(p));
-		if (ktls_config_new(KTLS_ROLE_CLIENT, &cc) < 0 ||
-		    ktls_config_new(KTLS_ROLE_SERVER, &sc) < 0 ||
-		    ktls_config_add_psk(cc, "sendv", psk, sizeof(psk)) < 0 ||
-		    ktls_config_add_psk(sc, "sendv", psk, sizeof(psk)) < 0 ||
-		    ktls_config_set_offload(cc, KTLS_DIR_BOTH, offload) < 0 ||
-		    ktls_config_set_offload(sc, KTLS_DIR_BOTH, offload) < 0 ||
-		    unit_tcp_pair(&cfd, &p.sfd, true) < 0 ||
-		    ktls_conn_new(cc, cfd, KTLS_CONN_OWN_FD, &p.c) < 0 ||
-		    ktls_conn_new(sc, p.sfd, KTLS_CONN_OWN_FD, &p.s) < 0 ||
-		    ktls_conn_ring_attach(p.c, ring) < 0)
-			tap_bail("ring pair");
-		ktls_config_unref(cc);
-		ktls_config_unref(sc);
-		ktls_conn_ring_handshake(p.c, TIMEOUT_MS, unit_ring_done, &rc);
-		for (int i = 0; i < 1000 && (!rc.done || rs == -EAGAIN); i++) {
-			if (rs == -EAGAIN)
-				rs = ktls_conn_handshake(p.s);
-			ktls_ring_run(ring, 5);
-		}
-		if (!rc.done || rc.value != 0 || rs != 0)
-			tap_bail("ring handshake: %s / %s", ktls_conn_error(p.c), ktls_conn_error(p.s));
-	}
+	ring_pair_make(&p, ring, offload);
 	snprintf(label, sizeof(label), "ring, %s", mode_name(offload));
 
 	/* Overhead: one byte. */
@@ -381,6 +485,8 @@ static void test_ring(enum ktls_offload offload)
 	}
 	ktls_conn_free(p.c);
 	ktls_conn_free(p.s);
+	test_ring_close(ring, offload, p.overhead, false);
+	test_ring_close(ring, offload, p.overhead, true);
 	ktls_ring_free(ring);
 }
 
