@@ -529,6 +529,13 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
  * TLS 1.3 server's session tickets are what an upload-only client usually
  * leaves unread).  Does not send close_notify (use ktls_conn_shutdown()).
  * NULL is allowed.
+ *
+ * A connection on a ring libktls owns, freed inside ktls_ring_run() (from a
+ * callback): its fd is closed by the ring, with the next run's submission
+ * (IORING_OP_CLOSE, after anything of the connection's still queued, such
+ * as a KTLS_SEND_CLOSE's close_notify), not by a close(2) of its own; the
+ * descriptor number stays taken until then.  ktls_ring_free() submits what
+ * is still queued.
  */
 void ktls_conn_free(struct ktls_conn *conn);
 
@@ -1402,20 +1409,25 @@ int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
  * sendfile; one without the flag (an empty one will do) or
  * ktls_conn_ring_shutdown() ends it.
  *
- * With KTLS_SEND_CLOSE close_notify follows the data, and the callback
- * comes once both are out: the end of a response and of the connection in
- * one operation.  Through GnuTLS both go in one send.  With kernel TX the
- * alert is a step of its own: kTLS refuses MSG_WAITALL, and without it a
- * send that the kernel takes only in part would still let a linked alert
- * go, ahead of the rest.  When no receive is waiting, the connection's
- * readiness poll is cancelled along with the data, so that freeing the
- * connection from the callback costs no further turn of the ring.  The
- * connection can still receive (the peer's close_notify, say); nothing
- * more can be sent.  Not with KTLS_SEND_MORE.
+ * With KTLS_SEND_CLOSE close_notify follows the data in the same
+ * operation: the end of a response and of the connection.  Through GnuTLS
+ * both go in one send.  With kernel TX, on a ring libktls owns, the
+ * callback comes once all of the data is the kernel's, and close_notify is
+ * queued behind it, detached: it goes with the next run's submission,
+ * bounded by @timeout_ms, and what becomes of it is not reported (it fails
+ * only when the peer has gone).  Elsewhere the callback waits for the
+ * alert.  When no receive is waiting, the connection's readiness poll is
+ * cancelled along with the data.  Freed from the callback, the connection
+ * then costs no further turn of the ring, and with kernel TX no system call
+ * (ktls_conn_free()).  The connection can still receive (the peer's
+ * close_notify, say); nothing more can be sent.  Not with KTLS_SEND_MORE.
  *
- * Result: the bytes of @iov, or the errors of ktls_conn_ring_send(); with
- *         KTLS_SEND_CLOSE, an error may come after all of the data was
- *         sent, when close_notify could not follow it.
+ * Result: the bytes of @iov, or the errors of ktls_conn_ring_send().  With
+ *         KTLS_SEND_CLOSE, once all of the data is the kernel's, a peer
+ *         that has gone before close_notify could follow does not change
+ *         the result (ktls_conn_error() says what happened to the alert);
+ *         the alert's timeout, where the callback waits for it, still
+ *         gives -ETIMEDOUT.
  * Return: 0 when started, -EINVAL, -EBUSY, -ENOMEM, -EPIPE.
  */
 int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec *iov, int iovcnt,

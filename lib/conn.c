@@ -186,10 +186,13 @@ static bool conn_may_push_on_close(struct ktls_conn *conn)
 
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
+	struct ktls_ring *closer = NULL;
 	struct kernel_sigpipe sp;
 
 	if (conn == NULL)
 		return;
+	if (conn->flags & KTLS_CONN_OWN_FD)
+		closer = ring_conn_fd_closer(conn);
 	ring_conn_release(conn);
 	if (conn->flags & KTLS_CONN_OWN_FD) {
 		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel)
@@ -213,7 +216,13 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		 * gone.  None is open after a closing alert went out whole (it
 		 * closed the record before it), nor without a kernel TX key.
 		 */
-		if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
+		if (!conn_may_push_on_close(conn) && closer != NULL && ring_close_fd(closer, conn->fd)) {
+			/*
+			 * Inside ktls_ring_run() of a ring libktls owns: the ring
+			 * closes it with its next submission (no system call of
+			 * its own), after a close_notify queued before it.
+			 */
+		} else if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
 			close(conn->fd);
 		} else {
 			kernel_sigpipe_block(&sp);

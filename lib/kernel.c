@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -117,6 +118,35 @@ void kernel_msg_out(struct kernel_msg *m, unsigned char type, const void *data, 
 	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
 	*CMSG_DATA(cmsg) = type;
+}
+
+/*
+ * close_notify as one message in static memory: a send of it that nobody
+ * waits for (ring-tx.c) may be read by the kernel after its connection,
+ * and all of the connection's memory, is gone.  Never written.
+ */
+static unsigned char close_notify_body[2] = { 1 /* warning */, 0 /* close_notify */ };
+static struct iovec close_notify_iov = { close_notify_body, sizeof(close_notify_body) };
+static struct {
+	struct cmsghdr hdr;
+	unsigned char type; /* CMSG_DATA(&hdr) */
+} close_notify_control = {
+	.hdr = { .cmsg_len = CMSG_LEN(1), .cmsg_level = SOL_TLS, .cmsg_type = TLS_SET_RECORD_TYPE },
+	.type = RECORD_ALERT,
+};
+_Static_assert(sizeof(close_notify_control) == CMSG_SPACE(1) &&
+		       offsetof(__typeof__(close_notify_control), type) == CMSG_LEN(0),
+	       "the record type is CMSG_DATA() of the header");
+static struct msghdr close_notify_msg = {
+	.msg_iov = &close_notify_iov,
+	.msg_iovlen = 1,
+	.msg_control = &close_notify_control,
+	.msg_controllen = sizeof(close_notify_control),
+};
+
+const struct msghdr *kernel_close_notify_msg(void)
+{
+	return &close_notify_msg;
 }
 
 bool kernel_msg_record(const struct kernel_msg *m, ssize_t n, unsigned char *ret_type)

@@ -376,6 +376,8 @@ struct kernel_msg {
 void kernel_msg_in(struct kernel_msg *m, void *buf, size_t len);
 /* Ready for sendmsg of @len bytes as one record of @type. */
 void kernel_msg_out(struct kernel_msg *m, unsigned char type, const void *data, size_t len);
+/* close_notify as a kTLS control record, in static memory (read-only). */
+const struct msghdr *kernel_close_notify_msg(void);
 /*
  * After a recvmsg that returned @n: whether a record came, and its type;
  * false when there was none (0 bytes without a record is the peer's FIN).
@@ -696,6 +698,8 @@ void proto_local_failure(struct ktls_conn *conn, int err);
 
 /* The next thing to send before anything else, or NULL. */
 const struct proto_out *proto_out_peek(const struct ktls_conn *conn);
+/* Whether all that is queued is the kernel's close_notify (after proto_shutdown()). */
+bool proto_out_only_close_notify(const struct ktls_conn *conn);
 /* The one proto_out_peek() returned went out: drop it, make the key changes behind it. */
 int proto_out_done(struct ktls_conn *conn);
 /* A send of it failed for good (not EAGAIN): nothing more can be sent. */
@@ -842,6 +846,14 @@ void handshake_psk_free(struct ktls_conn *conn);
 struct ring_conn;
 /* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
 void ring_conn_release(struct ktls_conn *conn);
+/*
+ * ktls_conn_free(), before ring_conn_release(): the ring that closes the
+ * conn's socket with a detached IORING_OP_CLOSE (ring.h), or NULL for
+ * close(2), after submitting a detached close_notify still queued for it.
+ */
+struct ktls_ring *ring_conn_fd_closer(struct ktls_conn *conn);
+/* Queue the detached close of @fd on @ring; false when no SQE is left. */
+bool ring_close_fd(struct ktls_ring *ring, int fd);
 /*
  * Before the handshake of an attached connection: read no byte past the
  * handshake's last record (each record's header, then its body), for a

@@ -74,6 +74,14 @@ const struct proto_out *proto_out_peek(const struct ktls_conn *conn)
 	return conn->pr.out_count > 0 ? &conn->pr.out[conn->pr.out_head] : NULL;
 }
 
+bool proto_out_only_close_notify(const struct ktls_conn *conn)
+{
+	const struct proto_out *o = proto_out_peek(conn);
+
+	return conn->pr.out_count == 1 && o->kind == PROTO_OUT_RECORD && o->type == RECORD_ALERT &&
+	       o->len == 2 && o->data[0] == GNUTLS_AL_WARNING && o->data[1] == GNUTLS_A_CLOSE_NOTIFY;
+}
+
 static void proto_out_pop(struct ktls_conn *conn)
 {
 	struct conn_proto *p = &conn->pr;

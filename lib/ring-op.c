@@ -530,6 +530,9 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 		 */
 		if (res > 0)
 			ring_mem_moved(op, res);
+		/* A control record that went anyway is not sent again by a later shutdown. */
+		if (op->stage == ST_CONTROL && res >= 0)
+			proto_out_done(op->rc->conn);
 		ring_fail(op, -ECANCELED, op->ops->name);
 		return;
 	}
@@ -557,6 +560,16 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 			op->ops->advance(op);
 		return;
 	case ST_CONTROL:
+		if (op->closing && res < 0 && res != -EAGAIN) {
+			/*
+			 * KTLS_SEND_CLOSE: the data is the kernel's already, and
+			 * the peer that refuses close_notify has gone.  The
+			 * result stays the data's; the reason is recorded.
+			 */
+			error_conn_send(op->rc->conn, "close_notify", -res);
+			ring_finish(op, (ssize_t)op->len, NULL, 0);
+			return;
+		}
 		if (ring_retry_or_fail(op, res, POLLOUT))
 			return;
 		ret = proto_out_done(op->rc->conn);
@@ -782,9 +795,10 @@ void ring_conn_cqe(struct ring_conn *rc, const struct io_uring_cqe *cqe)
 		int ret = ring_arm_rxpoll(rc);
 
 		rc->rxpoll_rearm = false;
-		if (ret < 0 && rc->rx.active && rc->rx.stage == ST_WAIT)
+		if (ret < 0 && rc->rx.active && rc->rx.stage == ST_WAIT) {
 			ring_fail(&rc->rx, ret, rc->rx.ops->name);
-		return;
+			return;
+		}
 	}
 	if (cqe->res == -ECANCELED)
 		return;
@@ -829,6 +843,20 @@ static void ring_cancel_op(struct ring_op *op)
 	if (op->lead_in_flight)
 		ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_LEAD));
 	ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_MAIN));
+}
+
+struct ktls_ring *ring_conn_fd_closer(struct ktls_conn *conn)
+{
+	struct ring_conn *rc = conn->ring;
+	struct ktls_ring *ring = rc != NULL ? rc->ring : NULL;
+
+	if (ring == NULL)
+		return NULL;
+	if (ring_detached_ok(ring))
+		return ring; /* its close goes after what of the conn's is queued */
+	if (rc->detached_alert && rc->detached_gen == ring->submit_gen)
+		ring_submit(ring); /* close_notify first: close(2) would take the socket from it */
+	return NULL;
 }
 
 void ring_conn_release(struct ktls_conn *conn)

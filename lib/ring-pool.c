@@ -39,7 +39,43 @@ void ring_submit(struct ktls_ring *ring)
 			NULL, 0);
 		ring->disabled = false;
 	}
+	ring->submit_gen++;
 	io_uring_submit(ring->uring);
+}
+
+bool ring_detached_ok(const struct ktls_ring *ring)
+{
+	return ring->owned && ring->run_depth > 0 && (ring->uring->features & IORING_FEAT_CQE_SKIP);
+}
+
+void ring_detach_sqe(struct io_uring_sqe *sqe)
+{
+	io_uring_sqe_set_data64(sqe, ring_tag(NULL, RING_KIND_CANCEL));
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+bool ring_slot_ts_ready(struct ktls_ring *ring)
+{
+	if (ring->slot_ts == NULL)
+		ring->slot_ts = calloc(ring->uring->sq.ring_entries, sizeof(*ring->slot_ts));
+	return ring->slot_ts != NULL;
+}
+
+struct __kernel_timespec *ring_slot_ts(struct ktls_ring *ring, const struct io_uring_sqe *sqe)
+{
+	/* An SQE's slot is not taken again before it was submitted. */
+	return &ring->slot_ts[(size_t)(sqe - ring->uring->sq.sqes) & ring->uring->sq.ring_mask];
+}
+
+bool ring_close_fd(struct ktls_ring *ring, int fd)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ring);
+
+	if (sqe == NULL)
+		return false;
+	io_uring_prep_close(sqe, fd);
+	ring_detach_sqe(sqe);
+	return true;
 }
 
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)

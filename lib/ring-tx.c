@@ -120,6 +120,47 @@ static int ring_submit_send_user(struct ring_op *op)
 }
 
 /*
+ * KTLS_SEND_CLOSE with kernel TX, inside a run of a ring libktls owns:
+ * close_notify goes detached, from static memory, and the send ends now.
+ * The alert is the kernel's from the next submission on, bounded by the
+ * send's timeout, and posts nothing when it goes; the connection may be
+ * freed from the callback, and its socket is then closed by the ring after
+ * the alert (ring_conn_fd_closer).  A connection's last response, its
+ * close_notify and its close cost no turn of the ring and no system call
+ * of their own.  Only where close_notify is all that is queued.
+ */
+static bool ring_close_notify_detached(struct ring_op *op)
+{
+	struct ring_conn *rc = op->rc;
+	struct ktls_ring *ring = rc->ring;
+	struct io_uring_sqe *sqe, *tsqe;
+	struct __kernel_timespec *ts;
+
+	if (!ring_detached_ok(ring) || !rc->conn->sw.tx.kernel ||
+	    !proto_out_only_close_notify(rc->conn) ||
+	    (op->timeout_ms > 0 && !ring_slot_ts_ready(ring)))
+		return false;
+	sqe = ring_sqe_n(ring, op->timeout_ms > 0 ? 2 : 1);
+	if (sqe == NULL)
+		return false;
+	io_uring_prep_sendmsg(sqe, rc->conn->fd, kernel_close_notify_msg(), MSG_NOSIGNAL);
+	ring_detach_sqe(sqe);
+	if (op->timeout_ms > 0) {
+		sqe->flags |= IOSQE_IO_LINK;
+		tsqe = io_uring_get_sqe(ring->uring);
+		ts = ring_slot_ts(ring, tsqe);
+		ts->tv_sec = op->timeout_ms / 1000;
+		ts->tv_nsec = (long long)(op->timeout_ms % 1000) * 1000000;
+		io_uring_prep_link_timeout(tsqe, ts, 0);
+		ring_detach_sqe(tsqe);
+	}
+	proto_out_done(rc->conn); /* the kernel's now: not sent again */
+	rc->detached_alert = true;
+	rc->detached_gen = ring->submit_gen;
+	return true;
+}
+
+/*
  * KTLS_SEND_CLOSE once the data is out: close_notify, queued once, then
  * whatever is queued; the send ends when that is through.
  */
@@ -130,6 +171,10 @@ static void ring_send_close_step(struct ring_op *op)
 	if (!op->closing) {
 		op->closing = true;
 		ret = proto_shutdown(op->rc->conn);
+		if (ret == 0 && ring_close_notify_detached(op)) {
+			ring_finish(op, (ssize_t)op->len, NULL, 0);
+			return;
+		}
 	}
 	if (ret == 0)
 		ret = ring_submit_control(op);
@@ -402,8 +447,10 @@ KTLS_EXPORT int ktls_conn_ring_sendv(struct ktls_conn *conn, const struct iovec 
 		/*
 		 * Closing, with no receive waiting: the readiness poll goes in
 		 * the same submission, so that freeing the conn from the
-		 * callback waits for no cancel of its own.
+		 * callback waits for no cancel of its own (nor for a new poll
+		 * that a receive gone since had asked for).
 		 */
+		conn->ring->rxpoll_rearm = false;
 		ring_rxpoll_cancel(conn->ring);
 	}
 	return 0;

@@ -204,6 +204,13 @@ struct ring_conn {
 	 */
 	bool rxpoll_cancelling, rxpoll_rearm;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
+	/*
+	 * A detached close_notify (ring-tx.c) is queued and was not submitted
+	 * as long as the ring's submit_gen is still @detached_gen: the socket
+	 * must not be closed before it goes.
+	 */
+	bool detached_alert;
+	uint64_t detached_gen;
 	struct ring_conn *next_orphan;
 	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
 	/*
@@ -245,6 +252,9 @@ struct ktls_ring {
 	unsigned int pipes_out;     /* pipes held by sendfile operations: splices may run */
 	/* ktls_ring_run(): nesting depth, and SIGPIPE blocked while splices may run */
 	unsigned int run_depth;
+	uint64_t submit_gen; /* submissions so far: what was queued before one changes it is the kernel's */
+	/* per SQ slot: a detached linked timeout's value, which the kernel reads at submission */
+	struct __kernel_timespec *slot_ts;
 	bool sigpipe_blocked;
 	/* SIGPIPE's disposition, read the first time a splice could raise it: 0
 	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
@@ -339,6 +349,23 @@ bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events);
 int ring_submit_poll(struct ring_op *op, unsigned int events);
 /* Cancel the readiness poll of @rc, when one is armed and no cancel is on its way. */
 void ring_rxpoll_cancel(struct ring_conn *rc);
+/*
+ * Requests that nobody waits for (a connection's last close_notify, its
+ * close): they post a CQE only when they fail, tagged with no owner, and
+ * need the ring to submit them from a ktls_ring_run() of a ring libktls
+ * owns, where the next run does.  Whether @ring can take them now.
+ */
+bool ring_detached_ok(const struct ktls_ring *ring);
+/* @sqe as a detached request: no CQE on success, none of it refers to a conn. */
+void ring_detach_sqe(struct io_uring_sqe *sqe);
+/*
+ * Storage for the value of a linked timeout at @sqe that outlives its
+ * owner until the kernel reads it at submission: one per SQ slot, after
+ * ring_slot_ts_ready() (false: out of memory).
+ */
+bool ring_slot_ts_ready(struct ktls_ring *ring);
+struct __kernel_timespec *ring_slot_ts(struct ktls_ring *ring, const struct io_uring_sqe *sqe);
+
 /*
  * A step for later that waits for nothing (a result at hand, deferred out
  * of the call that started @op): inside ktls_ring_run() it goes on the
