@@ -531,11 +531,13 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
  * NULL is allowed.
  *
  * A connection on a ring libktls owns, freed inside ktls_ring_run() (from a
- * callback): its fd is closed by the ring, with the next run's submission
- * (IORING_OP_CLOSE, after anything of the connection's still queued, such
+ * callback), or while the ring has requests queued that it has not
+ * submitted yet: its fd is closed by the ring, with the next submission
+ * (IORING_OP_CLOSE, behind anything of the connection's still queued, such
  * as a KTLS_SEND_CLOSE's close_notify), not by a close(2) of its own; the
- * descriptor number stays taken until then.  ktls_ring_free() submits what
- * is still queued.
+ * descriptor stays open until then, so a queued request can never reach
+ * another socket that took its number.  ktls_ring_free() submits what is
+ * still queued.
  */
 void ktls_conn_free(struct ktls_conn *conn);
 
@@ -1411,12 +1413,14 @@ int ktls_conn_ring_send(struct ktls_conn *conn, const void *buf, size_t len,
  *
  * With KTLS_SEND_CLOSE close_notify follows the data in the same
  * operation: the end of a response and of the connection.  Through GnuTLS
- * both go in one send.  With kernel TX, on a ring libktls owns, the
- * callback comes once all of the data is the kernel's, and close_notify is
- * queued behind it, detached: it goes with the next run's submission,
- * bounded by @timeout_ms, and what becomes of it is not reported (it fails
- * only when the peer has gone).  Elsewhere the callback waits for the
- * alert.  When no receive is waiting, the connection's readiness poll is
+ * both go in one send.  With kernel TX, on a ring libktls owns, for a
+ * connection that owns its fd (KTLS_CONN_OWN_FD) and a @timeout_ms other
+ * than 0, the callback comes once all of the data is the kernel's, and
+ * close_notify is queued behind it, detached: it goes with the next
+ * submission, bounded by @timeout_ms, and what becomes of it is not
+ * reported (it fails only when the peer has gone or does not read;
+ * ktls_ring_free() cancels one still waiting).  Elsewhere the callback
+ * waits for the alert.  When no receive is waiting, the connection's readiness poll is
  * cancelled along with the data.  Freed from the callback, the connection
  * then costs no further turn of the ring, and with kernel TX no system call
  * (ktls_conn_free()).  The connection can still receive (the peer's

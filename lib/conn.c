@@ -186,17 +186,20 @@ static bool conn_may_push_on_close(struct ktls_conn *conn)
 
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
-	struct ktls_ring *closer = NULL;
+	struct ring_fd_plan ring;
 	struct kernel_sigpipe sp;
 
 	if (conn == NULL)
 		return;
-	if (conn->flags & KTLS_CONN_OWN_FD)
-		closer = ring_conn_fd_closer(conn);
+	ring_fd_plan(conn, &ring);
 	ring_conn_release(conn);
-	if (conn->flags & KTLS_CONN_OWN_FD) {
-		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel)
+	if (!(conn->flags & KTLS_CONN_OWN_FD)) {
+		ring_fd_settle(&ring); /* the application may close the fd as soon as this returns */
+	} else {
+		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel && proto_out_peek(conn)) {
+			ring_fd_settle(&ring); /* in order after what the ring queued */
 			conn_flush_control(conn);
+		}
 		/*
 		 * Only what is still in TCP's queue turns close(2) into a reset
 		 * (a record kTLS already took off it does not), so an empty queue
@@ -208,26 +211,30 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		 */
 		if (kernel_rx_pending(conn->fd)) {
 			conn_drain(conn);
-			if (kernel_rx_pending(conn->fd))
+			if (kernel_rx_pending(conn->fd)) {
+				ring_fd_settle(&ring); /* a close_notify still queued goes before the FIN */
 				shutdown(conn->fd, SHUT_WR);
+			}
 		}
 		/*
 		 * The kernel pushes an open record on close, and may meet a peer
 		 * gone.  None is open after a closing alert went out whole (it
 		 * closed the record before it), nor without a kernel TX key.
 		 */
-		if (!conn_may_push_on_close(conn) && closer != NULL && ring_close_fd(closer, conn->fd)) {
+		if (!conn_may_push_on_close(conn) && ring_fd_close(&ring, conn->fd)) {
 			/*
-			 * Inside ktls_ring_run() of a ring libktls owns: the ring
-			 * closes it with its next submission (no system call of
-			 * its own), after a close_notify queued before it.
+			 * The ring closes it with its next submission (no system
+			 * call of its own), behind what it has queued for it.
 			 */
-		} else if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
-			close(conn->fd);
 		} else {
-			kernel_sigpipe_block(&sp);
-			close(conn->fd);
-			kernel_sigpipe_restore(&sp);
+			ring_fd_settle(&ring); /* what the ring queued names the socket: it goes first */
+			if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
+				close(conn->fd);
+			} else {
+				kernel_sigpipe_block(&sp);
+				close(conn->fd);
+				kernel_sigpipe_restore(&sp);
+			}
 		}
 	}
 	proto_free(conn);

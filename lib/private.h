@@ -847,13 +847,22 @@ struct ring_conn;
 /* Called by ktls_conn_free(): detach from the engine (settles what is in flight). */
 void ring_conn_release(struct ktls_conn *conn);
 /*
- * ktls_conn_free(), before ring_conn_release(): the ring that closes the
- * conn's socket with a detached IORING_OP_CLOSE (ring.h), or NULL for
- * close(2), after submitting a detached close_notify still queued for it.
+ * ktls_conn_free() and the conn's socket, on a ring libktls owns: SQEs the
+ * ring has queued but not submitted may name the socket (a detached
+ * close_notify, a step of an operation), so nothing may close it, or shut
+ * it down, before they went.  ring_fd_plan() (before ring_conn_release())
+ * says which ring; ring_fd_settle() submits what is queued, before a
+ * shutdown(2) or close(2); ring_fd_close() has the ring close the socket
+ * behind what is queued (a detached IORING_OP_CLOSE, no system call of its
+ * own), inside ktls_ring_run() or while something is queued, and says
+ * false where the caller closes it.
  */
-struct ktls_ring *ring_conn_fd_closer(struct ktls_conn *conn);
-/* Queue the detached close of @fd on @ring; false when no SQE is left. */
-bool ring_close_fd(struct ktls_ring *ring, int fd);
+struct ring_fd_plan {
+	struct ktls_ring *ring; /* NULL: not on a ring libktls owns */
+};
+void ring_fd_plan(struct ktls_conn *conn, struct ring_fd_plan *plan);
+void ring_fd_settle(const struct ring_fd_plan *plan);
+bool ring_fd_close(const struct ring_fd_plan *plan, int fd);
 /*
  * Before the handshake of an attached connection: read no byte past the
  * handshake's last record (each record's header, then its body), for a

@@ -845,18 +845,27 @@ static void ring_cancel_op(struct ring_op *op)
 	ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_MAIN));
 }
 
-struct ktls_ring *ring_conn_fd_closer(struct ktls_conn *conn)
+void ring_fd_plan(struct ktls_conn *conn, struct ring_fd_plan *plan)
 {
 	struct ring_conn *rc = conn->ring;
-	struct ktls_ring *ring = rc != NULL ? rc->ring : NULL;
 
-	if (ring == NULL)
-		return NULL;
-	if (ring_detached_ok(ring))
-		return ring; /* its close goes after what of the conn's is queued */
-	if (rc->detached_alert && rc->detached_gen == ring->submit_gen)
-		ring_submit(ring); /* close_notify first: close(2) would take the socket from it */
-	return NULL;
+	plan->ring = rc != NULL && rc->ring != NULL && rc->ring->owned ? rc->ring : NULL;
+}
+
+void ring_fd_settle(const struct ring_fd_plan *plan)
+{
+	if (plan->ring != NULL && io_uring_sq_ready(plan->ring->uring) > 0)
+		ring_submit(plan->ring);
+}
+
+bool ring_fd_close(const struct ring_fd_plan *plan, int fd)
+{
+	struct ktls_ring *ring = plan->ring;
+
+	if (ring == NULL || !(ring->uring->features & IORING_FEAT_CQE_SKIP) ||
+	    (ring->run_depth == 0 && io_uring_sq_ready(ring->uring) == 0))
+		return false;
+	return ring_close_fd(ring, fd);
 }
 
 void ring_conn_release(struct ktls_conn *conn)

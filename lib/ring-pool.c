@@ -39,7 +39,6 @@ void ring_submit(struct ktls_ring *ring)
 			NULL, 0);
 		ring->disabled = false;
 	}
-	ring->submit_gen++;
 	io_uring_submit(ring->uring);
 }
 

@@ -125,7 +125,7 @@ static int ring_submit_send_user(struct ring_op *op)
  * The alert is the kernel's from the next submission on, bounded by the
  * send's timeout, and posts nothing when it goes; the connection may be
  * freed from the callback, and its socket is then closed by the ring after
- * the alert (ring_conn_fd_closer).  A connection's last response, its
+ * the alert (ring_fd_close()).  A connection's last response, its
  * close_notify and its close cost no turn of the ring and no system call
  * of their own.  Only where close_notify is all that is queued.
  */
@@ -136,27 +136,29 @@ static bool ring_close_notify_detached(struct ring_op *op)
 	struct io_uring_sqe *sqe, *tsqe;
 	struct __kernel_timespec *ts;
 
-	if (!ring_detached_ok(ring) || !rc->conn->sw.tx.kernel ||
-	    !proto_out_only_close_notify(rc->conn) ||
-	    (op->timeout_ms > 0 && !ring_slot_ts_ready(ring)))
+	/*
+	 * Only with a timeout (a peer that never reads would otherwise hold
+	 * a socket nobody can see any more), and only for a socket that
+	 * ktls_conn_free() closes, which knows to close it behind the alert
+	 * (an application closing its own fd would not).
+	 */
+	if (!ring_detached_ok(ring) || !rc->conn->sw.tx.kernel || op->timeout_ms == 0 ||
+	    !(rc->conn->flags & KTLS_CONN_OWN_FD) || !proto_out_only_close_notify(rc->conn) ||
+	    !ring_slot_ts_ready(ring))
 		return false;
-	sqe = ring_sqe_n(ring, op->timeout_ms > 0 ? 2 : 1);
+	sqe = ring_sqe_n(ring, 2);
 	if (sqe == NULL)
 		return false;
 	io_uring_prep_sendmsg(sqe, rc->conn->fd, kernel_close_notify_msg(), MSG_NOSIGNAL);
 	ring_detach_sqe(sqe);
-	if (op->timeout_ms > 0) {
-		sqe->flags |= IOSQE_IO_LINK;
-		tsqe = io_uring_get_sqe(ring->uring);
-		ts = ring_slot_ts(ring, tsqe);
-		ts->tv_sec = op->timeout_ms / 1000;
-		ts->tv_nsec = (long long)(op->timeout_ms % 1000) * 1000000;
-		io_uring_prep_link_timeout(tsqe, ts, 0);
-		ring_detach_sqe(tsqe);
-	}
+	sqe->flags |= IOSQE_IO_LINK;
+	tsqe = io_uring_get_sqe(ring->uring);
+	ts = ring_slot_ts(ring, tsqe);
+	ts->tv_sec = op->timeout_ms / 1000;
+	ts->tv_nsec = (long long)(op->timeout_ms % 1000) * 1000000;
+	io_uring_prep_link_timeout(tsqe, ts, 0);
+	ring_detach_sqe(tsqe);
 	proto_out_done(rc->conn); /* the kernel's now: not sent again */
-	rc->detached_alert = true;
-	rc->detached_gen = ring->submit_gen;
 	return true;
 }
 

@@ -94,7 +94,6 @@ KTLS_EXPORT int ktls_ring_run(struct ktls_ring *ring, int timeout_ms)
 	 * in the same io_uring_enter() as the wait: a keep-alive request
 	 * (receive, then send) costs one system call per turn, not two.
 	 */
-	ring->submit_gen++;
 	if (ring->ready != NULL) {
 		/* Steps left from the last run (or a run inside a callback) wait for nothing. */
 		ret = io_uring_submit(ring->uring);

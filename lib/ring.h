@@ -204,13 +204,6 @@ struct ring_conn {
 	 */
 	bool rxpoll_cancelling, rxpoll_rearm;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
-	/*
-	 * A detached close_notify (ring-tx.c) is queued and was not submitted
-	 * as long as the ring's submit_gen is still @detached_gen: the socket
-	 * must not be closed before it goes.
-	 */
-	bool detached_alert;
-	uint64_t detached_gen;
 	struct ring_conn *next_orphan;
 	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
 	/*
@@ -252,7 +245,6 @@ struct ktls_ring {
 	unsigned int pipes_out;     /* pipes held by sendfile operations: splices may run */
 	/* ktls_ring_run(): nesting depth, and SIGPIPE blocked while splices may run */
 	unsigned int run_depth;
-	uint64_t submit_gen; /* submissions so far: what was queued before one changes it is the kernel's */
 	/* per SQ slot: a detached linked timeout's value, which the kernel reads at submission */
 	struct __kernel_timespec *slot_ts;
 	bool sigpipe_blocked;
@@ -353,9 +345,13 @@ void ring_rxpoll_cancel(struct ring_conn *rc);
  * Requests that nobody waits for (a connection's last close_notify, its
  * close): they post a CQE only when they fail, tagged with no owner, and
  * need the ring to submit them from a ktls_ring_run() of a ring libktls
- * owns, where the next run does.  Whether @ring can take them now.
+ * owns, where the next run does (ktls_conn_free() settles them first where
+ * it closes the socket itself: ring_fd_settle()).  Whether @ring can take
+ * them now.
  */
 bool ring_detached_ok(const struct ktls_ring *ring);
+/* Queue the detached close of @fd on @ring; false when no SQE is left. */
+bool ring_close_fd(struct ktls_ring *ring, int fd);
 /* @sqe as a detached request: no CQE on success, none of it refers to a conn. */
 void ring_detach_sqe(struct io_uring_sqe *sqe);
 /*

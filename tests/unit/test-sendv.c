@@ -284,10 +284,16 @@ static void ring_pair_make(struct pair *p, struct ktls_ring *ring, enum ktls_off
 		tap_bail("ring handshake: %s / %s", ktls_conn_error(p->c), ktls_conn_error(p->s));
 }
 
-/* A KTLS_SEND_CLOSE send's callback: free the conn, or start a receive on it. */
+/* What follows a KTLS_SEND_CLOSE send, from its callback or after it. */
+enum close_mode {
+	CLOSE_FREE_IN_CALLBACK,
+	CLOSE_RECV_AFTER, /* a receive from the callback */
+	CLOSE_FREE_AFTER, /* ktls_conn_free() outside a run, close_notify still queued */
+};
+
 struct close_ctx {
 	struct unit_ring_result r, rr;
-	bool recv_after;
+	enum close_mode mode;
 	int recv_ret, send_ret;
 };
 
@@ -296,10 +302,10 @@ static void on_send_close(struct ktls_conn *conn, ssize_t value, const void *dat
 	struct close_ctx *x = userdata;
 
 	unit_ring_done(conn, value, data, &x->r);
-	if (!x->recv_after) {
+	if (x->mode == CLOSE_FREE_IN_CALLBACK)
 		ktls_conn_free(conn);
+	if (x->mode != CLOSE_RECV_AFTER)
 		return;
-	}
 	x->send_ret = ktls_conn_ring_send(conn, "x", 1, TIMEOUT_MS, unit_ring_done, &x->rr);
 	x->recv_ret = ktls_conn_ring_recv(conn, 100, TIMEOUT_MS, unit_ring_done, &x->rr);
 }
@@ -311,7 +317,7 @@ static void on_send_close(struct ktls_conn *conn, ssize_t value, const void *dat
  * still armed and no record is thought to be waiting.
  */
 static void test_ring_close(struct ktls_ring *ring, enum ktls_offload offload, long overhead,
-			    bool recv_after)
+			    enum close_mode mode)
 {
 	static unsigned char body[3000];
 	const char head[] = "CLOSE-HEADER";
@@ -319,7 +325,8 @@ static void test_ring_close(struct ktls_ring *ring, enum ktls_offload offload, l
 	struct iovec iov[2] = { { (void *)head, hl }, { body, sizeof(body) } };
 	unsigned char all[sizeof(head) + sizeof(body)];
 	struct unit_ring_result r = { 0 };
-	struct close_ctx x = { .recv_after = recv_after };
+	struct close_ctx x = { .mode = mode };
+	bool recv_after = mode == CLOSE_RECV_AFTER;
 	const char *label = mode_name(offload);
 	uint64_t w0, w1;
 	struct pair q;
@@ -347,12 +354,32 @@ static void test_ring_close(struct ktls_ring *ring, enum ktls_offload offload, l
 	w0 = wire_settled(q.sfd);
 	ktls_conn_ring_sendv(q.c, iov, 2, KTLS_SEND_CLOSE, TIMEOUT_MS, on_send_close, &x);
 	unit_ring_wait(ring, &x.r, NULL, TIMEOUT_MS);
-	/*
-	 * The callback may come before close_notify was submitted (with
-	 * kernel TX it goes detached, in the next run's submission): an event
-	 * loop runs the ring again, and so does this.
-	 */
-	ran = ktls_ring_run(ring, 0);
+	if (mode == CLOSE_FREE_AFTER) {
+		/*
+		 * Freed outside a run with close_notify still queued: the ring
+		 * closes the socket behind it, and until then the descriptor
+		 * number is not free for another socket to take.
+		 */
+		int fd = ktls_conn_fd(q.c);
+		bool open_after_free;
+
+		ktls_conn_free(q.c);
+		open_after_free = fcntl(fd, F_GETFD) != -1;
+		ran = ktls_ring_run(ring, 0);
+		tap_check((offload != KTLS_OFFLOAD_REQUIRE || open_after_free) &&
+				  fcntl(fd, F_GETFD) == -1 && errno == EBADF,
+			  "%s: freed outside a run, %s", label,
+			  open_after_free ? "its descriptor stays open until the ring's next "
+					    "submission, which closes it behind close_notify"
+					  : "its descriptor is closed at once (nothing of it was queued)");
+	} else {
+		/*
+		 * The callback may come before close_notify was submitted (with
+		 * kernel TX it goes detached, in the next run's submission): an
+		 * event loop runs the ring again, and so does this.
+		 */
+		ran = ktls_ring_run(ring, 0);
+	}
 	w1 = wire_settled(q.sfd);
 	tap_check(x.r.value == (ssize_t)n && receive(&q, all, n) &&
 			  unit_recv_all(q.s, end, sizeof(end), TIMEOUT_MS) == 0,
@@ -365,9 +392,8 @@ static void test_ring_close(struct ktls_ring *ring, enum ktls_offload offload, l
 		  (unsigned long long)(w1 - w0));
 	if (!recv_after) {
 		tap_check(ran == 0,
-			  "%s: the conn freed from the callback leaves no completion for a later "
-			  "turn (%d)",
-			  label, ran);
+			  "%s: the conn freed %s leaves no completion for a later turn (%d)", label,
+			  mode == CLOSE_FREE_AFTER ? "after" : "from the callback", ran);
 		ktls_conn_free(q.s);
 		return;
 	}
@@ -490,8 +516,9 @@ static void test_ring(enum ktls_offload offload)
 	}
 	ktls_conn_free(p.c);
 	ktls_conn_free(p.s);
-	test_ring_close(ring, offload, p.overhead, false);
-	test_ring_close(ring, offload, p.overhead, true);
+	test_ring_close(ring, offload, p.overhead, CLOSE_FREE_IN_CALLBACK);
+	test_ring_close(ring, offload, p.overhead, CLOSE_RECV_AFTER);
+	test_ring_close(ring, offload, p.overhead, CLOSE_FREE_AFTER);
 	ktls_ring_free(ring);
 }
 
