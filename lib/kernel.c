@@ -127,16 +127,25 @@ void kernel_msg_out(struct kernel_msg *m, unsigned char type, const void *data, 
  */
 static unsigned char close_notify_body[2] = { 1 /* warning */, 0 /* close_notify */ };
 static struct iovec close_notify_iov = { close_notify_body, sizeof(close_notify_body) };
+/* struct cmsghdr's fields, spelled out: its flexible tail cannot be followed by a field. */
 static struct {
-	struct cmsghdr hdr;
-	unsigned char type; /* CMSG_DATA(&hdr) */
+	size_t len;
+	int level, type;
+	unsigned char record_type; /* CMSG_DATA() */
 } close_notify_control = {
-	.hdr = { .cmsg_len = CMSG_LEN(1), .cmsg_level = SOL_TLS, .cmsg_type = TLS_SET_RECORD_TYPE },
-	.type = RECORD_ALERT,
+	.len = CMSG_LEN(1),
+	.level = SOL_TLS,
+	.type = TLS_SET_RECORD_TYPE,
+	.record_type = RECORD_ALERT,
 };
-_Static_assert(sizeof(close_notify_control) == CMSG_SPACE(1) &&
-		       offsetof(__typeof__(close_notify_control), type) == CMSG_LEN(0),
-	       "the record type is CMSG_DATA() of the header");
+_Static_assert(offsetof(struct cmsghdr, cmsg_len) == offsetof(__typeof__(close_notify_control), len) &&
+		       offsetof(struct cmsghdr, cmsg_level) ==
+			       offsetof(__typeof__(close_notify_control), level) &&
+		       offsetof(struct cmsghdr, cmsg_type) ==
+			       offsetof(__typeof__(close_notify_control), type) &&
+		       offsetof(__typeof__(close_notify_control), record_type) == CMSG_LEN(0) &&
+		       sizeof(close_notify_control) == CMSG_SPACE(1),
+	       "the control message is a cmsghdr followed by its one byte of data");
 static struct msghdr close_notify_msg = {
 	.msg_iov = &close_notify_iov,
 	.msg_iovlen = 1,
