@@ -531,13 +531,13 @@ int ktls_conn_new(struct ktls_config *config, int fd, unsigned int flags,
  * NULL is allowed.
  *
  * A connection on a ring libktls owns, freed inside ktls_ring_run() (from a
- * callback), or while the ring has requests queued that it has not
- * submitted yet: its fd is closed by the ring, with the next submission
+ * callback): its fd is closed by the ring, with the next run's submission
  * (IORING_OP_CLOSE, behind anything of the connection's still queued, such
  * as a KTLS_SEND_CLOSE's close_notify), not by a close(2) of its own; the
  * descriptor stays open until then, so a queued request can never reach
  * another socket that took its number.  ktls_ring_free() submits what is
- * still queued.
+ * still queued.  Freed outside a run, the ring first submits what it has
+ * queued, and the fd is closed at once.
  */
 void ktls_conn_free(struct ktls_conn *conn);
 

@@ -854,8 +854,8 @@ void ring_conn_release(struct ktls_conn *conn);
  * says which ring; ring_fd_settle() submits what is queued, before a
  * shutdown(2) or close(2); ring_fd_close() has the ring close the socket
  * behind what is queued (a detached IORING_OP_CLOSE, no system call of its
- * own), inside ktls_ring_run() or while something is queued, and says
- * false where the caller closes it.
+ * own) inside ktls_ring_run(), whose next run submits it, and says false
+ * where the caller closes it.
  */
 struct ring_fd_plan {
 	struct ktls_ring *ring; /* NULL: not on a ring libktls owns */

@@ -862,8 +862,8 @@ bool ring_fd_close(const struct ring_fd_plan *plan, int fd)
 {
 	struct ktls_ring *ring = plan->ring;
 
-	if (ring == NULL || !(ring->uring->features & IORING_FEAT_CQE_SKIP) ||
-	    (ring->run_depth == 0 && io_uring_sq_ready(ring->uring) == 0))
+	/* Outside a run nothing follows soon: the caller submits what is queued and closes now. */
+	if (ring == NULL || !(ring->uring->features & IORING_FEAT_CQE_SKIP) || ring->run_depth == 0)
 		return false;
 	return ring_close_fd(ring, fd);
 }
