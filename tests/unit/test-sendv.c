@@ -11,6 +11,10 @@
  *     sendfile;
  *   - what KTLS_SEND_MORE holds goes out with ktls_conn_flush(), before a
  *     receive waits, and before close_notify;
+ *   - KTLS_SEND_CLOSE: the data's record, then close_notify's; a conn freed
+ *     from its callback leaves nothing for a later turn of the ring; a
+ *     receive started there still works; a conn freed after it, outside a
+ *     run, is closed at once behind its close_notify;
  *   - the bytes arrive identical, and bad arguments are refused.
  *
  * Runs on the build host (GnuTLS records) and, as kernel-sendv, inside
