@@ -186,18 +186,19 @@ static bool conn_may_push_on_close(struct ktls_conn *conn)
 
 KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 {
-	struct ring_fd_plan ring;
+	struct ktls_ring *ring;
 	struct kernel_sigpipe sp;
+	bool may_push;
 
 	if (conn == NULL)
 		return;
-	ring_fd_plan(conn, &ring);
+	ring = ring_fd_owner(conn);
 	ring_conn_release(conn);
 	if (!(conn->flags & KTLS_CONN_OWN_FD)) {
-		ring_fd_settle(&ring); /* the application may close the fd as soon as this returns */
+		ring_fd_settle(ring); /* the application may close the fd as soon as this returns */
 	} else {
 		if (conn->hs.state == HANDSHAKE_DONE && conn->sw.tx.kernel && proto_out_peek(conn)) {
-			ring_fd_settle(&ring); /* in order after what the ring queued */
+			ring_fd_settle(ring); /* in order after what the ring queued */
 			conn_flush_control(conn);
 		}
 		/*
@@ -212,7 +213,7 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		if (kernel_rx_pending(conn->fd)) {
 			conn_drain(conn);
 			if (kernel_rx_pending(conn->fd)) {
-				ring_fd_settle(&ring); /* a close_notify still queued goes before the FIN */
+				ring_fd_settle(ring); /* a close_notify still queued goes before the FIN */
 				shutdown(conn->fd, SHUT_WR);
 			}
 		}
@@ -221,14 +222,15 @@ KTLS_EXPORT void ktls_conn_free(struct ktls_conn *conn)
 		 * gone.  None is open after a closing alert went out whole (it
 		 * closed the record before it), nor without a kernel TX key.
 		 */
-		if (!conn_may_push_on_close(conn) && ring_fd_close(&ring, conn->fd)) {
+		may_push = conn_may_push_on_close(conn);
+		if (!may_push && ring_fd_close(ring, conn->fd)) {
 			/*
 			 * The ring closes it with its next submission (no system
 			 * call of its own), behind what it has queued for it.
 			 */
 		} else {
-			ring_fd_settle(&ring); /* what the ring queued names the socket: it goes first */
-			if (!conn_may_push_on_close(conn) || kernel_sigpipe_ignored()) {
+			ring_fd_settle(ring); /* what the ring queued names the socket: it goes first */
+			if (!may_push || kernel_sigpipe_ignored()) {
 				close(conn->fd);
 			} else {
 				kernel_sigpipe_block(&sp);

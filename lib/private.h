@@ -850,19 +850,16 @@ void ring_conn_release(struct ktls_conn *conn);
  * ktls_conn_free() and the conn's socket, on a ring libktls owns: SQEs the
  * ring has queued but not submitted may name the socket (a detached
  * close_notify, a step of an operation), so nothing may close it, or shut
- * it down, before they went.  ring_fd_plan() (before ring_conn_release())
- * says which ring; ring_fd_settle() submits what is queued, before a
- * shutdown(2) or close(2); ring_fd_close() has the ring close the socket
+ * it down, before they went.  ring_fd_owner() (before ring_conn_release())
+ * says which ring, or NULL; ring_fd_settle() submits what is queued, before
+ * a shutdown(2) or close(2); ring_fd_close() has the ring close the socket
  * behind what is queued (a detached IORING_OP_CLOSE, no system call of its
  * own) inside ktls_ring_run(), whose next run submits it, and says false
- * where the caller closes it.
+ * where the caller closes it.  Both take NULL.
  */
-struct ring_fd_plan {
-	struct ktls_ring *ring; /* NULL: not on a ring libktls owns */
-};
-void ring_fd_plan(struct ktls_conn *conn, struct ring_fd_plan *plan);
-void ring_fd_settle(const struct ring_fd_plan *plan);
-bool ring_fd_close(const struct ring_fd_plan *plan, int fd);
+struct ktls_ring *ring_fd_owner(const struct ktls_conn *conn);
+void ring_fd_settle(struct ktls_ring *ring);
+bool ring_fd_close(struct ktls_ring *ring, int fd);
 /*
  * Before the handshake of an attached connection: read no byte past the
  * handshake's last record (each record's header, then its body), for a

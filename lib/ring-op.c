@@ -845,27 +845,29 @@ static void ring_cancel_op(struct ring_op *op)
 	ring_cancel_sqe(op->rc->ring, ring_tag(op, RING_KIND_MAIN));
 }
 
-void ring_fd_plan(struct ktls_conn *conn, struct ring_fd_plan *plan)
+struct ktls_ring *ring_fd_owner(const struct ktls_conn *conn)
 {
-	struct ring_conn *rc = conn->ring;
+	const struct ring_conn *rc = conn->ring;
 
-	plan->ring = rc != NULL && rc->ring != NULL && rc->ring->owned ? rc->ring : NULL;
+	return rc != NULL && rc->ring != NULL && rc->ring->owned ? rc->ring : NULL;
 }
 
-void ring_fd_settle(const struct ring_fd_plan *plan)
+void ring_fd_settle(struct ktls_ring *ring)
 {
-	if (plan->ring != NULL && io_uring_sq_ready(plan->ring->uring) > 0)
-		ring_submit(plan->ring);
+	if (ring != NULL && io_uring_sq_ready(ring->uring) > 0)
+		ring_submit(ring);
 }
 
-bool ring_fd_close(const struct ring_fd_plan *plan, int fd)
+bool ring_fd_close(struct ktls_ring *ring, int fd)
 {
-	struct ktls_ring *ring = plan->ring;
+	struct io_uring_sqe *sqe;
 
 	/* Outside a run nothing follows soon: the caller submits what is queued and closes now. */
-	if (ring == NULL || !(ring->uring->features & IORING_FEAT_CQE_SKIP) || ring->run_depth == 0)
+	if (ring == NULL || !ring_detached_ok(ring) || (sqe = ring_sqe(ring)) == NULL)
 		return false;
-	return ring_close_fd(ring, fd);
+	io_uring_prep_close(sqe, fd);
+	ring_detach_sqe(sqe);
+	return true;
 }
 
 void ring_conn_release(struct ktls_conn *conn)

@@ -66,17 +66,6 @@ struct __kernel_timespec *ring_slot_ts(struct ktls_ring *ring, const struct io_u
 	return &ring->slot_ts[(size_t)(sqe - ring->uring->sq.sqes) & ring->uring->sq.ring_mask];
 }
 
-bool ring_close_fd(struct ktls_ring *ring, int fd)
-{
-	struct io_uring_sqe *sqe = ring_sqe(ring);
-
-	if (sqe == NULL)
-		return false;
-	io_uring_prep_close(sqe, fd);
-	ring_detach_sqe(sqe);
-	return true;
-}
-
 struct io_uring_sqe *ring_sqe(struct ktls_ring *ring)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring->uring);

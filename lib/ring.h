@@ -350,8 +350,6 @@ void ring_rxpoll_cancel(struct ring_conn *rc);
  * them now.
  */
 bool ring_detached_ok(const struct ktls_ring *ring);
-/* Queue the detached close of @fd on @ring; false when no SQE is left. */
-bool ring_close_fd(struct ktls_ring *ring, int fd);
 /* @sqe as a detached request: no CQE on success, none of it refers to a conn. */
 void ring_detach_sqe(struct io_uring_sqe *sqe);
 /*
