@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
-"""bench-serve's report: medians per workload and server from the
-"workload<TAB>server<TAB>value" lines bench-serve recorded, the table with
-ratios on stdout, and PREFIX.json and PREFIX.svg.
+"""bench-serve's report, from the "workload<TAB>server<TAB>value<TAB>round"
+lines bench-serve recorded (round 0: a figure for the whole run): the table
+on stdout, and PREFIX.json and PREFIX.svg.
+
+Rates are medians over the rounds.  A ratio is the median of the rounds'
+own ratios: in a round both servers ran the workload back to back, so each
+round's ratio compares two figures from the same few seconds of a machine
+whose speed drifts by more than the differences measured.  The table gives
+the lowest and highest round's ratio beside it.
 
     bench-serve-report.py RESULTS.tsv PREFIX [key=value ...]
 
@@ -27,41 +33,56 @@ WORKLOADS = [
 def main():
     results, prefix = sys.argv[1], sys.argv[2]
     meta = dict(a.split('=', 1) for a in sys.argv[3:])
-    values = {}
+    values, by_round = {}, {}
     with open(results) as f:
         for line in f:
-            workload, server, value = line.rstrip('\n').split('\t')
+            workload, server, value, rnd = line.rstrip('\n').split('\t')
             values.setdefault((workload, server), []).append(float(value))
+            by_round.setdefault((workload, server), {}).setdefault(int(rnd), []).append(float(value))
 
     def median(workload, server):
         v = values.get((workload, server))
         return statistics.median(v) if v else None
 
+    def round_ratios(part, whole):
+        """Each round's part / whole (a (workload, server) pair each; the mean
+        where a round timed one more than once), for the rounds that have both."""
+        a, b = by_round.get(part, {}), by_round.get(whole, {})
+        return [statistics.mean(a[r]) / statistics.mean(b[r])
+                for r in sorted(set(a) & set(b)) if statistics.mean(b[r]) > 0]
+
+    def summary(ratios):
+        if not ratios:
+            return {'median': None, 'min': None, 'max': None, 'rounds': []}
+        return {'median': statistics.median(ratios), 'min': min(ratios), 'max': max(ratios),
+                'rounds': ratios}
+
     rows = []
     for key, what, unit, goal in WORKLOADS:
         serve, nginx = median(key, 'serve'), median(key, 'nginx')
-        ratio = serve / nginx if serve is not None and nginx else None
+        paired = summary(round_ratios((key, 'serve'), (key, 'nginx')))
         rows.append({'workload': key, 'what': what, 'unit': unit, 'serve': serve,
-                     'nginx': nginx, 'ratio': ratio, 'goal': goal,
+                     'nginx': nginx, 'ratio': paired['median'],
+                     'ratio_min': paired['min'], 'ratio_max': paired['max'],
+                     'round_ratios': paired['rounds'], 'goal': goal,
                      'samples': {'serve': values.get((key, 'serve'), []),
                                  'nginx': values.get((key, 'nginx'), [])}})
     raw = median('big', 'raw')
     raw_openssl = median('big', 'raw-openssl')
-    big_serve, big_nginx = rows[0]['serve'], rows[0]['nginx']
 
-    def share(part, whole):
-        return part / whole if part and whole else None
     report = {
         'run': meta,
         'workloads': rows,
         'raw_ktls_mib_s': raw,
-        'serve_vs_raw': share(big_serve, raw),
-        'nginx_vs_raw': share(big_nginx, raw),
+        'serve_vs_raw': summary(round_ratios(('big', 'serve'), ('big', 'raw'))),
+        'nginx_vs_raw': summary(round_ratios(('big', 'nginx'), ('big', 'raw'))),
         'raw_ktls_openssl_mib_s': raw_openssl,
         'download_openssl_mib_s': {'serve': median('big-openssl', 'serve'),
                                    'nginx': median('big-openssl', 'nginx')},
-        'serve_vs_raw_openssl': share(median('big-openssl', 'serve'), raw_openssl),
-        'nginx_vs_raw_openssl': share(median('big-openssl', 'nginx'), raw_openssl),
+        'serve_vs_raw_openssl': summary(round_ratios(('big-openssl', 'serve'),
+                                                     ('big', 'raw-openssl'))),
+        'nginx_vs_raw_openssl': summary(round_ratios(('big-openssl', 'nginx'),
+                                                     ('big', 'raw-openssl'))),
         'cpu_seconds': {'serve': median('cpu-s', 'serve'), 'nginx': median('cpu-s', 'nginx')},
         'tls_tx_keys_in_kernel': median('tls-tx-keys', 'both'),
     }
@@ -75,7 +96,7 @@ def main():
         return '' if v is None else ('%.*f' % (digits, v))
 
     print('bench-serve: kernel %s (%s), %s CPU(s), kernel AEAD %s, kTLS %s, TLS %s %s, '
-          '%s thread(s) per server, median of %s rounds'
+          '%s thread(s) per server, %s rounds'
           % (meta.get('kernel'), meta.get('tier'), meta.get('cpus'), meta.get('aead'),
              meta.get('ktls'), meta.get('tls'), meta.get('cipher'), meta.get('threads'),
              meta.get('runs')))
@@ -84,28 +105,40 @@ def main():
              ', kTLS sendfile' if meta.get('ktls') == 'yes' else ', userspace TLS',
              meta.get('curl')))
     print()
-    print('| workload | unit | ktls serve | nginx | ratio | goal |')
-    print('|---|---|---|---|---|---|')
+    def spread(lo, hi, fmt):
+        return '' if lo is None else '%s-%s' % (fmt(lo), fmt(hi))
+
+    def times(v):
+        return '%.2fx' % v
+
+    print('| workload | unit | ktls serve | nginx | ratio | rounds | goal |')
+    print('|---|---|---|---|---|---|---|')
     for r in rows:
-        print('| %s | %s | %s | %s | %s | %s |'
+        print('| %s | %s | %s | %s | %s | %s | %s |'
               % (r['what'], r['unit'], num(r['serve'], 1 if r['unit'] == 'MiB/s' else 0),
                  num(r['nginx'], 1 if r['unit'] == 'MiB/s' else 0),
-                 '' if r['ratio'] is None else '%.2fx' % r['ratio'], '%.1fx' % r['goal']))
+                 '' if r['ratio'] is None else times(r['ratio']),
+                 spread(r['ratio_min'], r['ratio_max'], times), '%.1fx' % r['goal']))
+
     def pct(v):
         return '' if v is None else '%.0f%%' % (100 * v)
 
-    # Each server's download as a share of the raw socket's rate.  The curl
-    # download against the GnuTLS receiver's raw row (two receivers); the
-    # goal applies to the last row, where one OpenSSL receiver takes both the
-    # raw stream and the HTTP download.
+    def share(s):
+        return '%s (%s)' % (pct(s['median']), spread(s['min'], s['max'], pct)) \
+            if s['median'] is not None else ''
+
+    # Each server's download as a share of the raw socket's rate in the same
+    # round.  The curl download against the GnuTLS receiver's raw row (two
+    # receivers); the goal applies to the last row, where one OpenSSL
+    # receiver takes both the raw stream and the HTTP download.
     if raw:
-        print('| curl download vs raw kTLS socket to GnuTLS (ktls-peer) | MiB/s | %s of %.1f | %s | | |'
-              % (pct(report['serve_vs_raw']), raw, pct(report['nginx_vs_raw'])))
+        print('| curl download vs raw kTLS socket to GnuTLS (ktls-peer) | MiB/s | %s of %.1f | %s | | | |'
+              % (share(report['serve_vs_raw']), raw, share(report['nginx_vs_raw'])))
     if raw_openssl:
         print('| download vs raw kTLS socket, one OpenSSL receiver (Python ssl) | MiB/s '
-              '| %s of %.1f | %s | | 0.97 of raw |'
-              % (pct(report['serve_vs_raw_openssl']), raw_openssl,
-                 pct(report['nginx_vs_raw_openssl'])))
+              '| %s of %.1f | %s | | | 0.97 of raw |'
+              % (share(report['serve_vs_raw_openssl']), raw_openssl,
+                 share(report['nginx_vs_raw_openssl'])))
     print()
     print('server CPU seconds over the run: ktls serve %s, nginx %s; TlsTxSw delta %s; '
           'ktls serve RSS at the end %s KiB'
@@ -119,7 +152,8 @@ def svg(report):
     1.0 (nginx) and the goal marked."""
     rows = [r for r in report['workloads'] if r['ratio'] is not None]
     width, left, top, bar_h, gap = 760, 300, 50, 22, 12
-    top_ratio = max([1.5] + [r['ratio'] for r in rows] + [r['goal'] for r in rows]) * 1.1
+    top_ratio = max([1.5] + [r['ratio_max'] or r['ratio'] for r in rows]
+                    + [r['goal'] for r in rows]) * 1.1
     height = top + len(rows) * (bar_h + gap) + 40
     scale = (width - left - 40) / top_ratio
     run = report['run']
@@ -129,8 +163,8 @@ def svg(report):
            '<text x="10" y="20" font-size="14">ktls serve / nginx (higher is better): %s</text>'
            % escape('kernel %s, %s, TLS %s %s' % (run.get('kernel'), run.get('aead'),
                                                   run.get('tls'), run.get('cipher'))),
-           '<text x="10" y="38" fill="#555">bar: ratio of medians; black line: nginx (1.0); '
-           'red tick: the goal</text>']
+           '<text x="10" y="38" fill="#555">bar: median of the rounds\' ratios, grey whisker: '
+           'lowest to highest round; black line: nginx (1.0); red tick: the goal</text>']
     for i, r in enumerate(rows):
         y = top + i * (bar_h + gap)
         w = r['ratio'] * scale
@@ -139,7 +173,12 @@ def svg(report):
                    % (left - 8, y + bar_h - 6, escape(r['what'])))
         out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
                    % (left, y, w, bar_h, color))
-        out.append('<text x="%.1f" y="%d">%.2fx</text>' % (left + w + 4, y + bar_h - 6, r['ratio']))
+        if r['ratio_min'] is not None and r['ratio_max'] > r['ratio_min']:
+            out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555" stroke-width="2"/>'
+                       % (left + r['ratio_min'] * scale, y + bar_h // 2,
+                          left + r['ratio_max'] * scale, y + bar_h // 2))
+        label_x = left + max(w, (r['ratio_max'] or 0) * scale) + 4
+        out.append('<text x="%.1f" y="%d">%.2fx</text>' % (label_x, y + bar_h - 6, r['ratio']))
         gx = left + r['goal'] * scale
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="red" stroke-width="2"/>'
                    % (gx, y - 2, gx, y + bar_h + 2))
