@@ -20,6 +20,8 @@ import sys
 from xml.sax.saxutils import escape
 
 # workload, what it measures, unit, the goal in issue 14 as a ratio to nginx
+# (bench-serve also records "cpu-WORKLOAD": each server's CPU milliseconds
+# per operation of that workload, CPU_UNITS below)
 WORKLOADS = [
     ('big', 'one large download (curl)', 'MiB/s', 1.0),
     ('ka-4k', 'keep-alive 4 KiB, 8 clients', 'requests/s', 1.3),
@@ -28,6 +30,9 @@ WORKLOADS = [
     ('new', 'new connections, full handshake (s_time -new)', 'connections/s', 1.2),
     ('reuse', 'resumed connections (s_time -reuse)', 'connections/s', 1.2),
 ]
+
+CPU_UNITS = {'MiB/s': 'ms per MiB', 'requests/s': 'ms per request',
+             'connections/s': 'ms per connection'}
 
 
 def main():
@@ -67,6 +72,17 @@ def main():
                      'round_ratios': paired['rounds'], 'goal': goal,
                      'samples': {'serve': values.get((key, 'serve'), []),
                                  'nginx': values.get((key, 'nginx'), [])}})
+    # Server CPU per operation, and how much more nginx spends (> 1: ktls
+    # serve is cheaper), paired by round like the rates.
+    cpu_rows = []
+    for key, what, unit, _ in WORKLOADS + [('big-openssl', 'one large download (OpenSSL receiver)',
+                                            'MiB/s', None)]:
+        serve, nginx = median('cpu-' + key, 'serve'), median('cpu-' + key, 'nginx')
+        if serve is None or nginx is None:
+            continue
+        paired = summary(round_ratios(('cpu-' + key, 'nginx'), ('cpu-' + key, 'serve')))
+        cpu_rows.append({'workload': key, 'what': what, 'unit': CPU_UNITS[unit],
+                         'serve_ms': serve, 'nginx_ms': nginx, 'nginx_over_serve': paired})
     raw = median('big', 'raw')
     raw_openssl = median('big', 'raw-openssl')
 
@@ -83,6 +99,7 @@ def main():
                                                      ('big', 'raw-openssl'))),
         'nginx_vs_raw_openssl': summary(round_ratios(('big-openssl', 'nginx'),
                                                      ('big', 'raw-openssl'))),
+        'cpu_per_operation': cpu_rows,
         'cpu_seconds': {'serve': median('cpu-s', 'serve'), 'nginx': median('cpu-s', 'nginx')},
         'tls_tx_keys_in_kernel': median('tls-tx-keys', 'both'),
     }
@@ -139,6 +156,16 @@ def main():
               '| %s of %.1f | %s | | | 0.97 of raw |'
               % (share(report['serve_vs_raw_openssl']), raw_openssl,
                  share(report['nginx_vs_raw_openssl'])))
+    if cpu_rows:
+        print()
+        print('| server CPU per operation | unit | ktls serve | nginx | nginx ÷ ktls serve | rounds |')
+        print('|---|---|---|---|---|---|')
+        for c in cpu_rows:
+            r = c['nginx_over_serve']
+            print('| %s | %s | %.3f | %.3f | %s | %s |'
+                  % (c['what'], c['unit'], c['serve_ms'], c['nginx_ms'],
+                     '' if r['median'] is None else times(r['median']),
+                     spread(r['min'], r['max'], times)))
     print()
     print('server CPU seconds over the run: ktls serve %s, nginx %s; TlsTxSw delta %s; '
           'ktls serve RSS at the end %s KiB'

@@ -5,7 +5,8 @@
 The machine's speed drifts between rounds, and the report must compare the
 two servers inside each round: a ratio is the median of the rounds' own
 ratios, not the ratio of the two servers' medians (which, with the drift
-below, says 1.40x where the rounds say 1.40x, 1.10x and 1.25x).  The download against
+below, says 1.40x where the rounds say 1.40x, 1.10x and 1.25x).  The
+servers' CPU per operation is compared the same way.  The download against
 the raw socket divides by the mean of the raw rows of its own round.
 
 usage: test-bench-serve-report.py REPORT_SCRIPT
@@ -35,6 +36,9 @@ def main():
         serve, nginx = 100 * speed * ratio, 100 * speed
         lines.append('new\tserve\t%.4f\t%d' % (serve, rnd))
         lines.append('new\tnginx\t%.4f\t%d' % (nginx, rnd))
+        # CPU milliseconds per connection: nginx spends 1.5 times as much
+        lines.append('cpu-new\tserve\t%.4f\t%d' % (1.0 / speed, rnd))
+        lines.append('cpu-new\tnginx\t%.4f\t%d' % (1.5 / speed, rnd))
         # the raw row twice around the downloads (50 and 60: mean 55)
         raw = 55 * speed
         lines.append('big\traw-openssl\t%.4f\t%d' % (raw - 5 * speed, rnd))
@@ -50,7 +54,7 @@ def main():
         prefix = os.path.join(tmp, 'run')
         out = subprocess.run([sys.executable, script, results, prefix, 'kernel=test', 'runs=3'],
                              capture_output=True, text=True)
-        print('1..8')
+        print('1..9')
         if not ok(out.returncode == 0, 'the report runs (%s)' % out.stderr.strip()):
             sys.exit(1)
         with open(prefix + '.json') as f:
@@ -66,11 +70,18 @@ def main():
         ok(abs(share['median'] - 0.98) < 1e-3 and abs(report['nginx_vs_raw_openssl']['median'] - 0.90) < 1e-3,
            'the download against raw divides by its round\'s mean raw row (%.3f, %.3f)'
            % (share['median'], report['nginx_vs_raw_openssl']['median']))
-        row = [line for line in out.stdout.splitlines() if line.startswith('| new connections')]
+        row = [line for line in out.stdout.splitlines()
+               if line.startswith('| new connections') and 'connections/s' in line]
         ok(len(row) == 1 and '| 1.25x | 1.10x-1.40x | 1.2x |' in row[0],
            'the table\'s row gives the ratio, the rounds\' spread and the goal: %s' % row)
         ok(any('98% (98%-98%)' in line and '90% (90%-90%)' in line for line in out.stdout.splitlines()),
            'the table gives both servers\' share of the raw socket')
+        cpu = [c for c in report['cpu_per_operation'] if c['workload'] == 'new']
+        ok(len(cpu) == 1 and cpu[0]['unit'] == 'ms per connection' and
+           abs(cpu[0]['nginx_over_serve']['median'] - 1.5) < 1e-3 and
+           any(line.startswith('| new connections') and '| 1.50x | 1.50x-1.50x |' in line
+               for line in out.stdout.splitlines()[-8:]),
+           'server CPU per connection, nginx over ktls serve by round: %s' % cpu)
         with open(prefix + '.svg') as f:
             svg = f.read()
         ok(svg.startswith('<svg') and '1.25x' in svg and svg.rstrip().endswith('</svg>'),
