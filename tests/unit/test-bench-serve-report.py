@@ -6,9 +6,7 @@ The machine's speed drifts between rounds, and the report must compare the
 two servers inside each round: a ratio is the median of the rounds' own
 ratios, not the ratio of the two servers' medians (which, with the drift
 below, says 1.40x where the rounds say 1.40x, 1.10x and 1.25x).  The
-servers' CPU per operation is compared the same way, and on one CPU the
-report derives what bounds the ratio: the rate a server costing nothing
-would reach, and the CPU per operation a goal leaves a server.  The download against
+servers' CPU per operation is compared the same way.  The download against
 the raw socket divides by the mean of the raw rows of its own round.
 
 usage: test-bench-serve-report.py REPORT_SCRIPT
@@ -38,8 +36,7 @@ def main():
         serve, nginx = 100 * speed * ratio, 100 * speed
         lines.append('new\tserve\t%.4f\t%d' % (serve, rnd))
         lines.append('new\tnginx\t%.4f\t%d' % (nginx, rnd))
-        # CPU milliseconds per connection: nginx spends 3 of the 10 ms a
-        # connection takes with it, ktls serve 1
+        # CPU milliseconds per connection: nginx 3, ktls serve 1
         lines.append('cpu-new\tserve\t%.4f\t%d' % (1.0 / speed, rnd))
         lines.append('cpu-new\tnginx\t%.4f\t%d' % (3.0 / speed, rnd))
         # the raw row twice around the downloads (50 and 60: mean 55)
@@ -55,9 +52,9 @@ def main():
         with open(results, 'w') as f:
             f.write('\n'.join(lines) + '\n')
         prefix = os.path.join(tmp, 'run')
-        out = subprocess.run([sys.executable, script, results, prefix, 'kernel=test', 'runs=3', 'cpus=1'],
+        out = subprocess.run([sys.executable, script, results, prefix, 'kernel=test', 'runs=3'],
                              capture_output=True, text=True)
-        print('1..10')
+        print('1..9')
         if not ok(out.returncode == 0, 'the report runs (%s)' % out.stderr.strip()):
             sys.exit(1)
         with open(prefix + '.json') as f:
@@ -83,16 +80,8 @@ def main():
         ok(len(cpu) == 1 and cpu[0]['unit'] == 'ms per connection' and
            abs(cpu[0]['nginx_over_serve']['median'] - 3.0) < 1e-3 and
            any(line.startswith('| new connections') and '| 3.00x | 3.00x-3.00x |' in line
-               for line in out.stdout.splitlines()[-12:]),
+               for line in out.stdout.splitlines()),
            'server CPU per connection, nginx over ktls serve by round: %s' % cpu)
-        # 10 ms per connection with nginx, 3 of them nginx's: 7 ms remain,
-        # so a server costing nothing reaches 10 / 7 = 1.43x, and 1.2x
-        # (8.33 ms per connection) leaves a server 1.33 ms
-        ok(len(cpu) == 1 and abs(cpu[0]['ceiling'] - 10 / 7) < 1e-3 and
-           abs(cpu[0]['goal_ms'] - (10 / 1.2 - 7)) < 1e-3 and
-           any(line.startswith('| new connections') and '| 1.43x | 1.333 |' in line
-               for line in out.stdout.splitlines()[-12:]),
-           'on one CPU: the ratio a server costing nothing would reach, and the CPU the goal allows')
         with open(prefix + '.svg') as f:
             svg = f.read()
         ok(svg.startswith('<svg') and '1.25x' in svg and svg.rstrip().endswith('</svg>'),
