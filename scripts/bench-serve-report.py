@@ -167,9 +167,8 @@ def main():
                      '' if r['median'] is None else times(r['median']),
                      spread(r['min'], r['max'], times)))
         print()
-        print('CPU is what /proc/PID/stat charged to the server (10 ms ticks: short or fast '
-              'rows are coarse); inside user-mode Linux much of a system call\'s cost is a host '
-              'round trip charged to no process, so fewer calls save more time than this shows.')
+        print('CPU is what /proc/PID/stat charged to the server, all its threads '
+              '(10 ms ticks: short or fast rows are coarse).')
     print()
     print('server CPU seconds over the run: ktls serve %s, nginx %s; TlsTxSw delta %s; '
           'ktls serve RSS at the end %s KiB'
