@@ -38,15 +38,18 @@ CPU_UNITS = {'MiB/s': 'ms per MiB', 'requests/s': 'ms per request',
 def main():
     results, prefix = sys.argv[1], sys.argv[2]
     meta = dict(a.split('=', 1) for a in sys.argv[3:])
-    values, by_round = {}, {}
+    by_round = {}  # (workload, server) -> {round: [values]}
     with open(results) as f:
         for line in f:
             workload, server, value, rnd = line.rstrip('\n').split('\t')
-            values.setdefault((workload, server), []).append(float(value))
             by_round.setdefault((workload, server), {}).setdefault(int(rnd), []).append(float(value))
 
+    def samples(workload, server):
+        return [v for r in sorted(by_round.get((workload, server), {}))
+                for v in by_round[(workload, server)][r]]
+
     def median(workload, server):
-        v = values.get((workload, server))
+        v = samples(workload, server)
         return statistics.median(v) if v else None
 
     def round_ratios(part, whole):
@@ -70,8 +73,7 @@ def main():
                      'nginx': nginx, 'ratio': paired['median'],
                      'ratio_min': paired['min'], 'ratio_max': paired['max'],
                      'round_ratios': paired['rounds'], 'goal': goal,
-                     'samples': {'serve': values.get((key, 'serve'), []),
-                                 'nginx': values.get((key, 'nginx'), [])}})
+                     'samples': {'serve': samples(key, 'serve'), 'nginx': samples(key, 'nginx')}})
     # Server CPU per operation, and how much more nginx spends (> 1: ktls
     # serve is cheaper), paired by round like the rates.
     cpu_rows = []
@@ -182,8 +184,7 @@ def svg(report):
     1.0 (nginx) and the goal marked."""
     rows = [r for r in report['workloads'] if r['ratio'] is not None]
     width, left, top, bar_h, gap = 760, 300, 50, 22, 12
-    top_ratio = max([1.5] + [r['ratio_max'] or r['ratio'] for r in rows]
-                    + [r['goal'] for r in rows]) * 1.1
+    top_ratio = max([1.5] + [r['ratio_max'] for r in rows] + [r['goal'] for r in rows]) * 1.1
     height = top + len(rows) * (bar_h + gap) + 40
     scale = (width - left - 40) / top_ratio
     run = report['run']
@@ -203,11 +204,11 @@ def svg(report):
                    % (left - 8, y + bar_h - 6, escape(r['what'])))
         out.append('<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>'
                    % (left, y, w, bar_h, color))
-        if r['ratio_min'] is not None and r['ratio_max'] > r['ratio_min']:
+        if r['ratio_max'] > r['ratio_min']:
             out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#555" stroke-width="2"/>'
                        % (left + r['ratio_min'] * scale, y + bar_h // 2,
                           left + r['ratio_max'] * scale, y + bar_h // 2))
-        label_x = left + max(w, (r['ratio_max'] or 0) * scale) + 4
+        label_x = left + r['ratio_max'] * scale + 4
         out.append('<text x="%.1f" y="%d">%.2fx</text>' % (label_x, y + bar_h - 6, r['ratio']))
         gx = left + r['goal'] * scale
         out.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="red" stroke-width="2"/>'
