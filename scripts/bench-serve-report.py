@@ -85,6 +85,47 @@ def main():
         paired = summary(round_ratios(('cpu-' + key, 'nginx'), ('cpu-' + key, 'serve')))
         cpu_rows.append({'workload': key, 'what': what, 'unit': CPU_UNITS[unit],
                          'serve_ms': serve, 'nginx_ms': nginx, 'nginx_over_serve': paired})
+    # Where a connection's time went (s_time makes one at a time): the wall
+    # time per connection, and what the machine's CPUs were charged with
+    # meanwhile (wall times CPUs in all), per connection, medians of the
+    # rounds.
+    cpus = int(meta.get('cpus', '1'))
+
+    def client_normalized(key):
+        """The client's CPU per connection moves from round to round, and
+        from one server's turn to the other's, by more than the servers
+        differ.  Per round, with both servers' client CPU set to the round's
+        mean C: (C + nginx's CPU) / (C + ktls serve's)."""
+        def per_round(name, server):
+            return {r: statistics.mean(v) for r, v in by_round.get((name, server), {}).items()}
+        client = {s: per_round('client-' + key, s) for s in ('serve', 'nginx')}
+        cpu = {s: per_round('cpu-' + key, s) for s in ('serve', 'nginx')}
+        same_client = []
+        for r in sorted(set(client['serve']) & set(client['nginx']) & set(cpu['serve'])
+                        & set(cpu['nginx'])):
+            c = (client['serve'][r] + client['nginx'][r]) / 2
+            same_client.append((c + cpu['nginx'][r]) / (c + cpu['serve'][r]))
+        return {'ratio_same_client': summary(same_client)}
+
+    conn_rows = []
+    for key, what, unit, _ in WORKLOADS:
+        if unit != 'connections/s' or median('client-' + key, 'serve') is None:
+            continue
+        row = {'workload': key, 'what': what}
+        for server in ('serve', 'nginx'):
+            rates = samples(key, server)
+            parts = {'wall': statistics.median([1000 / r for r in rates if r > 0]),
+                     'client': median('client-' + key, server),
+                     'server': median('cpu-' + key, server),
+                     'interrupts': median('irq-' + key, server),
+                     'idle': median('idle-' + key, server)}
+            if None in parts.values():
+                break
+            parts['rest'] = cpus * parts['wall'] - sum(v for k, v in parts.items() if k != 'wall')
+            row[server] = parts
+        else:
+            row.update(client_normalized(key))
+            conn_rows.append(row)
     raw = median('big', 'raw')
     raw_openssl = median('big', 'raw-openssl')
 
@@ -102,6 +143,7 @@ def main():
         'nginx_vs_raw_openssl': summary(round_ratios(('big-openssl', 'nginx'),
                                                      ('big', 'raw-openssl'))),
         'cpu_per_operation': cpu_rows,
+        'connection_time_ms': conn_rows,
         'cpu_seconds': {'serve': median('cpu-s', 'serve'), 'nginx': median('cpu-s', 'nginx')},
         'tls_tx_keys_in_kernel': median('tls-tx-keys', 'both'),
     }
@@ -171,6 +213,33 @@ def main():
         print()
         print('CPU is what /proc/PID/stat charged to the server, all its threads '
               '(10 ms ticks: short or fast rows are coarse).')
+    if conn_rows:
+        print()
+        print('| where a connection\'s time went, ms | server | wall | client CPU '
+              '| server CPU | interrupts | idle | rest |')
+        print('|---|---|---|---|---|---|---|---|')
+        for c in conn_rows:
+            for server, name in (('serve', 'ktls serve'), ('nginx', 'nginx')):
+                p = c[server]
+                print('| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |'
+                      % (c['what'], name, p['wall'], p['client'], p['server'],
+                         p['interrupts'], p['idle'], p['rest']))
+        print()
+        print('Per connection, medians of the rounds: the wall time (1 / rate); the CPU time '
+              'charged to s_time and to the server, and the machine\'s '
+              'interrupt and idle time (/proc/stat, all %d CPU(s)); the rest of wall x CPUs '
+              '(other processes, rounding).' % cpus)
+        print()
+        print('| with the same client CPU for both servers | ratio | rounds |')
+        print('|---|---|---|')
+        for c in conn_rows:
+            a = c['ratio_same_client']
+            print('| %s | %s | %s |'
+                  % (c['what'], times(a['median']), spread(a['min'], a['max'], times)))
+        print()
+        print('Arithmetic on the figures above, per round: (C + nginx CPU) / (C + ktls serve CPU) '
+              'with C the round\'s mean client CPU per connection (the client\'s CPU moves '
+              'between the two turns of a round by more than the servers differ).')
     print()
     print('server CPU seconds over the run: ktls serve %s, nginx %s; TlsTxSw delta %s; '
           'ktls serve RSS at the end %s KiB'

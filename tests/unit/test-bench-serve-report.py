@@ -7,7 +7,9 @@ two servers inside each round: a ratio is the median of the rounds' own
 ratios, not the ratio of the two servers' medians (which, with the drift
 below, says 1.40x where the rounds say 1.40x, 1.10x and 1.25x).  The
 servers' CPU per operation is compared the same way.  The download against
-the raw socket divides by the mean of the raw rows of its own round.
+the raw socket divides by the mean of the raw rows of its own round.  A new
+connection's time is split into the client's and the server's CPU, and the
+ratio is worked out again with the round's mean client CPU for both servers.
 
 usage: test-bench-serve-report.py REPORT_SCRIPT
 """
@@ -39,6 +41,13 @@ def main():
         # CPU milliseconds per connection: nginx 3, ktls serve 1
         lines.append('cpu-new\tserve\t%.4f\t%d' % (1.0 / speed, rnd))
         lines.append('cpu-new\tnginx\t%.4f\t%d' % (3.0 / speed, rnd))
+        # where a connection's time went: the client's CPU differs by
+        # server (6 and 8 ms: mean 7)
+        lines.append('client-new\tserve\t%.4f\t%d' % (6.0 / speed, rnd))
+        lines.append('client-new\tnginx\t%.4f\t%d' % (8.0 / speed, rnd))
+        for server in ('serve', 'nginx'):
+            lines.append('irq-new\t%s\t%.4f\t%d' % (server, 0.1 / speed, rnd))
+            lines.append('idle-new\t%s\t0\t%d' % (server, rnd))
         # the raw row twice around the downloads (50 and 60: mean 55)
         raw = 55 * speed
         lines.append('big\traw-openssl\t%.4f\t%d' % (raw - 5 * speed, rnd))
@@ -54,7 +63,7 @@ def main():
         prefix = os.path.join(tmp, 'run')
         out = subprocess.run([sys.executable, script, results, prefix, 'kernel=test', 'runs=3'],
                              capture_output=True, text=True)
-        print('1..9')
+        print('1..11')
         if not ok(out.returncode == 0, 'the report runs (%s)' % out.stderr.strip()):
             sys.exit(1)
         with open(prefix + '.json') as f:
@@ -82,6 +91,18 @@ def main():
            any(line.startswith('| new connections') and '| 3.00x | 3.00x-3.00x |' in line
                for line in out.stdout.splitlines()),
            'server CPU per connection, nginx over ktls serve by round: %s' % cpu)
+        conn = [c for c in report['connection_time_ms'] if c['workload'] == 'new']
+        ok(len(conn) == 1 and abs(conn[0]['serve']['server'] - 1.0) < 1e-3 and
+           abs(conn[0]['nginx']['client'] - 8.0) < 1e-3 and
+           abs(conn[0]['serve']['interrupts'] - 0.1) < 1e-3 and
+           any(line.startswith('| new connections') and '| ktls serve | ' in line
+               for line in out.stdout.splitlines()),
+           'a connection\'s time split into the client\'s and the server\'s CPU: %s' % conn)
+        same = conn[0]['ratio_same_client'] if conn else {}
+        ok(abs(same.get('median', 0) - 1.25) < 1e-3 and
+           any(line.startswith('| new connections') and '| 1.25x | 1.25x-1.25x |' in line
+               for line in out.stdout.splitlines()),
+           'with the round\'s mean client CPU for both: (7 + 3) / (7 + 1) = %s' % same.get('median'))
         with open(prefix + '.svg') as f:
             svg = f.read()
         ok(svg.startswith('<svg') and '1.25x' in svg and svg.rstrip().endswith('</svg>'),
