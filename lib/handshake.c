@@ -602,16 +602,28 @@ int handshake_drain(struct ktls_conn *conn)
 	return 0;
 }
 
-int handshake_finish(struct ktls_conn *conn)
+int handshake_settle(struct ktls_conn *conn)
 {
 	int ret;
 
+	if (conn->hs.settled)
+		return conn->hs.state == HANDSHAKE_FAILED ? conn->hs.failure : 0;
+	conn->hs.settled = true;
 	error_log(conn->config, KTLS_LOG_DEBUG, "handshake done: %s %s",
 		  gnutls_protocol_get_name(gnutls_protocol_get_version(conn->session)),
 		  gnutls_cipher_get_name(gnutls_cipher_get(conn->session)));
 	ret = handshake_drain(conn);
 	if (ret == 0)
 		ret = summary_take(conn);
+	if (ret == 0)
+		ret = switch_plan_keys(conn);
+	return ret < 0 ? handshake_fail_with(conn, ret) : 0;
+}
+
+int handshake_finish(struct ktls_conn *conn)
+{
+	int ret = handshake_settle(conn);
+
 	if (ret == 0)
 		ret = switch_keys(conn);
 	if (ret < 0)

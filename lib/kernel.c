@@ -95,6 +95,23 @@ int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq)
 	return ret;
 }
 
+bool kernel_rx_installed(int fd, enum ktls_cipher cipher)
+{
+	const struct cipher_desc *c = cipher_get(cipher);
+	union keys_crypto_info info;
+	socklen_t len;
+	bool ret;
+
+	if (c == NULL)
+		return false;
+	len = c->info_size;
+	/* Readable once set (EBUSY before); the reply carries the key: wiped. */
+	ret = getsockopt(fd, SOL_TLS, TLS_RX, &info, &len) == 0 && len == c->info_size &&
+	      info.info.cipher_type == c->kernel_type;
+	keys_wipe(&info);
+	return ret;
+}
+
 /* ---- typed records -------------------------------------------------------- */
 
 void kernel_msg_in(struct kernel_msg *m, void *buf, size_t len)

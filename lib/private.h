@@ -357,6 +357,8 @@ int kernel_set_key(int fd, enum ktls_dir dir, const union keys_crypto_info *info
 int kernel_set_tx_payload_limit(int fd, uint16_t limit);
 /* The kernel's next TX record sequence number (getsockopt(TLS_TX)). */
 int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq);
+/* Whether this socket's RX key of @cipher is set. */
+bool kernel_rx_installed(int fd, enum ktls_cipher cipher);
 
 /*
  * A typed record in or out: the msghdr, its one iovec and room for the
@@ -588,10 +590,34 @@ struct conn_switch {
 	int version;                /* KTLS_VERSION_* (0 before the switch) */
 	enum ktls_cipher cipher;
 	size_t tx_payload_max;      /* data bytes per record the peer's limit allows, 0: none */
+	/* switch_plan_keys(): what goes to the kernel, decided before anything moves */
+	bool planned, want_tx, want_rx, own_schedule;
+	/*
+	 * What the io_uring engine moved ahead of switch_keys() (ring-switch.c):
+	 * the ULP is on, a direction's outcome is recorded; or its chain broke
+	 * where it cannot say (the ULP and RX key may be on).
+	 */
+	bool attached, tx_done, rx_done, moved_unknown;
 };
 
-/* After a completed handshake: move keys to the kernel per policy. */
+/*
+ * After a completed handshake: move keys to the kernel per policy.  What
+ * the engine moved already (struct conn_switch) is not moved again.
+ */
 int switch_keys(struct ktls_conn *conn);
+/*
+ * The decision alone, made once: versions, ciphers and policy against what
+ * the kernel can do, the REQUIRE refusals, resumption's bookkeeping.
+ */
+int switch_plan_keys(struct ktls_conn *conn);
+/*
+ * Whether the engine may move both keys itself, ahead of switch_keys():
+ * planned, both directions to the kernel, nothing to set before the TX key
+ * (no record size limit).
+ */
+bool switch_engine_may_move(const struct ktls_conn *conn);
+/* The engine's results: the ULP and the RX key are on; the TX key's setsockopt gave @tx_err. */
+void switch_engine_moved(struct ktls_conn *conn, bool rx, bool tx, int tx_err);
 /*
  * Give the kernel this direction's current key from GnuTLS (a rekey after
  * a KeyUpdate).  On failure the direction is marked as no longer the
@@ -800,6 +826,7 @@ struct conn_handshake {
 	char *psk_identity;
 	size_t peer_record_limit;      /* record_size_limit / max_fragment_length asked, 0: none */
 	bool gnutls_done;              /* gnutls_handshake() returned 0 (tickets may still be due) */
+	bool settled;                  /* handshake_settle() ran */
 	bool group_chosen;             /* server: the first ClientHello's key shares were looked at */
 	bool stopped_here;             /* FAILED by this side (cancel, deadline), not by GnuTLS */
 	struct hello_scan hello;       /* the peer's messages in the clear, judged before GnuTLS can */
@@ -812,7 +839,13 @@ int handshake_session_init(struct ktls_conn *conn);
  * already buffered are processed before it asks for more input.
  */
 int handshake_step(struct ktls_conn *conn);
-/* After handshake_step() returned 0: handshake_drain(), switch_keys(), HANDSHAKE_DONE. */
+/*
+ * After handshake_step() returned 0, and before any key moves: what came in
+ * with the peer's last flight to rxbuf (handshake_drain), the summary, and
+ * the switch's plan.  Once; handshake_finish() runs it where it has not.
+ */
+int handshake_settle(struct ktls_conn *conn);
+/* After handshake_step() returned 0: handshake_settle(), switch_keys(), HANDSHAKE_DONE. */
 int handshake_finish(struct ktls_conn *conn);
 /* Records GnuTLS read with the last flight: decrypted into rxbuf before the switch. */
 int handshake_drain(struct ktls_conn *conn);

@@ -87,6 +87,17 @@ static void ring_handshake_advance(struct ring_op *op)
 	for (;;) {
 		/* GnuTLS's output goes out first: its last flight, or its alert. */
 		if (mem->out_len > 0) {
+			/* The last flight, with the keys behind it where the ring can. */
+			if (op->hs_done && !op->failed && !conn->hs.settled &&
+			    (mem->in_len == 0 ||
+			     ring_record_gap(mem->in + mem->in_off, mem->in_len) == 0)) {
+				ret = ring_switch_submit(op);
+				if (ret != 0) {
+					if (ret < 0)
+						ring_finish(op, ret, NULL, 0);
+					return;
+				}
+			}
 			ring_check(op, ring_submit_send_mem(op));
 			return;
 		}
@@ -146,9 +157,11 @@ static void ring_handshake_advance(struct ring_op *op)
 
 static void ring_handshake_complete(struct ring_op *op, int res, unsigned int flags)
 {
-	(void)res;
 	(void)flags;
-	op->ops->advance(op);
+	if (op->stage == ST_SWITCH)
+		ring_switch_done(op, res);
+	else
+		op->ops->advance(op);
 }
 
 /*
@@ -169,6 +182,8 @@ static const struct ring_op_ops ring_handshake_ops = {
 	.advance = ring_handshake_advance,
 	.complete = ring_handshake_complete,
 	.done = ring_handshake_done,
+	/* Only ring-switch.c's chain has a lead that reports here: it broke. */
+	.lead = ring_switch_broke,
 };
 
 KTLS_EXPORT int ktls_conn_ring_handshake(struct ktls_conn *conn, unsigned int timeout_ms,

@@ -103,7 +103,16 @@ static int ring_op_timespec(struct ring_op *op, struct __kernel_timespec *ts)
 	return IORING_TIMEOUT_ABS;
 }
 
-/* The next SQE: a timeout of @ts linked to the SQE before it, tagged as @op's; NULL if none. */
+/*
+ * The next SQE: a timeout of @ts linked to the SQE before it, tagged as
+ * @op's; NULL if none.  Where the kernel can skip completions, the timeout
+ * posts none at all: when the SQE before it ends first, the kernel drops
+ * the timeout with -ECANCELED, a success that skips; when it fires, that
+ * SQE's own -ECANCELED says so.  Its completion, posted as deferred task
+ * work, would otherwise be one more CQE per step, and one that can end
+ * the next io_uring_enter() before a chain submitted there has run
+ * (ring-switch.c).  The timespec is copied at submission.
+ */
 static struct io_uring_sqe *ring_link_timeout(struct ring_op *op, struct __kernel_timespec *ts,
 					      int flags)
 {
@@ -113,7 +122,10 @@ static struct io_uring_sqe *ring_link_timeout(struct ring_op *op, struct __kerne
 		return NULL;
 	io_uring_prep_link_timeout(tsqe, ts, (unsigned int)flags);
 	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
-	op->rc->sqes++;
+	if (ring_skips_cqes(op->rc->ring))
+		tsqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	else
+		op->rc->sqes++;
 	return tsqe;
 }
 
@@ -266,8 +278,7 @@ int ring_submit_send_recv(struct ring_op *op, size_t want)
 	 * counts as a failure (and posts) where the kernel has 5.18's
 	 * features: without both, the flight goes first, as a step of its own.
 	 */
-	if ((rc->ring->uring->features & (IORING_FEAT_CQE_SKIP | IORING_FEAT_LINKED_FILE)) !=
-	    (IORING_FEAT_CQE_SKIP | IORING_FEAT_LINKED_FILE))
+	if (!ring_skips_cqes(rc->ring))
 		return -ENOTSUP;
 	ret = ring_recv_room(op, &want);
 	if (ret < 0)
@@ -490,8 +501,7 @@ bool ring_retry_or_fail(struct ring_op *op, int res, unsigned int events)
 	return true;
 }
 
-/* @n bytes of mem.out went to the socket. */
-static void ring_out_sent(struct transport_mem *mem, size_t n)
+void ring_out_sent(struct transport_mem *mem, size_t n)
 {
 	mem->out_off += n;
 	mem->out_len -= n;
@@ -520,6 +530,11 @@ static void ring_op_complete(struct ring_op *op, int res, unsigned int flags)
 
 	if (op->stage == ST_NOP && op->has_result) {
 		ring_finish(op, op->result, NULL, 0);
+		return;
+	}
+	if (op->stage == ST_SWITCH) {
+		/* Keys may be the kernel's now: its ops record that, cancelled or not. */
+		op->ops->complete(op, res, flags);
 		return;
 	}
 	if (op->cancelled) {
@@ -615,7 +630,18 @@ static void ring_conn_free_memory(struct ring_conn *rc)
 		}
 	}
 	ring_mem_free(&rc->mem);
+	ring_switch_keys_free(rc);
 	free(rc);
+}
+
+void ring_switch_keys_free(struct ring_conn *rc)
+{
+	if (rc->switch_keys == NULL)
+		return;
+	keys_wipe(&rc->switch_keys->rx);
+	keys_wipe(&rc->switch_keys->tx);
+	free(rc->switch_keys);
+	rc->switch_keys = NULL;
 }
 
 static void ring_conn_settle(struct ring_conn *rc)
@@ -715,8 +741,13 @@ void ring_op_cqe(struct ring_op *op, enum ring_kind kind, const struct io_uring_
 		rc->sqes -= op->quiet_rest_sqes;
 		op->lead_quiet = false;
 		op->lead_in_flight = false;
-		op->stage = ST_SEND;
-		kind = RING_KIND_MAIN;
+		if (op->stage == ST_SWITCH) {
+			/* A switch chain: the TX key's command never ran; its ops' lead() says what did. */
+			op->in_flight = false;
+		} else {
+			op->stage = ST_SEND;
+			kind = RING_KIND_MAIN;
+		}
 	} else if (kind == RING_KIND_MAIN && op->lead_quiet) {
 		/* The chain went on: the quiet lead sent all it had, and its timeout was cancelled. */
 		rc->sqes -= op->quiet_lead_sqes;

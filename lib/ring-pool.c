@@ -22,6 +22,13 @@ uint64_t ring_clock_ns(struct ktls_ring *ring)
 	return ring->turn_ns;
 }
 
+bool ring_skips_cqes(const struct ktls_ring *ring)
+{
+	const unsigned int need = IORING_FEAT_CQE_SKIP | IORING_FEAT_LINKED_FILE;
+
+	return (ring->uring->features & need) == need;
+}
+
 uint64_t ring_tag(void *ptr, enum ring_kind kind)
 {
 	return (uint64_t)KTLS_RING_USER_DATA_TAG << RING_TAG_SHIFT | (uint64_t)(uintptr_t)ptr | kind;

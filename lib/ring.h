@@ -11,6 +11,8 @@
  *                     callback, cancellation; connections attached to a ring;
  *                     the steps every operation shares (send GnuTLS's output,
  *                     send what proto.c queued, wait for the socket)
+ *   ring-switch.c     the ULP and both keys as socket commands, chained with
+ *                     the handshake's last flight
  *   ring-handshake.c  the handshake over memory that RECV fills and SEND drains
  *   ring-rx.c         receive: RECVMSG with kernel RX, RECV + GnuTLS without
  *   ring-tx.c         send, sendfile (splice through a pipe), close_notify
@@ -78,6 +80,7 @@ enum ring_stage {
 	ST_SPLICE_OUT, /* pipe -> socket, after a pair's lead fell short */
 	ST_READ,       /* file -> plaintext buffer (no pipe, or userspace sendfile) */
 	ST_SEND_PLAIN, /* plaintext buffer -> kernel TLS socket (no pipe) */
+	ST_SWITCH,     /* the TX key's socket command, closing ring-switch.c's chain */
 };
 
 struct ring_conn;
@@ -118,9 +121,11 @@ struct ring_op {
 	bool lead_in_flight; /* the lead of a linked pair has not completed */
 	bool lead_short;     /* ... it completed short of its length: the link broke */
 	/*
-	 * A quiet lead (ring_submit_send_recv) posts a CQE only when it fails or
+	 * A quiet lead (ring_submit_send_recv, and ring-switch.c's chain, whose
+	 * quiet links all count as its lead) posts a CQE only when it fails or
 	 * falls short, and then its chain posts none: the SQEs counted in
-	 * rc->sqes for the lead and its timeout, and for the rest of the chain.
+	 * rc->sqes for the lead (linked timeouts that skip their completion
+	 * are not counted: ring_link_timeout), and for the rest of the chain.
 	 */
 	bool lead_quiet;
 	int quiet_lead_sqes, quiet_rest_sqes;
@@ -183,6 +188,15 @@ struct ring_timer {
 	struct ring_timer *prev, *next; /* the ring's timers, freed with it */
 };
 
+/*
+ * The keys ring-switch.c's chain hands the kernel: the kernel reads them
+ * when each command runs, so they live until the chain's completion.
+ */
+struct ring_switch_keys {
+	union keys_crypto_info rx, tx;
+	socklen_t rx_len, tx_len;
+};
+
 /* An engine connection: the conn's part that lives as long as its SQEs. */
 struct ring_conn {
 	struct ktls_ring *ring; /* NULL once the ring was freed under the conn */
@@ -204,6 +218,7 @@ struct ring_conn {
 	 */
 	bool rxpoll_cancelling, rxpoll_rearm;
 	bool rx_maybe_ready; /* a record may be there: try RECVMSG before waiting */
+	struct ring_switch_keys *switch_keys; /* while ring-switch.c's chain runs */
 	struct ring_conn *next_orphan;
 	struct ring_conn *prev_attached, *next_attached; /* while its conn lives */
 	/*
@@ -252,6 +267,7 @@ struct ktls_ring {
 	 * not known yet, 1 ignored (nothing to block, ever), -1 not ignored. */
 	int sigpipe_ignored;
 	uint64_t turn_ns; /* the clock in this ktls_ring_run() turn, read at its first use; 0: not yet */
+	bool no_socket_commands; /* a switch chain was refused: socket options by system call */
 	/* the application's own completions (ktls_ring_set_cqe_callback) */
 	ktls_ring_cqe_cb app_cqe_cb;
 	void *app_cqe_userdata;
@@ -274,6 +290,11 @@ struct ktls_ring {
  * run the clock itself.
  */
 uint64_t ring_clock_ns(struct ktls_ring *ring);
+/*
+ * Whether the kernel skips completions (IOSQE_CQE_SKIP_SUCCESS, 5.17) and
+ * counts a short MSG_WAITALL send as a failure that breaks its link (5.18).
+ */
+bool ring_skips_cqes(const struct ktls_ring *ring);
 uint64_t ring_tag(void *ptr, enum ring_kind kind);
 /* io_uring_submit(), enabling a ring libktls created disabled (ktls_ring_new) first. */
 void ring_submit(struct ktls_ring *ring);
@@ -400,6 +421,26 @@ void ring_timer_cqe(struct ring_timer *t, const struct io_uring_cqe *cqe);
 void ring_orphans_free(struct ktls_ring *ring);
 void ring_timers_free(struct ktls_ring *ring);
 void ring_conns_detach(struct ktls_ring *ring);
+
+/* Wipe and free @rc's switch keys, if any. */
+void ring_switch_keys_free(struct ring_conn *rc);
+/* @n bytes of mem.out went to the socket. */
+void ring_out_sent(struct transport_mem *mem, size_t n);
+
+/* ---- ring-switch.c ------------------------------------------------------ */
+
+/*
+ * At the end of a handshake whose last flight (a server's tickets, a
+ * client's Finished) is still to send: settle the handshake and send that
+ * flight in one chain with the ULP and both keys, where the ring can.  1:
+ * submitted (its completion comes to ring_switch_broke or ring_switch_done);
+ * 0: not here, send the flight as usual; negative: the handshake failed.
+ */
+int ring_switch_submit(struct ring_op *op);
+/* The chain broke before its end with @res (the ops' lead()). */
+void ring_switch_broke(struct ring_op *op, int res);
+/* The chain's end, the TX key's command, completed with @res (the ops' complete()). */
+void ring_switch_done(struct ring_op *op, int res);
 
 /* ---- ring-rx.c ---------------------------------------------------------- */
 

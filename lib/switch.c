@@ -145,48 +145,120 @@ static int switch_version(gnutls_session_t session)
 	}
 }
 
-static int switch_move_keys(struct ktls_conn *conn)
+int switch_plan_keys(struct ktls_conn *conn)
 {
+	struct conn_switch *sw = &conn->sw;
 	const struct ktls_config *config = conn->config;
 	const struct ktls_caps *caps = probe_get();
-	bool want_tx, want_rx, own_schedule;
-	uint16_t limit;
-	int ret;
 
-	conn->sw.version = switch_version(conn->session);
-	conn->sw.cipher = cipher_from_gnutls(gnutls_cipher_get(conn->session));
-	conn->sw.tx_payload_max = switch_tx_payload_limit(conn);
+	if (sw->planned)
+		return 0;
+	sw->planned = true;
+	sw->version = switch_version(conn->session);
+	sw->cipher = cipher_from_gnutls(gnutls_cipher_get(conn->session));
+	sw->tx_payload_max = switch_tx_payload_limit(conn);
 
-	want_tx = switch_plan(conn, KTLS_DIR_TX, config->offload_tx, caps);
-	want_rx = switch_plan(conn, KTLS_DIR_RX, config->offload_rx, caps);
-	if (!want_tx && config->offload_tx == KTLS_OFFLOAD_REQUIRE)
-		return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s", conn->sw.tx.reason);
-	if (!want_rx && config->offload_rx == KTLS_OFFLOAD_REQUIRE)
-		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", conn->sw.rx.reason);
+	sw->want_tx = switch_plan(conn, KTLS_DIR_TX, config->offload_tx, caps);
+	sw->want_rx = switch_plan(conn, KTLS_DIR_RX, config->offload_rx, caps);
+	if (!sw->want_tx && config->offload_tx == KTLS_OFFLOAD_REQUIRE)
+		return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s", sw->tx.reason);
+	if (!sw->want_rx && config->offload_rx == KTLS_OFFLOAD_REQUIRE)
+		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", sw->rx.reason);
 
 	/* A TLS 1.2 session resumes as soon as it is made; a TLS 1.3 one needs a ticket. */
-	if (conn->sw.version == KTLS_VERSION_TLS12)
+	if (sw->version == KTLS_VERSION_TLS12)
 		resume_client_save(conn);
 	else
 		resume_save_pending(conn);
-	if (!want_tx && !want_rx)
-		return 0;
 
 	/* With both keys in the kernel, libktls can run the key schedule (secrets.c). */
-	own_schedule = want_tx && want_rx && secrets_prepare(conn, conn->sw.version, conn->sw.cipher);
+	sw->own_schedule = sw->want_tx && sw->want_rx &&
+			   secrets_prepare(conn, sw->version, sw->cipher);
+	return 0;
+}
 
+bool switch_engine_may_move(const struct ktls_conn *conn)
+{
+	const struct conn_switch *sw = &conn->sw;
+
+	return sw->planned && sw->want_tx && sw->want_rx && switch_tx_payload_limit(conn) == 0 &&
+	       !sw->attached && !sw->moved_unknown;
+}
+
+static void switch_kernel_took(struct ktls_dir_info *info)
+{
+	info->kernel = true;
+	info->reason_errno = 0;
+	info->reason[0] = '\0';
+}
+
+void switch_engine_moved(struct ktls_conn *conn, bool rx, bool tx, int tx_err)
+{
+	struct conn_switch *sw = &conn->sw;
+
+	sw->attached = true;
+	if (rx) {
+		switch_kernel_took(&sw->rx);
+		sw->rx_done = true;
+	}
+	if (!tx)
+		return;
+	sw->tx_done = true;
+	if (tx_err == 0)
+		switch_kernel_took(&sw->tx);
+	else
+		switch_set_reason(&sw->tx, tx_err, "setsockopt(SOL_TLS, TLS_TX): %s",
+				  strerror(-tx_err));
+}
+
+/*
+ * The ULP, where the engine's chain broke at a point it cannot name: on
+ * (EEXIST) only if the chain put it there, and then the RX key may be on
+ * too, which the kernel says (the RX parameters are readable once set).
+ */
+static int switch_attach(struct ktls_conn *conn)
+{
+	struct conn_switch *sw = &conn->sw;
+	int ret;
+
+	if (sw->attached)
+		return 0;
 	ret = kernel_attach(conn->fd);
+	if (ret == -EEXIST && sw->moved_unknown) {
+		ret = 0;
+		if (sw->want_rx && kernel_rx_installed(conn->fd, sw->cipher)) {
+			switch_kernel_took(&sw->rx);
+			sw->rx_done = true;
+		}
+	}
+	if (ret == 0)
+		sw->attached = true;
+	return ret;
+}
+
+static int switch_move_keys(struct ktls_conn *conn)
+{
+	struct conn_switch *sw = &conn->sw;
+	const struct ktls_config *config = conn->config;
+	bool want_tx = sw->want_tx && !sw->tx_done, want_rx = sw->want_rx && !sw->rx_done;
+	uint16_t limit;
+	int ret;
+
+	if (!sw->want_tx && !sw->want_rx)
+		return 0;
+
+	ret = switch_attach(conn);
 	if (ret < 0) {
 		/* The probe said yes, so this socket is special (not TCP, or not established). */
-		switch_set_reason(&conn->sw.tx, ret, "setsockopt(TCP_ULP, \"tls\"): %s",
+		switch_set_reason(&sw->tx, ret, "setsockopt(TCP_ULP, \"tls\"): %s",
 				  strerror(-ret));
-		conn->sw.rx = conn->sw.tx;
+		sw->rx = sw->tx;
 		if (config->offload_tx == KTLS_OFFLOAD_REQUIRE ||
 		    config->offload_rx == KTLS_OFFLOAD_REQUIRE)
-			return error_conn(conn, -EOPNOTSUPP, "offload required: %s",
-					  conn->sw.tx.reason);
+			return error_conn(conn, -EOPNOTSUPP, "offload required: %s", sw->tx.reason);
 		return 0;
 	}
+	want_rx = sw->want_rx && !sw->rx_done;
 
 	/*
 	 * The record size bound goes in before the TX key, so that its refusal
@@ -197,7 +269,7 @@ static int switch_move_keys(struct ktls_conn *conn)
 	if (want_tx && limit > 0) {
 		ret = kernel_set_tx_payload_limit(conn->fd, limit);
 		if (ret < 0) {
-			switch_set_reason(&conn->sw.tx, ret,
+			switch_set_reason(&sw->tx, ret,
 					  "peer limits records to %zu bytes (record_size_limit) "
 					  "and the kernel refused TLS_TX_MAX_PAYLOAD_LEN %u: %s",
 					  conn->hs.peer_record_limit, (unsigned int)limit,
@@ -205,7 +277,7 @@ static int switch_move_keys(struct ktls_conn *conn)
 			want_tx = false;
 			if (config->offload_tx == KTLS_OFFLOAD_REQUIRE)
 				return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s",
-						  conn->sw.tx.reason);
+						  sw->tx.reason);
 		}
 	}
 
@@ -214,25 +286,28 @@ static int switch_move_keys(struct ktls_conn *conn)
 	 * dead: nothing after this point may fail except a REQUIRE policy
 	 * refusal, which ends the connection anyway.
 	 */
-	if (want_tx && switch_install(conn, KTLS_DIR_TX) < 0 &&
-	    config->offload_tx == KTLS_OFFLOAD_REQUIRE)
-		return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s", conn->sw.tx.reason);
+	if (want_tx)
+		switch_install(conn, KTLS_DIR_TX);
+	if (sw->want_tx && !sw->tx.kernel && config->offload_tx == KTLS_OFFLOAD_REQUIRE)
+		return error_conn(conn, -EOPNOTSUPP, "TX offload required: %s", sw->tx.reason);
 	if (want_rx && switch_install(conn, KTLS_DIR_RX) < 0 &&
 	    config->offload_rx == KTLS_OFFLOAD_REQUIRE)
-		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", conn->sw.rx.reason);
-	if (own_schedule && conn->sw.tx.kernel && conn->sw.rx.kernel)
+		return error_conn(conn, -EOPNOTSUPP, "RX offload required: %s", sw->rx.reason);
+	if (sw->own_schedule && sw->tx.kernel && sw->rx.kernel)
 		secrets_start(conn);
 
 	error_log(config, KTLS_LOG_INFO, "kTLS: TX %s, RX %s",
-		  conn->sw.tx.kernel ? "kernel" : conn->sw.tx.reason,
-		  conn->sw.rx.kernel ? "kernel" : conn->sw.rx.reason);
+		  sw->tx.kernel ? "kernel" : sw->tx.reason,
+		  sw->rx.kernel ? "kernel" : sw->rx.reason);
 	return 0;
 }
 
 int switch_keys(struct ktls_conn *conn)
 {
-	int ret = switch_move_keys(conn);
+	int ret = switch_plan_keys(conn);
 
+	if (ret == 0)
+		ret = switch_move_keys(conn);
 	/* Secrets the schedule will not use go now. */
 	if (!secrets_ready(conn))
 		secrets_free(conn);

@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -50,6 +52,20 @@ static void on_done(struct ktls_conn *conn, ssize_t value, const void *data, voi
 		memcpy(r->data + r->len, data, (size_t)value);
 		r->len += (size_t)value;
 	}
+}
+
+/*
+ * Every setsockopt() of this process, counted where it hands the kernel
+ * TLS state (the ULP, a key), then made: libktls, a shared library, calls
+ * it through the dynamic linker, which finds this definition first.
+ */
+static int tls_setsockopts;
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	if ((level == SOL_TCP && name == TCP_ULP) || level == SOL_TLS)
+		tls_setsockopts++;
+	return (int)syscall(SYS_setsockopt, fd, level, name, val, len);
 }
 
 static struct io_uring app_uring;
@@ -352,6 +368,12 @@ int main(void)
 	io_uring_prep_nop(sqe);
 	io_uring_sqe_set_data64(sqe, 42);
 
+	{
+		struct ktls_caps caps;
+
+		ktls_caps_get(&caps); /* the probe's own setsockopt calls come first */
+	}
+	tls_setsockopts = 0;
 	ktls_conn_ring_handshake(client, TIMEOUT_MS, on_done, &rc);
 	ret = ktls_conn_ring_handshake(server, TIMEOUT_MS, on_done, &rs);
 	tap_check(ret == 0 && ktls_conn_ring_busy(server) == 1, "handshake started (busy 1)");
@@ -369,10 +391,30 @@ int main(void)
 	{
 		struct ktls_caps caps;
 
+		unsigned int f = ktls_ring_uring(client_ring)->features;
+
 		ktls_probe(&caps);
 		tap_check(info.tx.kernel == caps.ulp_available && info.rx.kernel == caps.ulp_available,
 			  "the keys went to the kernel exactly when it has kTLS (%s)",
 			  caps.ulp_available ? "yes" : "no");
+		/*
+		 * Where io_uring takes socket options in a chain (the engine
+		 * uses it from the kernel that reports IORING_FEAT_NO_IOWAIT,
+		 * 1 << 17: Linux 6.15), each side's ULP and keys ride with its
+		 * last flight (the server's tickets, the client's Finished).
+		 */
+		if (!caps.ulp_available)
+			tap_check(tls_setsockopts == 0, "no kTLS: no TLS socket option set (%d)",
+				  tls_setsockopts);
+		else if ((f & IORING_FEAT_CQE_SKIP) && (f & IORING_FEAT_LINKED_FILE) && (f & (1u << 17)))
+			tap_check(tls_setsockopts == 0,
+				  "the ULP and both keys went to the kernel as io_uring socket "
+				  "commands, no setsockopt call (%d)",
+				  tls_setsockopts);
+		else
+			tap_check(tls_setsockopts > 0,
+				  "without io_uring socket commands for them, by setsockopt (%d calls)",
+				  tls_setsockopts);
 	}
 
 	/* send and receive, both ways */
