@@ -92,11 +92,11 @@ static void ring_handshake_advance(struct ring_op *op)
 			    (mem->in_len == 0 ||
 			     ring_record_gap(mem->in + mem->in_off, mem->in_len) == 0)) {
 				ret = ring_switch_submit(op);
-				if (ret != 0) {
-					if (ret < 0)
-						ring_finish(op, ret, NULL, 0);
+				if (ret > 0)
 					return;
-				}
+				/* A refusal at the switch: the flight still goes first. */
+				if (ret < 0)
+					op->failed = true;
 			}
 			ring_check(op, ring_submit_send_mem(op));
 			return;

@@ -105,16 +105,19 @@ static int ring_op_timespec(struct ring_op *op, struct __kernel_timespec *ts)
 
 /*
  * The next SQE: a timeout of @ts linked to the SQE before it, tagged as
- * @op's; NULL if none.  Where the kernel can skip completions, the timeout
- * posts none at all: when the SQE before it ends first, the kernel drops
- * the timeout with -ECANCELED, a success that skips; when it fires, that
- * SQE's own -ECANCELED says so.  Its completion, posted as deferred task
- * work, would otherwise be one more CQE per step, and one that can end
- * the next io_uring_enter() before a chain submitted there has run
- * (ring-switch.c).  The timespec is copied at submission.
+ * @op's; NULL if none.  Where the kernel can skip completions and @quiet
+ * allows, the timeout posts none at all: when the SQE before it ends
+ * first, the kernel drops the timeout with -ECANCELED, a success that
+ * skips; when it fires, that SQE's own -ECANCELED says so.  Its
+ * completion, posted as deferred task work, would otherwise be one more
+ * CQE per step, and one that can end the next io_uring_enter() before a
+ * chain submitted there has run (ring-switch.c).  Not behind a lead that
+ * posts its completion: when such a lead fails, the kernel fails the rest
+ * of its chain with completions, skipping or not (io_fail_links()).  The
+ * timespec is copied at submission.
  */
 static struct io_uring_sqe *ring_link_timeout(struct ring_op *op, struct __kernel_timespec *ts,
-					      int flags)
+					      int flags, bool quiet)
 {
 	struct io_uring_sqe *tsqe = io_uring_get_sqe(op->rc->ring->uring);
 
@@ -122,7 +125,7 @@ static struct io_uring_sqe *ring_link_timeout(struct ring_op *op, struct __kerne
 		return NULL;
 	io_uring_prep_link_timeout(tsqe, ts, (unsigned int)flags);
 	io_uring_sqe_set_data64(tsqe, ring_tag(op, RING_KIND_TIMEOUT));
-	if (ring_skips_cqes(op->rc->ring))
+	if (quiet && ring_skips_cqes(op->rc->ring))
 		tsqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 	else
 		op->rc->sqes++;
@@ -140,7 +143,8 @@ void ring_arm(struct ring_op *op, struct io_uring_sqe *sqe, bool timed)
 		return;
 	/* The pair must be adjacent in the queue: ring_sqe2() made room for both. */
 	sqe->flags |= IOSQE_IO_LINK;
-	if (ring_link_timeout(op, &op->ts, flags) == NULL)
+	/* The main SQE of a pair follows its lead: quiet only if the lead is. */
+	if (ring_link_timeout(op, &op->ts, flags, !op->lead_in_flight || op->lead_quiet) == NULL)
 		sqe->flags &= (__u8)~IOSQE_IO_LINK;
 }
 
@@ -164,7 +168,8 @@ void ring_arm_lead(struct ring_op *op, struct io_uring_sqe *sqe, bool timed, boo
 		 * before it, and the chain goes on to the main SQE when that
 		 * one completes.
 		 */
-		tsqe = ring_link_timeout(op, &op->lead_ts, flags);
+		/* Dropped before the lead's failure reaches the rest of the chain. */
+		tsqe = ring_link_timeout(op, &op->lead_ts, flags, true);
 		if (tsqe != NULL)
 			tsqe->flags |= link;
 	}
@@ -923,6 +928,14 @@ void ring_conn_release(struct ktls_conn *conn)
 	ring_cancel_op(&rc->rx);
 	ring_stop_timer(&rc->tx);
 	ring_stop_timer(&rc->rx);
+	if (rc->switch_keys != NULL)
+		/*
+		 * A switch chain's TX key may still wait as deferred task work
+		 * behind a send that went: it looks the fd up only when it runs,
+		 * so it runs now, on this socket, before the caller closes the fd
+		 * and its number can name another one (no SQE is submitted).
+		 */
+		io_uring_get_events(rc->ring->uring);
 	rc->rxpoll_rearm = false;
 	ring_rxpoll_cancel(rc);
 	rc->conn = NULL;

@@ -144,11 +144,13 @@ void ring_switch_broke(struct ring_op *op, int res)
 		 * or a cancel stopped it.
 		 */
 		switch_engine_moved(conn, true, false, 0);
+		/* What went stays counted: a shutdown after a cancel sends only the rest. */
+		if (res > 0)
+			ring_out_sent(&rc->mem, (size_t)res);
 		if (res == -ECANCELED || op->cancelled) {
 			ring_fail(op, op->cancelled ? -ECANCELED : -ETIMEDOUT, op->ops->name);
 			return;
 		}
-		ring_out_sent(&rc->mem, (size_t)res);
 	} else {
 		/*
 		 * A link refused, sending nothing: the ULP's or the RX key's
@@ -158,7 +160,7 @@ void ring_switch_broke(struct ring_op *op, int res)
 		 * by system call from now on.
 		 */
 		conn->sw.moved_unknown = true;
-		if (res == -EOPNOTSUPP || res == -EINVAL)
+		if (res == -EOPNOTSUPP)
 			rc->ring->no_socket_commands = true;
 		if (op->cancelled) {
 			ring_fail(op, -ECANCELED, op->ops->name);

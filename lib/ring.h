@@ -434,7 +434,8 @@ void ring_out_sent(struct transport_mem *mem, size_t n);
  * client's Finished) is still to send: settle the handshake and send that
  * flight in one chain with the ULP and both keys, where the ring can.  1:
  * submitted (its completion comes to ring_switch_broke or ring_switch_done);
- * 0: not here, send the flight as usual; negative: the handshake failed.
+ * 0: not here, send the flight as usual; negative: the handshake failed
+ * (the flight still goes out first).
  */
 int ring_switch_submit(struct ring_op *op);
 /* The chain broke before its end with @res (the ops' lead()). */
