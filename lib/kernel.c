@@ -73,23 +73,33 @@ int kernel_set_tx_payload_limit(int fd, uint16_t limit)
 		       : -errno;
 }
 
-/* The kernel wants the exact struct size of the cipher it holds (do_tls_getsockopt_conf). */
-int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq)
+/*
+ * Read back one direction's crypto_info (set: 0; not yet: EBUSY).  The
+ * kernel wants the exact struct size of the cipher it holds
+ * (do_tls_getsockopt_conf).  The reply carries the key: the caller wipes
+ * @info on every path.
+ */
+static int kernel_get_key(int fd, enum ktls_dir dir, enum ktls_cipher cipher,
+			  union keys_crypto_info *info)
 {
 	const struct cipher_desc *c = cipher_get(cipher);
-	union keys_crypto_info info;
 	socklen_t len;
-	int ret = 0;
 
+	memset(info, 0, sizeof(*info));
 	if (c == NULL)
 		return -EINVAL;
 	len = c->info_size;
-	/* The reply carries the key too: wiped below, like every crypto_info. */
-	if (getsockopt(fd, SOL_TLS, TLS_TX, &info, &len) != 0)
-		ret = -errno;
-	else if (len != c->info_size || info.info.cipher_type != c->kernel_type)
-		ret = -EPROTO;
-	else
+	if (getsockopt(fd, SOL_TLS, dir == KTLS_DIR_TX ? TLS_TX : TLS_RX, info, &len) != 0)
+		return -errno;
+	return len == c->info_size && info->info.cipher_type == c->kernel_type ? 0 : -EPROTO;
+}
+
+int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq)
+{
+	union keys_crypto_info info;
+	int ret = kernel_get_key(fd, KTLS_DIR_TX, cipher, &info);
+
+	if (ret == 0)
 		*ret_seq = keys_rec_seq(&info, cipher);
 	keys_wipe(&info);
 	return ret;
@@ -97,17 +107,9 @@ int kernel_tx_seq(int fd, enum ktls_cipher cipher, uint64_t *ret_seq)
 
 bool kernel_rx_installed(int fd, enum ktls_cipher cipher)
 {
-	const struct cipher_desc *c = cipher_get(cipher);
 	union keys_crypto_info info;
-	socklen_t len;
-	bool ret;
+	bool ret = kernel_get_key(fd, KTLS_DIR_RX, cipher, &info) == 0;
 
-	if (c == NULL)
-		return false;
-	len = c->info_size;
-	/* Readable once set (EBUSY before); the reply carries the key: wiped. */
-	ret = getsockopt(fd, SOL_TLS, TLS_RX, &info, &len) == 0 && len == c->info_size &&
-	      info.info.cipher_type == c->kernel_type;
 	keys_wipe(&info);
 	return ret;
 }

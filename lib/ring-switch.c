@@ -95,7 +95,7 @@ int ring_switch_submit(struct ring_op *op)
 	mem->in_len = mem->in_off = 0;
 	if (!switch_engine_may_move(conn))
 		return 0;
-	keys = calloc(1, sizeof(*keys));
+	keys = rc->switch_keys = calloc(1, sizeof(*keys));
 	if (keys == NULL)
 		return 0;
 	/* GnuTLS wrote the flight: its TX sequence number counts those records. */
@@ -105,11 +105,9 @@ int ring_switch_submit(struct ring_op *op)
 			      sizeof(reason)) < 0 ||
 	    (sqe = ring_sqe_n(rc->ring, 5)) == NULL) {
 		/* switch_keys() says why, when it meets the same refusal. */
-		rc->switch_keys = keys;
 		ring_switch_keys_free(rc);
 		return 0;
 	}
-	rc->switch_keys = keys;
 	before = rc->sqes;
 	ring_prep_setsockopt(sqe, conn->fd, SOL_TCP, TCP_ULP, ring_tls_ulp, sizeof(ring_tls_ulp));
 	ring_chain_quiet(op, sqe);

@@ -102,6 +102,14 @@ static bool switch_plan(struct ktls_conn *conn, enum ktls_dir dir, enum ktls_off
 	return true;
 }
 
+/* @info's direction is the kernel's now. */
+static void switch_kernel_took(struct ktls_dir_info *info)
+{
+	info->kernel = true;
+	info->reason_errno = 0;
+	info->reason[0] = '\0';
+}
+
 /* Pass one direction's key to the kernel.  The crypto_info never outlives this call. */
 int switch_install(struct ktls_conn *conn, enum ktls_dir dir)
 {
@@ -127,9 +135,7 @@ int switch_install(struct ktls_conn *conn, enum ktls_dir dir)
 		switch_set_reason(info, ret, "%s", reason);
 		return ret;
 	}
-	info->kernel = true;
-	info->reason_errno = 0;
-	info->reason[0] = '\0';
+	switch_kernel_took(info);
 	return 0;
 }
 
@@ -185,13 +191,6 @@ bool switch_engine_may_move(const struct ktls_conn *conn)
 	       !sw->attached && !sw->moved_unknown;
 }
 
-static void switch_kernel_took(struct ktls_dir_info *info)
-{
-	info->kernel = true;
-	info->reason_errno = 0;
-	info->reason[0] = '\0';
-}
-
 void switch_engine_moved(struct ktls_conn *conn, bool rx, bool tx, int tx_err)
 {
 	struct conn_switch *sw = &conn->sw;
@@ -240,7 +239,7 @@ static int switch_move_keys(struct ktls_conn *conn)
 {
 	struct conn_switch *sw = &conn->sw;
 	const struct ktls_config *config = conn->config;
-	bool want_tx = sw->want_tx && !sw->tx_done, want_rx = sw->want_rx && !sw->rx_done;
+	bool want_tx = sw->want_tx && !sw->tx_done, want_rx;
 	uint16_t limit;
 	int ret;
 
@@ -258,6 +257,7 @@ static int switch_move_keys(struct ktls_conn *conn)
 			return error_conn(conn, -EOPNOTSUPP, "offload required: %s", sw->tx.reason);
 		return 0;
 	}
+	/* Attaching may have found the RX key on already (switch_attach). */
 	want_rx = sw->want_rx && !sw->rx_done;
 
 	/*

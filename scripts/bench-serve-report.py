@@ -172,6 +172,10 @@ def main():
     def times(v):
         return '%.2fx' % v
 
+    def ratio_cells(s):
+        """A summary's median and the rounds' spread, two table cells."""
+        return '' if s['median'] is None else times(s['median']), spread(s['min'], s['max'], times)
+
     print('| workload | unit | ktls serve | nginx | ratio | rounds | goal |')
     print('|---|---|---|---|---|---|---|')
     for r in rows:
@@ -205,11 +209,9 @@ def main():
         print('| server CPU per operation | unit | ktls serve | nginx | nginx ÷ ktls serve | rounds |')
         print('|---|---|---|---|---|---|')
         for c in cpu_rows:
-            r = c['nginx_over_serve']
             print('| %s | %s | %.3f | %.3f | %s | %s |'
-                  % (c['what'], c['unit'], c['serve_ms'], c['nginx_ms'],
-                     '' if r['median'] is None else times(r['median']),
-                     spread(r['min'], r['max'], times)))
+                  % ((c['what'], c['unit'], c['serve_ms'], c['nginx_ms'])
+                     + ratio_cells(c['nginx_over_serve'])))
         print()
         print('CPU is what /proc/PID/stat charged to the server, all its threads '
               '(10 ms ticks: short or fast rows are coarse).')
@@ -233,9 +235,7 @@ def main():
         print('| with the same client CPU for both servers | ratio | rounds |')
         print('|---|---|---|')
         for c in conn_rows:
-            a = c['ratio_same_client']
-            print('| %s | %s | %s |'
-                  % (c['what'], times(a['median']), spread(a['min'], a['max'], times)))
+            print('| %s | %s | %s |' % ((c['what'],) + ratio_cells(c['ratio_same_client'])))
         print()
         print('Arithmetic on the figures above, per round: (C + nginx CPU) / (C + ktls serve CPU) '
               'with C the round\'s mean client CPU per connection (the client\'s CPU moves '
